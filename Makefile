@@ -1,0 +1,46 @@
+# TokenMeter. `make test` and `make run` do all setup on a fresh Debian 12 machine with Swift.
+SWIFT    ?= swift
+PREFIX   ?= /usr/local
+CONFIG   ?= release
+APT_PKGS := libpcre2-dev libcurl4-openssl-dev libsqlite3-dev
+BIN       = .build/$(CONFIG)/tokenmeter
+
+.PHONY: deps build release test run install bench clean golden
+
+## deps: install the Debian -dev packages the build links against (as root, only those missing).
+deps:
+	@missing=""; \
+	for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product tokenmeter
+
+## test: every test target (Swift Testing), after setup.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## run: the main job. Builds (release) and runs the CLI; pass arguments with ARGS="count FILE".
+run: release
+	$(BIN) $(ARGS)
+
+## install: binary to $(PREFIX)/bin, vocab to $(PREFIX)/share/tokenmeter/vocab.
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tokenmeter/vocab
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tokenmeter
+	install -m 644 vocab/*.tiktoken vocab/SHA256SUMS vocab/README.md $(DESTDIR)$(PREFIX)/share/tokenmeter/vocab/
+
+## bench: tokenizer throughput side by side with tiktoken and quicktok (results go in BENCHMARKS.md).
+bench: release
+	Benchmarks/tokenizer.sh
+
+clean:
+	rm -rf .build

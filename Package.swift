@@ -1,0 +1,32 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Module layout (see README "Layout"): C libraries sit behind their own system-library targets;
+// imports point one way: Tokenizer, Client and Ledger never import each other; Catalog may use the
+// Tokenizer; the Server composes them; the `tokenmeter` executable is a thin layer over library code.
+let package = Package(
+    name: "TokenMeter",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "TokenMeterMoney", targets: ["TokenMeterMoney"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(name: "TokenMeterMoney"),
+        .testTarget(name: "TokenMeterMoneyTests", dependencies: ["TokenMeterMoney"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
