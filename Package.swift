@@ -8,6 +8,8 @@ let package = Package(
     name: "TokenMeter",
     platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "tokenmeter", targets: ["tokenmeter"]),
+        .library(name: "TokenMeterTokenizer", targets: ["TokenMeterTokenizer"]),
         .library(name: "TokenMeterMoney", targets: ["TokenMeterMoney"]),
     ],
     dependencies: [
@@ -26,7 +28,30 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "TokenMeterMoney"),
+        .target(
+            name: "TokenMeterTokenizer",
+            dependencies: [
+                "CPCRE2",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "tokenmeter",
+            dependencies: [
+                "TokenMeterTokenizer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "TokenMeterTokenizerTests",
+            dependencies: ["TokenMeterTokenizer"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "TokenMeterMoneyTests", dependencies: ["TokenMeterMoney"]),
+        .testTarget(
+            name: "tokenmeterTests",
+            dependencies: ["TokenMeterTokenizer"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
