@@ -9,10 +9,13 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "TokenMeterMoney", targets: ["TokenMeterMoney"]),
+        .library(name: "TokenMeterLedger", targets: ["TokenMeterLedger"]),
+        .executable(name: "tokenmeter", targets: ["tokenmeter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -27,6 +30,27 @@ let package = Package(
         ),
         .target(name: "TokenMeterMoney"),
         .testTarget(name: "TokenMeterMoneyTests", dependencies: ["TokenMeterMoney"]),
+        .target(
+            name: "TokenMeterLedger",
+            dependencies: [
+                "TokenMeterMoney",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(name: "TokenMeterLedgerTests", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
+        .executableTarget(
+            name: "tokenmeter",
+            dependencies: [
+                "TokenMeterLedger",
+                "TokenMeterMoney",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Test-only helper: opens a ledger, leaves reservations open with checkpoints, prints "ready" and
+        // waits to be killed with SIGKILL (the crash-recovery tests spawn it).
+        .executableTarget(name: "ledger-crash-helper", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
+        .testTarget(name: "tokenmeterTests", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,46 @@
+import Foundation
+
+extension SQLiteUsageStore {
+    /// How a process uses the ledger file.
+    public enum Role: Sendable, Hashable {
+        /// The server: takes the exclusive instance lock (`<db>.lock`) and, on open, settles reservations
+        /// a crashed predecessor left open. At most one owner per database file.
+        case owner
+        /// An admin tool beside a running server: no lock, no recovery (it must not settle the server's
+        /// live reservations). It can still reserve and settle, e.g. in tests.
+        case administration
+    }
+
+    /// SQLite's `PRAGMA synchronous` for the writer connection. See docs/LEDGER.md for the choice.
+    public enum Durability: String, Sendable, Hashable {
+        /// Every commit is fsynced: a settled record survives power loss. The default.
+        case full = "FULL"
+        /// WAL commits are fsynced only at WAL checkpoints: safe against process crashes (kill -9), but a
+        /// power loss may roll back the last commits.
+        case normal = "NORMAL"
+    }
+
+    /// Settings of a ``SQLiteUsageStore``.
+    public struct Configuration: Sendable {
+        /// Owner (server) or administration (CLI).
+        public var role: Role = .owner
+        /// Create the database file if it does not exist; when false, opening a missing file throws
+        /// `.databaseNotFound`.
+        public var createIfMissing = true
+        /// `PRAGMA synchronous` of the writer.
+        public var durability: Durability = .full
+        /// How long a write waits for another process's lock before failing with `.databaseBusy`.
+        public var busyTimeout: Duration = .seconds(5)
+        /// Minimum time between two checkpoint writes of one stream.
+        public var checkpointInterval: Duration = .seconds(1)
+        /// Completion tokens since a stream's last checkpoint write that make the next one due regardless
+        /// of time (the "N tokens" of the coalescing rule).
+        public var checkpointTokenStride: Int64 = 256
+        /// The wall clock for `*_at` columns and billing months; tests inject a fixed or stepped clock.
+        public var now: @Sendable () -> Date = { Date() }
+
+        /// The default settings: owner, create if missing, FULL durability, 5 s busy timeout, checkpoints
+        /// at most once per second or per 256 tokens per stream.
+        public init() {}
+    }
+}
