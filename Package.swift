@@ -38,7 +38,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "TokenMeterLedgerTests", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
+        .testTarget(
+            name: "TokenMeterLedgerTests",
+            dependencies: ["TokenMeterLedger", "TokenMeterMoney", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .executableTarget(
             name: "tokenmeter",
             dependencies: [
