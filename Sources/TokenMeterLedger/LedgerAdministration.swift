@@ -12,6 +12,9 @@ public protocol LedgerAdministration: Sendable {
     /// The user called `name` (case-insensitive). Throws `.userNotFound`.
     func user(named name: String) async throws -> User
 
+    /// The user with `id`. Throws `.userIDNotFound`.
+    func user(id: Int64) async throws -> User
+
     /// Applies `patch` to the user's budget and returns the new budget. Throws `.invalidBudget`.
     func updateBudget(userID: Int64, _ patch: BudgetPatch) async throws -> Budget
 

@@ -30,6 +30,11 @@ public protocol UsageStore: Sendable {
     @discardableResult
     func checkpoint(_ reservation: Reservation, usage: MeteredUsage) async throws -> CheckpointOutcome
 
+    /// Writes every checkpoint still held back by coalescing (call at shutdown or from a timer), so a
+    /// crash loses no progress. Returns how many were written.
+    @discardableResult
+    func flushCheckpoints() async throws -> Int
+
     /// Writes the request's usage record with `usage` and `status` and releases its reservation, in one
     /// transaction. Idempotent on the request id: a retry returns the first record with
     /// `wasAlreadySettled == true`. Runs to completion even in a cancelled task, so the books close.

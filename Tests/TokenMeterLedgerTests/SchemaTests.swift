@@ -6,7 +6,7 @@ import TokenMeterMoney
 
 @Suite("Schema and connection settings")
 struct SchemaTests {
-    @Test("a new ledger is WAL, foreign keys on, synchronous FULL, 5 s busy timeout, at the latest migration")
+    @Test("a new ledger is WAL, foreign keys on, synchronous NORMAL, 5 s busy timeout, at the latest migration")
     func connectionSettings() async throws {
         let dir = try TemporaryDirectory()
         let store = try SQLiteUsageStore(path: dir.path("l.sqlite"))
@@ -17,17 +17,17 @@ struct SchemaTests {
         }
         #expect(pragmas.0 == "wal")
         #expect(pragmas.1 == 1)
-        #expect(pragmas.2 == 2) // FULL
+        #expect(pragmas.2 == 1) // NORMAL
         #expect(pragmas.3 == 5000)
     }
 
-    @Test("durability .normal sets synchronous NORMAL on the writer")
-    func normalDurability() async throws {
+    @Test("durability .full sets synchronous FULL on the writer")
+    func fullDurability() async throws {
         let dir = try TemporaryDirectory()
         var c = SQLiteUsageStore.Configuration()
-        c.durability = .normal
+        c.durability = .full
         let store = try SQLiteUsageStore(path: dir.path("l.sqlite"), configuration: c)
-        #expect(try await store.pool.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 1)
+        #expect(try await store.pool.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
     }
 
     @Test("opening a missing file without createIfMissing is databaseNotFound, and creates nothing")

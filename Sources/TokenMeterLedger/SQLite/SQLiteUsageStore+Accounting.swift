@@ -81,8 +81,6 @@ extension SQLiteUsageStore: UsageStore {
         return .written
     }
 
-    /// Writes every checkpoint the coalescer is holding back (at shutdown, or from a periodic timer), so a
-    /// crash loses no progress. Returns how many were written; reservations settled meanwhile are skipped.
     @discardableResult
     public func flushCheckpoints() async throws -> Int {
         let pending = coalescer.withLock { $0.flushAll(at: .now) }

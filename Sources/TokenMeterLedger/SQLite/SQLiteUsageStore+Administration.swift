@@ -26,7 +26,6 @@ extension SQLiteUsageStore: LedgerAdministration {
         try await read { db in try LedgerQueries.user(db, named: name).user() }
     }
 
-    /// The user with `id`. Throws `.userIDNotFound`.
     public func user(id: Int64) async throws -> User {
         try await read { db in try LedgerQueries.user(db, id: id).user() }
     }

@@ -13,11 +13,13 @@ extension SQLiteUsageStore {
 
     /// SQLite's `PRAGMA synchronous` for the writer connection. See docs/LEDGER.md for the choice.
     public enum Durability: String, Sendable, Hashable {
-        /// Every commit is fsynced: a settled record survives power loss. The default.
-        case full = "FULL"
-        /// WAL commits are fsynced only at WAL checkpoints: safe against process crashes (kill -9), but a
-        /// power loss may roll back the last commits.
+        /// WAL commits are fsynced only at WAL checkpoints: every commit survives a process crash
+        /// (kill -9) and the file never corrupts, but an OS crash or power loss may roll back the last
+        /// commits. The default: `reserve` is on the time-to-first-token path and pays no fsync.
         case normal = "NORMAL"
+        /// Every commit is fsynced before it returns: a settled record also survives power loss, at the
+        /// price of one fsync per reserve, checkpoint and settle.
+        case full = "FULL"
     }
 
     /// Settings of a ``SQLiteUsageStore``.
@@ -28,7 +30,7 @@ extension SQLiteUsageStore {
         /// `.databaseNotFound`.
         public var createIfMissing = true
         /// `PRAGMA synchronous` of the writer.
-        public var durability: Durability = .full
+        public var durability: Durability = .normal
         /// How long a write waits for another process's lock before failing with `.databaseBusy`.
         public var busyTimeout: Duration = .seconds(5)
         /// Minimum time between two checkpoint writes of one stream.
@@ -39,7 +41,7 @@ extension SQLiteUsageStore {
         /// The wall clock for `*_at` columns and billing months; tests inject a fixed or stepped clock.
         public var now: @Sendable () -> Date = { Date() }
 
-        /// The default settings: owner, create if missing, FULL durability, 5 s busy timeout, checkpoints
+        /// The default settings: owner, create if missing, NORMAL durability, 5 s busy timeout, checkpoints
         /// at most once per second or per 256 tokens per stream.
         public init() {}
     }
