@@ -35,6 +35,11 @@ struct LedgerOptions: ParsableArguments {
         } catch let error as LedgerError {
             printError(error.description)
             throw ExitCode(error.exitCode)
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            printError("internal error: \(error)")
+            throw ExitCode(70) // EX_SOFTWARE
         }
     }
 

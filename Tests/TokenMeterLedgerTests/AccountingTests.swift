@@ -169,6 +169,8 @@ struct AccountingTests {
             try await store.settle(r, usage: MeteredUsage(promptTokens: -1, completionTokens: 0, cost: .zero), status: .completed)
         }
         await #expect(throws: LedgerError.self) { try await store.reserve(c.request("neg", cost: usd("-0.01"))) }
+        await #expect(throws: LedgerError.self) { try await store.reserve(c.request("", cost: .zero)) }
+        await #expect(throws: LedgerError.self) { try await store.reserve(c.request(String(repeating: "x", count: 201), cost: .zero)) }
         #expect(try await store.remaining(userID: c.user.id).liveReservations == 1)
     }
 

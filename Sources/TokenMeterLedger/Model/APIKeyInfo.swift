@@ -32,37 +32,3 @@ public struct APIKeyInfo: Sendable, Hashable {
     /// The prefix as people see it in listings: `tm_<prefix>_…`.
     public var displayPrefix: String { "\(APIKeyFormat.scheme)_\(prefix)_…" }
 }
-
-/// A newly created key: the only time the full secret exists outside its owner's hands.
-public struct IssuedAPIKey: Sendable {
-    /// The stored description of the key.
-    public var info: APIKeyInfo
-    /// The full key, `tm_<prefix>_<secret>`, to hand to the user once; the ledger keeps only its hash.
-    public var key: String
-
-    /// An issued key.
-    public init(info: APIKeyInfo, key: String) {
-        self.info = info
-        self.key = key
-    }
-}
-
-/// The result of authenticating a presented key: whom to bill, under which limits.
-public struct AuthenticatedKey: Sendable, Hashable {
-    /// The key's owner (active: disabled users do not authenticate).
-    public var user: User
-    /// The key's identifier, to pass to `reserve`.
-    public var apiKeyID: Int64
-    /// The key's visible prefix, for logs.
-    public var prefix: String
-    /// The owner's budget.
-    public var budget: Budget
-
-    /// An authentication result.
-    public init(user: User, apiKeyID: Int64, prefix: String, budget: Budget) {
-        self.user = user
-        self.apiKeyID = apiKeyID
-        self.prefix = prefix
-        self.budget = budget
-    }
-}

@@ -7,13 +7,19 @@ import TokenMeterMoney
 public struct BudgetPatch: Sendable, Hashable {
     /// What to do with one field.
     public enum Change<Value: Sendable & Hashable>: Sendable, Hashable {
+        /// Leave the field as it is.
         case keep
+        /// Set the field to this limit.
         case set(Value)
+        /// Remove the limit (unlimited).
         case clear
     }
 
+    /// Change to ``Budget/monthlyLimit`` (USD per UTC month).
     public var monthlyLimit: Change<Money>
+    /// Change to ``Budget/monthlyTokenLimit`` (billed tokens per UTC month).
     public var monthlyTokenLimit: Change<Int64>
+    /// Change to ``Budget/maxRequestCost`` (USD per request).
     public var maxRequestCost: Change<Money>
 
     /// A patch from explicit changes.

@@ -38,26 +38,3 @@ public struct UsageRecord: Sendable, Hashable {
         self.status = status
     }
 }
-
-/// The result of `settle`: the record, and whether an earlier settle had already written it.
-public struct SettleOutcome: Sendable, Hashable {
-    /// The one record for the request id.
-    public var record: UsageRecord
-    /// True when this call found the request already settled and changed nothing (a retry).
-    public var wasAlreadySettled: Bool
-
-    /// An outcome value.
-    public init(record: UsageRecord, wasAlreadySettled: Bool) {
-        self.record = record
-        self.wasAlreadySettled = wasAlreadySettled
-    }
-}
-
-/// Whether a checkpoint reached the database or was coalesced in memory.
-public enum CheckpointOutcome: Sendable, Hashable {
-    /// Written now; a crash after this point settles the request with at least this usage.
-    case written
-    /// Kept in memory (within the write interval and token stride); a later checkpoint, flush or the
-    /// settle writes it.
-    case coalesced
-}

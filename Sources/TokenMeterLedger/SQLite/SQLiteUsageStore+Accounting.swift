@@ -18,6 +18,9 @@ extension SQLiteUsageStore: UsageStore {
     }
 
     public func reserve(_ request: ReservationRequest) async throws -> Reservation {
+        guard (1...200).contains(request.requestID.utf8.count) else {
+            throw LedgerError.invalidUsage("a request id must be 1 to 200 bytes long (got \(request.requestID.utf8.count))")
+        }
         guard request.estimate.cost >= .zero, request.estimate.tokens >= 0 else {
             throw LedgerError.invalidUsage("a reservation estimate must be ≥ 0 (got \(request.estimate.cost), "
                                            + "\(request.estimate.tokens) tokens)")
