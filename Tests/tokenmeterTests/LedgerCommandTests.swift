@@ -123,4 +123,31 @@ struct LedgerCommandTests {
         #expect((user["month"] as! [String: Any])["remaining_tokens"] as? Int == 500)
         #expect(try cli.ledger("users", "enable", "ann").stdout == "user ann is active\n")
     }
+
+    @Test("users show reports settled and held spend and a per-model table from real ledger activity")
+    func showWithUsage() async throws {
+        let cli = try CLIRunner()
+        _ = try cli.ledger("users", "add", "ann", "--monthly-usd", "1")
+        var config = SQLiteUsageStore.Configuration()
+        config.role = .administration
+        do {
+            let store = try SQLiteUsageStore(path: cli.database, configuration: config)
+            let user = try await store.user(named: "ann")
+            let key = try await store.createAPIKey(userID: user.id)
+            func request(_ id: String, _ usd: String) throws -> ReservationRequest {
+                ReservationRequest(requestID: id, userID: user.id, apiKeyID: key.info.id, model: "gpt-4o-mini",
+                                   upstream: "openai", estimate: UsageEstimate(cost: try Money(parsing: usd), tokens: 1_000))
+            }
+            let done = try await store.reserve(try request("a", "0.25"))
+            _ = try await store.settle(done, usage: MeteredUsage(promptTokens: 1_200, completionTokens: 300,
+                                                                 cost: Money(picoUSD: 1_500 * 150_000)), status: .completed)
+            _ = try await store.reserve(try request("b", "0.10")) // left open: held
+        }
+        let show = try cli.ledger("users", "show", "ann")
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("spent      $0.000225 settled + $0.10 held = $0.100225; 2,500 tokens\n"))
+        #expect(show.stdout.contains("remaining  $0.899775\n"))
+        #expect(show.stdout.contains("requests   1 settled, 1 in flight\n"))
+        #expect(show.stdout.contains("gpt-4o-mini  1         1,200   300         1,500          $0.000225"))
+    }
 }
