@@ -54,8 +54,14 @@ final class ChildProcess: Sendable {
 
     /// Waits until a line equals `line`, or fails after `timeout`.
     func waitForLine(_ line: String, timeout: Duration = .seconds(60)) async throws {
+        try await waitForLine(where: { $0 == line }, described: line, timeout: timeout)
+    }
+
+    /// Waits until a line satisfies `predicate`, or fails after `timeout`.
+    func waitForLine(where predicate: (String) -> Bool, described line: String,
+                     timeout: Duration = .seconds(60)) async throws {
         let start = ContinuousClock.now
-        while !output.contains(line) {
+        while !output.contains(where: predicate) {
             guard process.isRunning else { throw ChildProcessError.exited(process.terminationStatus, output) }
             guard ContinuousClock.now - start < timeout else { throw ChildProcessError.timeout(line, output) }
             try await Task.sleep(for: .milliseconds(10))

@@ -128,11 +128,13 @@ struct CrashRecoveryTests {
         }
         let child = try ChildProcess("ledger-crash-helper", [path, "crash", "churn", "20"])
         try await child.waitForLine("ready")
-        try await Task.sleep(for: .milliseconds(300))
+        // Let it run until it has settled a few requests, so the kill lands amid reserves, checkpoints and settles.
+        try await child.waitForLine(where: { $0 == "settled churn-19" }, described: "settled churn-19") // the 4th settle
+        try await Task.sleep(for: .milliseconds(50))
         try await child.kill()
         let reserved = Set(child.output.filter { $0.hasPrefix("reserved ") }.map { String($0.dropFirst(9)) })
         let settled = Set(child.output.filter { $0.hasPrefix("settled ") }.map { String($0.dropFirst(8)) })
-        #expect(settled.count > 0, "the helper should have settled some requests in 300 ms")
+        #expect(settled.count >= 4)
 
         // The open reservations and their checkpoints as the crash left them, read without recovering.
         let open = try await DatabaseQueue(path: path).read { db in
