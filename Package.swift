@@ -11,10 +11,12 @@ let package = Package(
         .executable(name: "tokenmeter", targets: ["tokenmeter"]),
         .library(name: "TokenMeterTokenizer", targets: ["TokenMeterTokenizer"]),
         .library(name: "TokenMeterMoney", targets: ["TokenMeterMoney"]),
+        .library(name: "TokenMeterLedger", targets: ["TokenMeterLedger"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -35,23 +37,37 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .executableTarget(
-            name: "tokenmeter",
-            dependencies: [
-                "TokenMeterTokenizer",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
         .testTarget(
             name: "TokenMeterTokenizerTests",
             dependencies: ["TokenMeterTokenizer"],
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "TokenMeterMoneyTests", dependencies: ["TokenMeterMoney"]),
-        .testTarget(
-            name: "tokenmeterTests",
-            dependencies: ["TokenMeterTokenizer"]
+        .target(
+            name: "TokenMeterLedger",
+            dependencies: [
+                "TokenMeterMoney",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
+        .testTarget(
+            name: "TokenMeterLedgerTests",
+            dependencies: ["TokenMeterLedger", "TokenMeterMoney", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .executableTarget(
+            name: "tokenmeter",
+            dependencies: [
+                "TokenMeterTokenizer",
+                "TokenMeterLedger",
+                "TokenMeterMoney",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Test-only helper: opens a ledger, leaves reservations open with checkpoints, prints "ready" and
+        // waits to be killed with SIGKILL (the crash-recovery tests spawn it).
+        .executableTarget(name: "ledger-crash-helper", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
+        .testTarget(name: "tokenmeterTests", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
     ],
     swiftLanguageModes: [.v6]
 )
