@@ -37,6 +37,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .executableTarget(
+            name: "tokenizer-bench",
+            dependencies: ["TokenMeterTokenizer"],
+            path: "Benchmarks/TokenizerBenchmark"
+        ),
         .testTarget(
             name: "TokenMeterTokenizerTests",
             dependencies: ["TokenMeterTokenizer"],

@@ -41,7 +41,8 @@ import Testing
         let cacheDir = temp.appendingPathComponent("cache").path
         let fresh = try Encoding.load(.cl100k_base, vocabPath: cl100kSource, cacheDirectory: cacheDir)
         let files = try FileManager.default.contentsOfDirectory(atPath: cacheDir)
-        #expect(files == ["cl100k_base.tiktoken-223921b76ee99bde.tmbpe"])
+        #expect(files.count == 1)
+        #expect(files.first?.hasPrefix("cl100k_base.tiktoken-223921b76ee99bde-") == true)
         let mapped = try Encoding.load(.cl100k_base, vocabPath: cl100kSource, cacheDirectory: cacheDir)
         let text = Fixtures.corpusText("multilingual.txt")
         #expect(fresh.encode(text) == mapped.encode(text))
@@ -51,7 +52,7 @@ import Testing
     @Test func aStaleOrDamagedCacheIsRebuiltFromTheVerifiedSource() throws {
         let cacheDir = temp.appendingPathComponent("cache").path
         _ = try Encoding.load(.cl100k_base, vocabPath: cl100kSource, cacheDirectory: cacheDir)
-        let cacheFile = "\(cacheDir)/cl100k_base.tiktoken-223921b76ee99bde.tmbpe"
+        let cacheFile = try "\(cacheDir)/" + #require(FileManager.default.contentsOfDirectory(atPath: cacheDir).first)
         // Damage the header's recorded source hash: the cache must not be trusted.
         var bytes = try Data(contentsOf: URL(fileURLWithPath: cacheFile))
         bytes[60] ^= 0xFF

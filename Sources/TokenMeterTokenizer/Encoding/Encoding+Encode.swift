@@ -24,13 +24,9 @@ extension Encoding {
     /// The number of tokens in valid UTF-8 bytes as ordinary text.
     public func count(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Int {
         guard let base = bytes.baseAddress else { return 0 }
-        let matcher = PieceMatcher(preTokenizer)
+        var splitter = PieceSplitter(self)
         var total = 0
-        var offset = 0
-        while case let .piece(start, end) = matcher.next(in: base, count: bytes.count, from: offset) {
-            total += pieceCount(base + start, end - start)
-            offset = end
-        }
+        splitter.forEachPiece(base, bytes.count) { start, end in total += pieceCount(base + start, end - start) }
         return total
     }
 
@@ -44,9 +40,8 @@ extension Encoding {
     /// Calls `emit` for every token id of `bytes[0..<count]` (valid UTF-8), in order.
     @inline(__always)
     func forEachPieceToken(_ base: UnsafePointer<UInt8>, _ count: Int, _ emit: (UInt32) -> Void) {
-        let matcher = PieceMatcher(preTokenizer)
-        var offset = 0
-        while case let .piece(start, end) = matcher.next(in: base, count: count, from: offset) {
+        var splitter = PieceSplitter(self)
+        splitter.forEachPiece(base, count) { start, end in
             let n = end - start
             let p = base + start
             if n == 1 {
@@ -55,7 +50,6 @@ extension Encoding {
                 let whole = table.rank(p, n)
                 if whole != .max { emit(whole) } else { BytePairMerge.merge(p, n, table, emit) }
             }
-            offset = end
         }
     }
 
@@ -107,5 +101,17 @@ extension Encoding {
             j += 1
         }
         return nil
+    }
+}
+
+extension Encoding {
+    /// The number of pre-tokenizer pieces in valid UTF-8 bytes: the regex stage alone, for benchmarks.
+    @_spi(Benchmark)
+    public func countPieces(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let base = bytes.baseAddress else { return 0 }
+        var splitter = PieceSplitter(self)
+        var pieces = 0
+        splitter.forEachPiece(base, bytes.count) { _, _ in pieces += 1 }
+        return pieces
     }
 }

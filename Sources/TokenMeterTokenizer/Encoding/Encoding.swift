@@ -10,7 +10,10 @@ public final class Encoding: Sendable {
     /// Which encoding this is.
     public let name: EncodingName
     let table: TokenTable
+    /// tiktoken's pattern verbatim (fast), and the same pattern with PCRE2's Unicode 14 tables
+    /// brought to tiktoken's Unicode 16 (`PatternCompatibility`), for text with `ChangedScalars`.
     let preTokenizer: PreTokenizer
+    let compatiblePreTokenizer: PreTokenizer
     /// Special token text → id, and id → text (for decoding).
     let specialIDs: [String: Int]
     let specialTexts: [Int: String]
@@ -23,7 +26,8 @@ public final class Encoding: Sendable {
     init(name: EncodingName, table: TokenTable) throws(TokenizerError) {
         self.name = name
         self.table = table
-        preTokenizer = try PreTokenizer(pattern: PatternCompatibility.augment(name.pattern))
+        preTokenizer = try PreTokenizer(pattern: name.pattern)
+        compatiblePreTokenizer = try PreTokenizer(pattern: PatternCompatibility.augment(name.pattern))
         var ids: [String: Int] = [:], texts: [Int: String] = [:]
         for (text, id) in name.specialTokens {
             ids[text] = id

@@ -12,7 +12,9 @@
 /// scratch space is per counter).
 public struct IncrementalCounter {
     private let encoding: Encoding
-    private let matcher: PieceMatcher
+    private var matcher: PieceMatcher
+    /// Whether the stream has had a character that needs the compatibility pattern (then kept).
+    private var compatible = false
     /// Text from the first unstable piece onwards (valid UTF-8, then maybe an incomplete character).
     private var pending: [UInt8] = []
     /// Tokens of all pieces already committed.
@@ -62,6 +64,13 @@ public struct IncrementalCounter {
         }
         consumed += delta.count
         incompleteBytes = pending.count - validLength
+        if !compatible && ChangedScalars.contains(delta) {
+            // A character PCRE2 classifies differently arrived (or, at worst, its first bytes did):
+            // from now on this stream uses the compatibility pattern. Text before it tokenizes the
+            // same under both patterns, so nothing counted so far changes.
+            compatible = true
+            matcher = PieceMatcher(encoding.compatiblePreTokenizer)
+        }
         recount(validLength: validLength)
         return count
     }
@@ -76,17 +85,22 @@ public struct IncrementalCounter {
             guard let base = all.baseAddress else { return }
             var offset = 0
             // Commit the pieces that can no longer change.
-            while case let .piece(start, end) = matcher.next(in: base, count: validLength, from: offset, partial: true) {
-                if start == 0, let cachedFirst, cachedFirst.length == end {
-                    newCommitted += cachedFirst.tokens
-                } else {
-                    newCommitted += encoding.pieceCount(base + start, end - start)
+            partial: while offset < validLength {
+                switch matcher.next(in: base, count: validLength, from: offset, partial: true) {
+                case let .piece(start, end):
+                    if start == 0, let cachedFirst, cachedFirst.length == end {
+                        newCommitted += cachedFirst.tokens
+                    } else {
+                        newCommitted += encoding.pieceCount(base + start, end - start)
+                    }
+                    offset = end
+                case .partial, .none:
+                    break partial
                 }
-                offset = end
             }
             stableEnd = offset
             // Count the rest as the text ends now.
-            while case let .piece(start, end) = matcher.next(in: base, count: validLength, from: offset) {
+            while offset < validLength, case let .piece(start, end) = matcher.next(in: base, count: validLength, from: offset) {
                 let tokens = encoding.pieceCount(base + start, end - start)
                 if offset == stableEnd && start == stableEnd { firstTail = (end - stableEnd, tokens) }
                 tailCount += tokens

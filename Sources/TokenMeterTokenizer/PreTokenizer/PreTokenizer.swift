@@ -57,6 +57,7 @@ enum PieceMatch {
 final class PieceMatcher {
     private let code: OpaquePointer
     private let matchData: OpaquePointer
+    private let ovector: UnsafeMutablePointer<Int>
     private var matchContext: OpaquePointer?
     private var jitStack: OpaquePointer?
 
@@ -64,6 +65,7 @@ final class PieceMatcher {
         code = preTokenizer.code
         guard let md = pcre2_match_data_create_8(1, nil) else { fatalError("out of memory (PCRE2 match data)") }
         matchData = md
+        ovector = pcre2_get_ovector_pointer_8(md)!
     }
 
     deinit {
@@ -80,7 +82,6 @@ final class PieceMatcher {
         let options: UInt32 = partial ? UInt32(PCRE2_PARTIAL_HARD) : 0
         while true {
             let rc = pcre2_jit_match_8(code, subject, count, offset, options, matchData, matchContext)
-            let ovector = pcre2_get_ovector_pointer_8(matchData)!
             if rc > 0 { return .piece(start: ovector[0], end: ovector[1]) }
             switch rc {
             case PCRE2_ERROR_NOMATCH: return .none

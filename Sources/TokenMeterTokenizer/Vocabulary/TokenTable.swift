@@ -125,6 +125,12 @@ struct TokenTableLayout {
 /// The hash of a byte string used by `TokenTable`. Part of the cache format: changing it requires a
 /// new `TokenTableHeader.formatVersion`.
 enum TokenHash {
+    /// The hash of a string's UTF-8 bytes.
+    static func hash(_ s: String) -> UInt64 {
+        var s = s
+        return s.withUTF8 { hash($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
+    }
+
     @inline(__always)
     static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
         let raw = UnsafeRawPointer(p)

@@ -20,7 +20,11 @@ public enum VocabularyCache {
         guard let status = FileSystem.status(sourcePath) else {
             throw .vocabUnreadable(path: sourcePath, reason: "no such file")
         }
-        let cachePath = cacheDirectory.map { "\($0)/\(encoding.vocabFileName)-\(encoding.vocabSHA256.prefix(16)).tmbpe" }
+        // One cache file per source path, so checkouts with their own vocab/ do not evict each other.
+        let pathTag = String(TokenHash.hash(sourcePath), radix: 16)
+        let cachePath = cacheDirectory.map {
+            "\($0)/\(encoding.vocabFileName)-\(encoding.vocabSHA256.prefix(16))-\(pathTag).tmbpe"
+        }
         if let cachePath, let table = mapped(cachePath, encoding: encoding, source: status) {
             return table
         }

@@ -1,0 +1,72 @@
+// Tokenizer benchmark (run by Benchmarks/tokenizer.sh; numbers go to BENCHMARKS.md).
+//
+//   tokenizer-bench throughput FILE   encode / count / regex-only MB/s per encoding, best of 5 runs
+//   tokenizer-bench incremental FILE  IncrementalCounter over ~1-token deltas vs one batch count
+import Foundation
+@_spi(Benchmark) import TokenMeterTokenizer
+
+func bestSeconds(_ runs: Int = 5, _ body: () -> Void) -> Double {
+    var best = Double.infinity
+    for _ in 0..<runs {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return best
+}
+
+func throughput(_ path: String) throws {
+    let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    let mb = Double(bytes.count) / 1e6
+    for name in [EncodingName.cl100k_base, .o200k_base] {
+        let enc = try Encoding.named(name)
+        var ids: [Int] = [], count = 0, pieces = 0
+        bytes.withUnsafeBufferPointer { b in
+            let tEncode = bestSeconds { ids = enc.encode(utf8: b) }
+            let tCount = bestSeconds { count = enc.count(utf8: b) }
+            let tRegex = bestSeconds { pieces = enc.countPieces(utf8: b) }
+            precondition(count == ids.count, "count and encode disagree")
+            print(String(format: "tokenmeter %@ tokens=%d pieces=%d encode %.1f MB/s  count %.1f MB/s  regex-only %.1f MB/s",
+                         name.rawValue, count, pieces, mb / tEncode, mb / tCount, mb / tRegex))
+        }
+    }
+}
+
+func incremental(_ path: String, tokens: Int, verify: Bool = true) throws {
+    let enc = try Encoding.named(.o200k_base)
+    let all = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    let ids = Array(all.withUnsafeBufferPointer { enc.encode(utf8: $0) }.prefix(tokens))
+    // ~1-token deltas: the bytes of each token, as a provider streams them (a delta may end inside
+    // a UTF-8 character; the counter holds those bytes until the character is complete).
+    let deltas = try ids.map { try enc.decode([$0]) }
+    let text = deltas.flatMap { $0 }
+    let batch = bestSeconds { _ = text.withUnsafeBufferPointer { enc.count(utf8: $0) } }
+    var totals: [Int] = []
+    let streamed = bestSeconds {
+        var counter = IncrementalCounter(encoding: enc)
+        totals = deltas.map { d in d.withUnsafeBufferPointer { (try? counter.append(utf8: $0)) ?? -1 } }
+    }
+    // Exactness at every step (outside the timing): each total equals a batch count of the
+    // complete characters received so far.
+    var offset = 0, mismatches = 0
+    for (i, d) in deltas.enumerated() where verify {
+        offset += d.count
+        var complete = offset
+        while complete < text.count && complete > 0 && (text[complete] & 0xC0) == 0x80 { complete -= 1 }
+        let expected = text.withUnsafeBufferPointer { enc.count(utf8: UnsafeBufferPointer(rebasing: $0[..<complete])) }
+        if totals[i] != expected { mismatches += 1 }
+    }
+    print(String(format: "incremental o200k_base tokens=%d deltas=%d bytes=%d batch %.3f ms  incremental %.3f ms  ratio %.2fx  mismatches=%d",
+                 ids.count, deltas.count, text.count, batch * 1e3, streamed * 1e3, streamed / batch, mismatches))
+}
+
+let args = CommandLine.arguments
+guard args.count >= 3 else {
+    FileHandle.standardError.write(Data("usage: tokenizer-bench throughput|incremental FILE\n".utf8))
+    exit(64)
+}
+switch args[1] {
+case "throughput": try throughput(args[2])
+case "incremental": try incremental(args[2], tokens: args.count > 3 ? Int(args[3])! : 20_000, verify: !args.contains("--no-verify"))
+default: exit(64)
+}

@@ -1,0 +1,51 @@
+/// Splits text into pre-tokenization pieces exactly as tiktoken's regex does, choosing per region
+/// between the verbatim pattern (fast) and the compatibility pattern (`PatternCompatibility`).
+///
+/// The two patterns differ only on `ChangedScalars`. Before such a character, the verbatim pattern
+/// runs on the text cut just before it in PCRE2's hard partial mode: a complete piece there never
+/// looked at the cut, so it is the piece either pattern finds in the whole text. From the first
+/// piece that did reach the cut, the compatibility pattern takes over until a piece ends past the
+/// character, then the verbatim pattern resumes. Text without such characters (nearly all text) is
+/// one pass of the verbatim pattern.
+struct PieceSplitter {
+    private let encoding: Encoding
+    private let fast: PieceMatcher
+    private var compatible: PieceMatcher?
+
+    init(_ encoding: Encoding) {
+        self.encoding = encoding
+        fast = PieceMatcher(encoding.preTokenizer)
+    }
+
+    /// Calls `body(start, end)` for every piece of `base[0..<count]` (valid UTF-8), in order.
+    @inline(__always)
+    mutating func forEachPiece(_ base: UnsafePointer<UInt8>, _ count: Int, _ body: (Int, Int) -> Void) {
+        var offset = 0
+        var changed = ChangedScalars.firstIndex(base, from: 0, count: count)
+        while offset < count {
+            if changed == count {
+                while case let .piece(start, end) = fast.next(in: base, count: count, from: offset) {
+                    body(start, end)
+                    offset = end
+                }
+                return
+            }
+            // Verbatim pattern up to the changed character, keeping only pieces that never saw the cut.
+            partial: while true {
+                switch fast.next(in: base, count: changed, from: offset, partial: true) {
+                case let .piece(start, end): body(start, end); offset = end
+                case let .partial(start): offset = start; break partial
+                case .none: break partial
+                }
+            }
+            // Compatibility pattern until a piece covers the changed character.
+            if compatible == nil { compatible = PieceMatcher(encoding.compatiblePreTokenizer) }
+            repeat {
+                guard case let .piece(start, end) = compatible!.next(in: base, count: count, from: offset) else { return }
+                body(start, end)
+                offset = end
+            } while offset <= changed
+            changed = ChangedScalars.firstIndex(base, from: offset, count: count)
+        }
+    }
+}
