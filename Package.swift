@@ -9,6 +9,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "TokenMeterMoney", targets: ["TokenMeterMoney"]),
+        .library(name: "TokenMeterCatalog", targets: ["TokenMeterCatalog"]),
+        .executable(name: "tokenmeter", targets: ["tokenmeter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,6 +29,25 @@ let package = Package(
         ),
         .target(name: "TokenMeterMoney"),
         .testTarget(name: "TokenMeterMoneyTests", dependencies: ["TokenMeterMoney"]),
+        // The catalog data file is compiled in (Catalog/BundledCatalog.swift, made by
+        // scripts/embed-catalog.sh) so an installed binary needs no resource bundle beside it.
+        .target(
+            name: "TokenMeterCatalog",
+            dependencies: ["TokenMeterMoney"],
+            exclude: ["Resources/catalog.json"]
+        ),
+        .testTarget(
+            name: "TokenMeterCatalogTests",
+            dependencies: ["TokenMeterCatalog", "TokenMeterMoney"],
+            exclude: ["Fixtures"]
+        ),
+        .executableTarget(
+            name: "tokenmeter",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "TokenMeterCatalog",
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

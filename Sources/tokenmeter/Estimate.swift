@@ -1,0 +1,5 @@
+import ArgumentParser
+
+struct Estimate: AsyncParsableCommand {
+    func run() async throws {}
+}
