@@ -8,9 +8,10 @@ let package = Package(
     name: "TokenMeter",
     platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "tokenmeter", targets: ["tokenmeter"]),
+        .library(name: "TokenMeterTokenizer", targets: ["TokenMeterTokenizer"]),
         .library(name: "TokenMeterMoney", targets: ["TokenMeterMoney"]),
         .library(name: "TokenMeterCatalog", targets: ["TokenMeterCatalog"]),
-        .executable(name: "tokenmeter", targets: ["tokenmeter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,25 +29,42 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "TokenMeterMoney"),
-        .testTarget(name: "TokenMeterMoneyTests", dependencies: ["TokenMeterMoney"]),
-        // The catalog data file is compiled in (Catalog/BundledCatalog.swift, made by
-        // scripts/embed-catalog.sh) so an installed binary needs no resource bundle beside it.
         .target(
-            name: "TokenMeterCatalog",
-            dependencies: ["TokenMeterMoney"],
-            exclude: ["Resources/catalog.json"]
-        ),
-        .testTarget(
-            name: "TokenMeterCatalogTests",
-            dependencies: ["TokenMeterCatalog", "TokenMeterMoney"],
-            exclude: ["Fixtures"]
+            name: "TokenMeterTokenizer",
+            dependencies: [
+                "CPCRE2",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .executableTarget(
             name: "tokenmeter",
             dependencies: [
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "TokenMeterTokenizer",
                 "TokenMeterCatalog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .testTarget(
+            name: "TokenMeterTokenizerTests",
+            dependencies: ["TokenMeterTokenizer"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "TokenMeterMoneyTests", dependencies: ["TokenMeterMoney"]),
+        .testTarget(
+            name: "tokenmeterTests",
+            dependencies: ["TokenMeterTokenizer"]
+        ),
+        // The catalog data file is compiled in (Catalog/BundledCatalog.swift, made by
+        // scripts/embed-catalog.sh) so an installed binary needs no resource bundle beside it.
+        .target(
+            name: "TokenMeterCatalog",
+            dependencies: ["TokenMeterTokenizer", "TokenMeterMoney"],
+            exclude: ["Resources/catalog.json"]
+        ),
+        .testTarget(
+            name: "TokenMeterCatalogTests",
+            dependencies: ["TokenMeterCatalog", "TokenMeterTokenizer", "TokenMeterMoney"],
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,12 +1,13 @@
 import ArgumentParser
 
-/// The `tokenmeter` command line. On the catalog branch it lists only `estimate`; the lead merges
-/// the other subcommands (count, encode, decode, chat, serve, ...) into this list.
+/// `tokenmeter`: the command-line face of TokenMeter. Each subcommand is a thin layer over library
+/// code; exit codes follow sysexits(3) (see `CLIFailure`). The root is async because `estimate`
+/// counts several inputs concurrently; synchronous subcommands run unchanged under it.
 @main
 struct TokenMeterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenmeter",
-        abstract: "Token counting, cost estimates and a metered gateway for LLM chat completions.",
-        subcommands: [Estimate.self]
+        abstract: "Count, price and meter LLM tokens exactly as OpenAI's tokenizer does.",
+        subcommands: [Count.self, Encode.self, Decode.self, Estimate.self]
     )
 }

@@ -1,3 +1,5 @@
+import TokenMeterTokenizer
+
 /// Which tokenizer counts a model's tokens, and whether that count is the provider's own.
 public enum ModelEncoding: Sendable, Equatable {
     /// The model's real encoding (`o200k_base` for gpt-4o): counts are what the provider bills.
@@ -20,5 +22,5 @@ public enum ModelEncoding: Sendable, Equatable {
     }
 
     /// The encoding names the catalog accepts: the ones TokenMeter's tokenizer implements.
-    public static var knownEncodingNames: [String] { ["cl100k_base", "o200k_base", "o200k_harmony"] }
+    public static var knownEncodingNames: [String] { EncodingName.allCases.map(\.rawValue) }
 }
