@@ -95,7 +95,7 @@ extension CLIFailure {
         case .usage: self.init(.usage, e.description)
         case .dataError: self.init(.dataError, e.description)
         case .noInput: self.init(.noInput, e.description)
-        case .software: self.init(.osFile, e.description)
+        case .environment: self.init(.osFile, e.description)
         }
     }
 }

@@ -41,9 +41,9 @@ public struct ModelCatalog: Sendable {
         return try merging(json: Array(data), origin: path)
     }
 
-    /// This catalog with a catalog document merged over it: an entry whose name (or alias) is
-    /// already known changes only the fields it gives; any other entry adds a model and must be
-    /// complete. `origin` names the document in error messages.
+    /// This catalog with a catalog document merged over it: an entry whose name is already known
+    /// changes only the fields it gives; any other entry adds a model and must be complete. A name
+    /// or alias that another model already uses is an error. `origin` names the document in error messages.
     public func merging(json bytes: [UInt8], origin: String) throws(CatalogError) -> ModelCatalog {
         let root: JSONValue
         do { root = try JSONParser.parse(bytes) } catch { throw .malformedJSON(origin: origin, error) }
@@ -70,7 +70,7 @@ public struct ModelCatalog: Sendable {
         let key = patch.name.lowercased()
         if let i = index[key] {
             guard models[i].name.lowercased() == key else {
-                throw .duplicateName(origin: origin, name: patch.name, firstEntry: "model \"\(models[i].name)\" (as an alias)",
+                throw .duplicateName(origin: origin, name: patch.name, firstEntry: owners[key] ?? "model \"\(models[i].name)\"",
                                      secondEntry: patch.entryLabel)
             }
             let updated = try patch.apply(to: models[i], origin: origin)

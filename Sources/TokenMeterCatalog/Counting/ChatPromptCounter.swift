@@ -73,16 +73,20 @@ public struct ChatPromptCounter: Sendable {
     public func count(text: String, raw: Bool) -> PromptCount {
         guard raw else { return count(ChatRequest(messages: [ChatMessage(role: "user", content: text)])) }
         var notes = NoteList()
-        if !model.encoding.isExact { addModelNotes(&notes) }
+        addEncodingNote(&notes)
         return PromptCount(text: countText(text), approximations: notes.items)
     }
 
-    private func addModelNotes(_ notes: inout NoteList) {
+    private func addEncodingNote(_ notes: inout NoteList) {
         if case .approximate(let using) = model.encoding {
-            notes.add("\(model.name)'s own tokenizer is not available; counted with \(using) as a stand-in")
+            notes.add("the model's own tokenizer is not available; counted with \(using) as a stand-in")
         }
+    }
+
+    private func addModelNotes(_ notes: inout NoteList) {
+        addEncodingNote(&notes)
         if model.framingVerifiedBy == nil {
-            notes.add("chat framing (3 per message, +1 per name, +3 priming) is the cookbook rule, not verified against \(model.name)'s usage")
+            notes.add("chat framing (3 per message, +1 per name, +3 priming) is the cookbook rule, not verified against this model's usage")
         }
     }
 
@@ -105,10 +109,10 @@ public struct ChatPromptCounter: Sendable {
 
     private func imageTokens(_ image: ImageInput, notes: inout NoteList) -> Int {
         guard let rule = model.image else {
-            notes.add("\(model.name) does not take image input; the provider would reject the image (counted as 0)")
+            notes.add("the model takes no image input; the provider would reject the image (counted as 0)")
             return 0
         }
-        if let note = rule.note { notes.add("image rule for \(model.name): \(note)") }
+        if let note = rule.note { notes.add("image rule: \(note)") }
         notes.add("images counted by OpenAI's published tile/patch rule; any per-image wrapper tokens are undocumented")
         let sizeKnown = image.width != nil && image.height != nil
         switch rule.scheme {

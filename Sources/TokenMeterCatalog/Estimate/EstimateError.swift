@@ -26,8 +26,9 @@ public enum EstimateError: Error, Sendable, Equatable, CustomStringConvertible {
         case dataError
         /// An input file is missing or unreadable (66, EX_NOINPUT).
         case noInput
-        /// An internal or environment failure, e.g. missing vocabulary files (70, EX_SOFTWARE).
-        case software
+        /// The environment is missing something, e.g. the vocabulary files (72, EX_OSFILE, as the
+        /// tokenizer's own vocab errors).
+        case environment
     }
 
     public var category: Category {
@@ -35,7 +36,7 @@ public enum EstimateError: Error, Sendable, Equatable, CustomStringConvertible {
         case .catalog(.unknownModel), .noModel, .invalidMaxOutput: .usage
         case .catalog(.fileNotFound), .catalog(.unreadable), .inputNotFound, .inputUnreadable: .noInput
         case .catalog, .notUTF8, .badRequest, .cost: .dataError
-        case .tokenizerUnavailable: .software
+        case .tokenizerUnavailable: .environment
         }
     }
 

@@ -44,7 +44,7 @@ extension EstimateReport {
         if !notes.isEmpty {
             out += "\n"
             for n in notes {
-                let who = n.who.count > 4 ? "\(n.who.count) rows" : n.who.joined(separator: ", ")
+                let who = n.who.count > 8 ? "\(n.who.count) rows" : n.who.joined(separator: ", ")
                 out += "- \(n.text) [\(who)]\n"
             }
         }
