@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(
             name: "TokenMeterTokenizerTests",
             dependencies: ["TokenMeterTokenizer"],
-            resources: [.copy("Fixtures")]
+            exclude: ["Fixtures"]
         ),
         .testTarget(name: "TokenMeterMoneyTests", dependencies: ["TokenMeterMoney"]),
         .testTarget(

@@ -23,7 +23,7 @@ public final class Encoding: Sendable {
     init(name: EncodingName, table: TokenTable) throws(TokenizerError) {
         self.name = name
         self.table = table
-        preTokenizer = try PreTokenizer(pattern: name.pattern)
+        preTokenizer = try PreTokenizer(pattern: PatternCompatibility.augment(name.pattern))
         var ids: [String: Int] = [:], texts: [Int: String] = [:]
         for (text, id) in name.specialTokens {
             ids[text] = id
@@ -57,9 +57,12 @@ public final class Encoding: Sendable {
         try named(ModelEncodings.encoding(forModel: model))
     }
 
-    /// Loads `name` from an explicit vocab file, bypassing the shared instances (through the cache).
-    public static func load(_ name: EncodingName, vocabPath: String) throws(TokenizerError) -> Encoding {
-        try Encoding(name: name, table: VocabularyCache.loadTable(sourcePath: vocabPath, encoding: name))
+    /// Loads `name` from an explicit vocab file, bypassing the shared instances. The binary cache
+    /// lives in `cacheDirectory` (default: see `VocabularyCache`); nil parses the source every time.
+    public static func load(_ name: EncodingName, vocabPath: String,
+                            cacheDirectory: String? = VocabularyCache.directory()) throws(TokenizerError) -> Encoding {
+        try Encoding(name: name, table: VocabularyCache.loadTable(sourcePath: vocabPath, encoding: name,
+                                                                  cacheDirectory: cacheDirectory))
     }
 
     /// The names and ids of this encoding's special tokens.

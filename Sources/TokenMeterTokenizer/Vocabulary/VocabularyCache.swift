@@ -5,8 +5,9 @@
 /// now; otherwise the source is parsed (and its hash verified) again and the cache rewritten.
 /// Location: `$TOKENMETER_CACHE_DIR`, else `$XDG_CACHE_HOME/tokenmeter`, else `~/.cache/tokenmeter`.
 /// A cache that cannot be written is not an error: loading simply parses the source each time.
-enum VocabularyCache {
-    static func directory() -> String? {
+public enum VocabularyCache {
+    /// The cache directory in effect, or nil when none can be determined.
+    public static func directory() -> String? {
         if let d = FileSystem.environment("TOKENMETER_CACHE_DIR") { return d }
         if let d = FileSystem.environment("XDG_CACHE_HOME") { return "\(d)/tokenmeter" }
         if let home = FileSystem.environment("HOME") { return "\(home)/.cache/tokenmeter" }
@@ -14,11 +15,12 @@ enum VocabularyCache {
     }
 
     /// Loads the token table for `encoding` from `sourcePath`, through the cache when possible.
-    static func loadTable(sourcePath: String, encoding: EncodingName) throws(TokenizerError) -> TokenTable {
+    static func loadTable(sourcePath: String, encoding: EncodingName,
+                          cacheDirectory: String? = directory()) throws(TokenizerError) -> TokenTable {
         guard let status = FileSystem.status(sourcePath) else {
             throw .vocabUnreadable(path: sourcePath, reason: "no such file")
         }
-        let cachePath = directory().map { "\($0)/\(encoding.vocabFileName)-\(encoding.vocabSHA256.prefix(16)).tmbpe" }
+        let cachePath = cacheDirectory.map { "\($0)/\(encoding.vocabFileName)-\(encoding.vocabSHA256.prefix(16)).tmbpe" }
         if let cachePath, let table = mapped(cachePath, encoding: encoding, source: status) {
             return table
         }
