@@ -50,7 +50,7 @@ public struct ChatPromptCounter: Sendable {
                     result.text += countText(json)
                     notes.add("field \"\(key)\" is not a string; counted as its JSON text")
                 }
-                if key == "name" { result.framing += ChatPromptCounter.tokensPerName }
+                if key == "name", case .text = value { result.framing += ChatPromptCounter.tokensPerName }
             }
         }
         result.framing += ChatPromptCounter.replyPriming
@@ -130,13 +130,5 @@ public struct ChatPromptCounter: Sendable {
             }
         }
         return ImageTokenCalculator.tokens(rule: rule.scheme, width: image.width, height: image.height, detail: image.detail)
-    }
-}
-
-/// An ordered list of distinct notes.
-struct NoteList {
-    private(set) var items: [String] = []
-    mutating func add(_ note: String) {
-        if !items.contains(note) { items.append(note) }
     }
 }
