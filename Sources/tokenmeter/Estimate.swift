@@ -18,7 +18,7 @@ struct Estimate: AsyncParsableCommand {
             Exit status: 0 ok (also when a prompt is over the context window, unless --strict); \
             1 over the context window with --strict; 64 usage error or unknown model; 65 malformed \
             JSON (with line and column), bad request field or bad catalog file; 66 missing input or \
-            catalog file.
+            catalog file; 72 tokenizer vocabulary files missing.
             """
     )
 

@@ -83,6 +83,13 @@ import Testing
         #expect(try run(["--request", "/nonexistent/request.json"]).status == 66)
         #expect(try run(["--catalog", "/nonexistent/catalog.json", "--model", "gpt-4o"], stdin: "x").status == 66)
         #expect(try run([], stdin: "no model given").status == 64)
+        #expect(try run(["--compare", "--model", "gpt-4o"], stdin: "x").status == 64)
+        #expect(try run(["--model", "gpt-4o", "--max-output", "0"], stdin: "x").status == 64)
+        let notText = try run(["--model", "gpt-4o"], stdin: "caf\u{FFFD}")  // valid UTF-8: fine
+        #expect(notText.status == 0)
+        let badCatalog = try TestSupport.temporaryFile(#"{"format": 1, "models": [{"name": "x", "pirce": 1}]}"#)
+        let bc = try run(["--catalog", badCatalog, "--model", "gpt-4o"], stdin: "x")
+        #expect(bc.status == 65 && bc.stderr.contains("models[0] \"x\", field \"pirce\": unknown field"))
     }
 
     @Test func overTheContextWindowIsExitZeroOrOneWithStrict() throws {
