@@ -73,6 +73,12 @@ enum BytePairMerge {
         return length
     }
 
+    /// The long-piece algorithm on any piece, so tests can compare it with the scan.
+    static func mergeLongForTesting(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable,
+                                    _ emit: (UInt32) -> Void) {
+        mergeLong(piece, n, table, emit)
+    }
+
     /// The same merges for long pieces: a binary heap of (rank << 32 | start) keys, invalidated lazily,
     /// over a doubly linked list of parts indexed by their start offset.
     private static func mergeLong(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable,

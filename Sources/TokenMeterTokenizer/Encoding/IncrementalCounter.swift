@@ -8,8 +8,9 @@
 /// on the next delta. Deltas may split text anywhere, even inside a UTF-8 sequence: trailing bytes
 /// of an incomplete character wait until the character is complete.
 ///
-/// A counter belongs to one stream; it is a value type, not shared between tasks.
-public struct IncrementalCounter: ~Copyable {
+/// A counter belongs to one stream and one task at a time (it is not `Sendable`: its PCRE2 match
+/// scratch space is per counter).
+public struct IncrementalCounter {
     private let encoding: Encoding
     private let matcher: PieceMatcher
     /// Text from the first unstable piece onwards (valid UTF-8, then maybe an incomplete character).

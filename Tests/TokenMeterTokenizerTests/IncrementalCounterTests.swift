@@ -1,0 +1,93 @@
+import Testing
+import TokenMeterTokenizer
+
+/// The incremental counter must equal a batch count of the concatenation after every delta.
+@Suite struct IncrementalCounterTests {
+    /// Feeds `bytes` split at `cuts` (byte offsets) and checks the count after a delta against a batch
+    /// count of the complete characters received so far: after every delta that ends in the first
+    /// `checkAllUpTo` bytes, then after every `stride`-th delta and the last (a batch count of every
+    /// prefix of a 60 KB file would make the test quadratic).
+    func check(_ bytes: [UInt8], cuts: [Int], encoding: Encoding, checkAllUpTo: Int = .max, stride: Int = 1,
+               sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var counter = IncrementalCounter(encoding: encoding)
+        var previous = 0
+        for (index, cut) in (cuts + [bytes.count]).enumerated() where cut > previous || cut == bytes.count {
+            let delta = Array(bytes[previous..<cut])
+            let got = try delta.withUnsafeBufferPointer { try counter.append(utf8: $0) }
+            previous = cut
+            guard cut <= checkAllUpTo || index % stride == 0 || cut == bytes.count else { continue }
+            // The text so far, minus an incomplete trailing character, is what must be counted.
+            var complete = cut
+            while complete > 0 && complete < bytes.count && (bytes[complete] & 0xC0) == 0x80 { complete -= 1 }
+            let expected = bytes[0..<complete].withUnsafeBufferPointer { encoding.count(utf8: UnsafeBufferPointer(rebasing: $0[...])) }
+            if got != expected {
+                Issue.record("after \(cut) bytes: incremental \(got), batch \(expected)", sourceLocation: sourceLocation)
+                return
+            }
+        }
+        #expect(counter.incompleteBytes == 0, sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: [EncodingName.cl100k_base, .o200k_base])
+    func randomSplitsOfEveryCorpusFileCountExactly(encoding: EncodingName) throws {
+        let enc = try Encoding.named(encoding)
+        var rng = SeededGenerator(seed: 0x70CE_11E7)
+        for file in Fixtures.corpusNames {
+            let bytes = Fixtures.corpus(file)
+            // Deltas of 1 to 12 bytes: cuts land inside characters, CRLFs, digit runs, contractions.
+            var cuts: [Int] = []
+            var at = 0
+            while at < bytes.count { at += Int.random(in: 1...12, using: &rng); cuts.append(min(at, bytes.count)) }
+            try check(bytes, cuts: cuts, encoding: enc, checkAllUpTo: 3000, stride: 61)
+        }
+    }
+
+    @Test(arguments: [EncodingName.cl100k_base, .o200k_base])
+    func everySplitPointOfTrickyTextsCountsExactly(encoding: EncodingName) throws {
+        let enc = try Encoding.named(encoding)
+        let texts = [
+            "they'll've it's IT'S we're", "cafe\u{301} re\u{301}sume\u{301}", "line\r\nnext\r\n\r\n  \r\nend",
+            "1234567 89 0000", "a   \n\n  b\t\t c   ", "hello <|endoftext|> world", "👨‍👩‍👧‍👦🇯🇵 ok", "x's'S's",
+            "HTTPServer parseJSON ÉCOLE", "日本語のテキスト、句読点。", "\u{85}\u{A0}\u{3000}a", "abc/\r\n/def//\n",
+        ]
+        for text in texts {
+            let bytes = Array(text.utf8)
+            for cut in 1..<bytes.count { try check(bytes, cuts: [cut], encoding: enc) }
+            try check(bytes, cuts: Array(1..<bytes.count), encoding: enc)  // one byte at a time
+        }
+    }
+
+    @Test func stringDeltasCountLikeTheirConcatenation() throws {
+        let enc = try Encoding.named(.o200k_base)
+        var counter = IncrementalCounter(encoding: enc)
+        var text = ""
+        for delta in ["Hel", "lo", ",", " wor", "ld", "!\n", "\n", "12", "345", " it", "'", "s"] {
+            text += delta
+            #expect(counter.append(delta) == enc.count(text))
+        }
+        #expect(counter.count == enc.count(text))
+    }
+
+    @Test func aCharacterSplitAcrossDeltasIsCountedOnceComplete() throws {
+        let enc = try Encoding.named(.cl100k_base)
+        var counter = IncrementalCounter(encoding: enc)
+        let euro = Array("€".utf8)  // E2 82 AC
+        #expect(try [euro[0]].withUnsafeBufferPointer { try counter.append(utf8: $0) } == 0)
+        #expect(counter.incompleteBytes == 1)
+        #expect(try [euro[1]].withUnsafeBufferPointer { try counter.append(utf8: $0) } == 0)
+        #expect(try [euro[2]].withUnsafeBufferPointer { try counter.append(utf8: $0) } == enc.count("€"))
+        #expect(counter.incompleteBytes == 0)
+    }
+
+    @Test func invalidBytesAreRefusedWithTheirStreamOffset() throws {
+        let enc = try Encoding.named(.cl100k_base)
+        var counter = IncrementalCounter(encoding: enc)
+        try Array("abc".utf8).withUnsafeBufferPointer { _ = try counter.append(utf8: $0) }
+        #expect(throws: TokenizerError.invalidUTF8(offset: 4)) {
+            try [0x64, 0xFF].withUnsafeBufferPointer { try counter.append(utf8: $0) }
+        }
+        // The refused delta is not kept: the counter goes on from "abc".
+        #expect(counter.count == enc.count("abc"))
+        #expect(counter.append("d") == enc.count("abcd"))
+    }
+}
