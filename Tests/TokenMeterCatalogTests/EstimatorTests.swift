@@ -81,6 +81,9 @@ import TokenMeterMoney
         try "hidden".write(to: dir.appendingPathComponent(".h.txt"), atomically: true, encoding: .utf8)
         #expect(try EstimateInput.files([dir.path], asRequests: false) == [.textFile(path: dir.appendingPathComponent("a.txt").path), .textFile(path: a)])
         #expect(throws: EstimateError.inputNotFound(path: "/nonexistent/x")) { try EstimateInput.files(["/nonexistent/x"], asRequests: false) }
+        let empty = dir.appendingPathComponent("empty").path
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: false)
+        #expect(throws: EstimateError.emptyFolder(path: empty)) { try EstimateInput.files([empty], asRequests: true) }
     }
 
     @Test func errorsCarryTheirCategory() async throws {

@@ -5,6 +5,8 @@ public enum EstimateError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An input file or folder does not exist or cannot be read.
     case inputNotFound(path: String)
     case inputUnreadable(path: String, reason: String)
+    /// A folder given as input holds no files.
+    case emptyFolder(path: String)
     /// A text input is not valid UTF-8.
     case notUTF8(input: String)
     /// A request body is malformed or has a missing or wrong-typed field.
@@ -34,7 +36,7 @@ public enum EstimateError: Error, Sendable, Equatable, CustomStringConvertible {
     public var category: Category {
         switch self {
         case .catalog(.unknownModel), .noModel, .invalidMaxOutput: .usage
-        case .catalog(.fileNotFound), .catalog(.unreadable), .inputNotFound, .inputUnreadable: .noInput
+        case .catalog(.fileNotFound), .catalog(.unreadable), .inputNotFound, .inputUnreadable, .emptyFolder: .noInput
         case .catalog, .notUTF8, .badRequest, .cost: .dataError
         case .tokenizerUnavailable: .environment
         }
@@ -45,6 +47,7 @@ public enum EstimateError: Error, Sendable, Equatable, CustomStringConvertible {
         case .catalog(let e): "\(e)"
         case .inputNotFound(let path): "input \(path) does not exist"
         case .inputUnreadable(let path, let reason): "cannot read input \(path): \(reason)"
+        case .emptyFolder(let path): "folder \(path) holds no input files (hidden files are skipped)"
         case .notUTF8(let input): "\(input) is not UTF-8 text"
         case .badRequest(let input, let e): "\(input): \(e)"
         case .noModel(let input): "no model for \(input): pass --model NAME (or --compare), or set \"model\" in the request"

@@ -21,7 +21,7 @@ public enum EstimateInput: Sendable, Equatable {
     }
 
     /// Expands `paths` into file inputs: a file stays itself, a folder becomes its regular files
-    /// (recursively, sorted by path, hidden names skipped).
+    /// (recursively, sorted by path, hidden names skipped); an empty folder is an error.
     public static func files(_ paths: [String], asRequests: Bool) throws(EstimateError) -> [EstimateInput] {
         var out: [EstimateInput] = []
         let fm = FileManager.default
@@ -39,6 +39,7 @@ public enum EstimateInput: Sendable, Equatable {
                     if fm.fileExists(atPath: full, isDirectory: &dir), !dir.boolValue { files.append(full) }
                 }
                 files.sort()
+                guard !files.isEmpty else { throw .emptyFolder(path: path) }
             }
             out += files.map { asRequests ? .requestFile(path: $0) : .textFile(path: $0) }
         }
