@@ -12,10 +12,12 @@ let package = Package(
         .library(name: "TokenMeterTokenizer", targets: ["TokenMeterTokenizer"]),
         .library(name: "TokenMeterMoney", targets: ["TokenMeterMoney"]),
         .library(name: "TokenMeterCatalog", targets: ["TokenMeterCatalog"]),
+        .library(name: "TokenMeterLedger", targets: ["TokenMeterLedger"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -36,23 +38,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .executableTarget(
-            name: "tokenmeter",
-            dependencies: [
-                "TokenMeterTokenizer",
-                "TokenMeterCatalog",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
         .testTarget(
             name: "TokenMeterTokenizerTests",
             dependencies: ["TokenMeterTokenizer"],
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "TokenMeterMoneyTests", dependencies: ["TokenMeterMoney"]),
-        .testTarget(
-            name: "tokenmeterTests",
-            dependencies: ["TokenMeterTokenizer"]
+        .target(
+            name: "TokenMeterLedger",
+            dependencies: [
+                "TokenMeterMoney",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // The catalog data file is compiled in (Catalog/BundledCatalog.swift, made by
         // scripts/embed-catalog.sh) so an installed binary needs no resource bundle beside it.
@@ -66,6 +64,24 @@ let package = Package(
             dependencies: ["TokenMeterCatalog", "TokenMeterTokenizer", "TokenMeterMoney"],
             exclude: ["Fixtures"]
         ),
+        .testTarget(
+            name: "TokenMeterLedgerTests",
+            dependencies: ["TokenMeterLedger", "TokenMeterMoney", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .executableTarget(
+            name: "tokenmeter",
+            dependencies: [
+                "TokenMeterTokenizer",
+                "TokenMeterCatalog",
+                "TokenMeterLedger",
+                "TokenMeterMoney",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Test-only helper: opens a ledger, leaves reservations open with checkpoints, prints "ready" and
+        // waits to be killed with SIGKILL (the crash-recovery tests spawn it).
+        .executableTarget(name: "ledger-crash-helper", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
+        .testTarget(name: "tokenmeterTests", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
     ],
     swiftLanguageModes: [.v6]
 )

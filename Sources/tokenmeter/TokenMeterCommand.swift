@@ -1,13 +1,12 @@
 import ArgumentParser
 
-/// `tokenmeter`: the command-line face of TokenMeter. Each subcommand is a thin layer over library
-/// code; exit codes follow sysexits(3) (see `CLIFailure`). The root is async because `estimate`
-/// counts several inputs concurrently; synchronous subcommands run unchanged under it.
+/// `tokenmeter`: the command line of TokenMeter. Each subcommand is a thin layer over library code;
+/// exit codes follow sysexits(3).
 @main
 struct TokenMeterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenmeter",
         abstract: "Count, price and meter LLM tokens exactly as OpenAI's tokenizer does.",
-        subcommands: [Count.self, Encode.self, Decode.self, Estimate.self]
+        subcommands: [Count.self, Encode.self, Decode.self, Estimate.self, Users.self, Keys.self]
     )
 }

@@ -1,0 +1,167 @@
+import Foundation
+import GRDB
+import TokenMeterMoney
+
+extension SQLiteUsageStore: UsageStore {
+    public func authenticate(apiKey: String) async throws -> AuthenticatedKey {
+        guard let prefix = APIKeyFormat.prefix(ofKey: apiKey) else { throw LedgerError.invalidAPIKey }
+        let presentedHash = APIKeyFormat.hash(ofKey: apiKey)
+        return try await read { db in
+            guard let key = try APIKeyRow.filter(APIKeyRow.Columns.prefix == prefix).fetchOne(db),
+                  APIKeyFormat.constantTimeEqual(key.keySHA256, presentedHash) else { throw LedgerError.invalidAPIKey }
+            guard key.revokedAt == nil else { throw LedgerError.apiKeyRevoked(prefix: prefix) }
+            let user = try LedgerQueries.user(db, id: key.userID).user()
+            guard user.status == .active else { throw LedgerError.userDisabled(user.name) }
+            return AuthenticatedKey(user: user, apiKeyID: key.id!, prefix: prefix,
+                                    budget: try BudgetRow.budget(ofUser: user.id, db))
+        }
+    }
+
+    public func reserve(_ request: ReservationRequest) async throws -> Reservation {
+        guard (1...200).contains(request.requestID.utf8.count) else {
+            throw LedgerError.invalidUsage("a request id must be 1 to 200 bytes long (got \(request.requestID.utf8.count))")
+        }
+        guard request.estimate.cost >= .zero, request.estimate.tokens >= 0 else {
+            throw LedgerError.invalidUsage("a reservation estimate must be ≥ 0 (got \(request.estimate.cost), "
+                                           + "\(request.estimate.tokens) tokens)")
+        }
+        let now = configuration.now()
+        let reservation = try await write { db in
+            let user = try LedgerQueries.user(db, id: request.userID).user()
+            guard user.status == .active else { throw LedgerError.userDisabled(user.name) }
+            guard let key = try APIKeyRow.fetchOne(db, key: request.apiKeyID) else { throw LedgerError.invalidAPIKey }
+            guard key.userID == user.id else { throw LedgerError.apiKeyNotOwned(prefix: key.prefix, user: user.name) }
+            guard key.revokedAt == nil else { throw LedgerError.apiKeyRevoked(prefix: key.prefix) }
+
+            let budget = try BudgetRow.budget(ofUser: user.id, db)
+            if let cap = budget.maxRequestCost, request.estimate.cost > cap {
+                throw LedgerError.requestCapExceeded(cap: cap, requested: request.estimate.cost)
+            }
+            if budget.monthlyLimit != nil || budget.monthlyTokenLimit != nil {
+                let status = try LedgerQueries.budgetStatus(db, userID: user.id, budget: budget,
+                                                           period: BillingPeriod(containing: now))
+                try Self.checkFits(request.estimate, in: status, userName: user.name)
+            }
+            if try UsageRecordRow.filter(UsageRecordRow.Columns.requestID == request.requestID).fetchCount(db) > 0
+                || ReservationRow.filter(ReservationRow.Columns.requestID == request.requestID).fetchCount(db) > 0 {
+                throw LedgerError.duplicateRequestID(request.requestID)
+            }
+            var row = ReservationRow(request: request, startedAt: now.ledgerMilliseconds)
+            try row.insert(db)
+            try db.execute(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ?",
+                           arguments: [now.ledgerMilliseconds, key.id])
+            return row.reservation
+        }
+        coalescer.withLock { $0.reserved(reservation.id, at: .now) }
+        return reservation
+    }
+
+    /// Throws `.budgetExhausted` unless `estimate` fits in what `status` has left of both monthly limits.
+    private static func checkFits(_ estimate: UsageEstimate, in status: BudgetStatus, userName: String) throws {
+        var fits = true
+        if let limit = status.budget.monthlyLimit {
+            let after = status.committedCost.adding(estimate.cost)
+            fits = fits && after != nil && after! <= limit
+        }
+        if let limit = status.budget.monthlyTokenLimit {
+            let (after, overflow) = status.committedTokens.addingReportingOverflow(estimate.tokens)
+            fits = fits && !overflow && after <= limit
+        }
+        guard fits else {
+            throw LedgerError.budgetExhausted(BudgetShortfall(
+                userName: userName, period: status.period, remainingCost: status.remainingCost,
+                remainingTokens: status.remainingTokens, requested: estimate))
+        }
+    }
+
+    @discardableResult
+    public func checkpoint(_ reservation: Reservation, usage: MeteredUsage) async throws -> CheckpointOutcome {
+        try Task.checkCancellation()
+        try usage.validate()
+        let action = coalescer.withLock { $0.checkpoint(reservation.id, usage: usage, at: .now) }
+        guard case .write(let due) = action else { return .coalesced }
+        try await writeCheckpoint(reservationID: reservation.id, requestID: reservation.requestID, usage: due)
+        return .written
+    }
+
+    @discardableResult
+    public func flushCheckpoints() async throws -> Int {
+        let pending = coalescer.withLock { $0.flushAll(at: .now) }
+        var written = 0
+        for (id, usage) in pending {
+            do {
+                try await writeCheckpoint(reservationID: id, requestID: nil, usage: usage)
+                written += 1
+            } catch LedgerError.reservationNotOpen {
+                continue
+            }
+        }
+        return written
+    }
+
+    private func writeCheckpoint(reservationID: Int64, requestID: String?, usage: MeteredUsage) async throws {
+        let at = configuration.now().ledgerMilliseconds
+        try await write { db in
+            // MAX keeps checkpoint_at ≥ started_at (the schema's CHECK) if the wall clock stepped back.
+            let assignments = UsageColumns.names.map { "\($0) = ?" }.joined(separator: ", ")
+            try db.execute(
+                sql: "UPDATE reservations SET checkpoint_at = MAX(?, started_at), \(assignments) WHERE id = ?",
+                arguments: StatementArguments([at] + UsageColumns.values(usage) + [reservationID]))
+            guard db.changesCount == 1 else {
+                throw LedgerError.reservationNotOpen(requestID: requestID ?? "#\(reservationID)")
+            }
+        }
+    }
+
+    public func settle(_ reservation: Reservation, usage: MeteredUsage, status: UsageStatus) async throws -> SettleOutcome {
+        try usage.validate()
+        let endedAt = configuration.now().ledgerMilliseconds
+        // Run in an unstructured task: a cancelled request (client gone) must still close its books.
+        let outcome = try await Task {
+            try await self.write { db in
+                if let existing = try UsageRecordRow.filter(UsageRecordRow.Columns.requestID == reservation.requestID)
+                    .fetchOne(db) {
+                    return SettleOutcome(record: existing.record, wasAlreadySettled: true)
+                }
+                guard let open = try ReservationRow.fetchOne(db, key: reservation.id),
+                      open.requestID == reservation.requestID else {
+                    throw LedgerError.reservationNotOpen(requestID: reservation.requestID)
+                }
+                var record = UsageRecordRow(settling: open, usage: usage, status: status, endedAt: endedAt)
+                try record.insert(db)
+                try open.delete(db)
+                return SettleOutcome(record: record.record, wasAlreadySettled: false)
+            }
+        }.value
+        coalescer.withLock { $0.ended(reservation.id) }
+        return outcome
+    }
+
+    public func remaining(userID: Int64) async throws -> BudgetStatus {
+        let period = BillingPeriod(containing: configuration.now())
+        return try await read { db in
+            _ = try LedgerQueries.user(db, id: userID)
+            return try LedgerQueries.budgetStatus(db, userID: userID, budget: BudgetRow.budget(ofUser: userID, db),
+                                                  period: period)
+        }
+    }
+
+    public func usage(userID: Int64, period: BillingPeriod) async throws -> UsageSummary {
+        try await read { db in
+            _ = try LedgerQueries.user(db, id: userID)
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT model, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion,
+                       SUM(billed_tokens) AS billed, SUM(cost_pusd) AS pusd
+                FROM usage_records
+                WHERE user_id = ? AND ended_at >= ? AND ended_at < ?
+                GROUP BY model ORDER BY model
+                """, arguments: [userID, period.start.ledgerMilliseconds, period.end.ledgerMilliseconds])
+            let models = rows.map { r in
+                UsageSummary.ModelUsage(model: r["model"], requests: r["requests"], promptTokens: r["prompt"],
+                                        completionTokens: r["completion"], billedTokens: r["billed"],
+                                        cost: Money(picoUSD: r["pusd"]))
+            }
+            return UsageSummary(userID: userID, period: period, models: models)
+        }
+    }
+}

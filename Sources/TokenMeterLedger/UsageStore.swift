@@ -1,0 +1,48 @@
+/// The server's view of the ledger: authenticate keys, reserve budget, checkpoint and settle streams.
+///
+/// This is the boundary between the server and storage. ``SQLiteUsageStore`` is the embedded default; a
+/// shared backend (e.g. PostgreSQL, for several TokenMeter instances sharing budgets) implements the
+/// same contract:
+///
+/// - `reserve` is atomic: the check of the remaining budget and the hold are one transaction, so two
+///   concurrent reservations never both pass on money only one could have.
+/// - A live reservation counts against its user's month as the larger of its hold and its last
+///   checkpoint; settled usage counts in the UTC month its request ended.
+/// - `settle` writes exactly one usage record per request id and releases the reservation in the same
+///   transaction; a repeated settle returns the existing record and changes nothing.
+/// - After a crash, the next open settles every open reservation as `interrupted` from its last
+///   checkpoint.
+///
+/// Errors are ``LedgerError`` (or `CancellationError` where noted). Every method is async; all but
+/// `settle` honour task cancellation.
+public protocol UsageStore: Sendable {
+    /// Resolves a presented API key (`tm_<prefix>_<secret>`) to its active owner, comparing the key's
+    /// hash in constant time. Throws `.invalidAPIKey`, `.apiKeyRevoked` or `.userDisabled`.
+    func authenticate(apiKey: String) async throws -> AuthenticatedKey
+
+    /// Atomically checks `request.estimate` against the user's remaining monthly money and tokens and
+    /// per-request cap, and holds it. Throws `.budgetExhausted` (with what is left),
+    /// `.requestCapExceeded`, `.userDisabled`, `.apiKeyRevoked` or `.duplicateRequestID`.
+    func reserve(_ request: ReservationRequest) async throws -> Reservation
+
+    /// Records a stream's usage so far. Cheap: coalesced in memory to at most one database write per
+    /// stream per checkpoint interval or token stride; returns whether this call wrote.
+    @discardableResult
+    func checkpoint(_ reservation: Reservation, usage: MeteredUsage) async throws -> CheckpointOutcome
+
+    /// Writes every checkpoint still held back by coalescing (call at shutdown or from a timer), so a
+    /// crash loses no progress. Returns how many were written.
+    @discardableResult
+    func flushCheckpoints() async throws -> Int
+
+    /// Writes the request's usage record with `usage` and `status` and releases its reservation, in one
+    /// transaction. Idempotent on the request id: a retry returns the first record with
+    /// `wasAlreadySettled == true`. Runs to completion even in a cancelled task, so the books close.
+    func settle(_ reservation: Reservation, usage: MeteredUsage, status: UsageStatus) async throws -> SettleOutcome
+
+    /// The user's budget and what is left of it in the current UTC month (settled plus held).
+    func remaining(userID: Int64) async throws -> BudgetStatus
+
+    /// The user's settled usage in `period`, in total and per model.
+    func usage(userID: Int64, period: BillingPeriod) async throws -> UsageSummary
+}

@@ -1,0 +1,112 @@
+import Foundation
+import GRDB
+import Testing
+@testable import TokenMeterLedger
+import TokenMeterMoney
+
+@Suite("Checkpoint coalescing")
+struct CheckpointCoalescingTests {
+    let t0 = ContinuousClock.now
+
+    func usage(_ completion: Int64) -> MeteredUsage { localUsage(prompt: 10, completion: completion) }
+
+    @Test("within the interval, only every tokenStride-th token is written; the rest stays pending")
+    func strideRule() {
+        var c = CheckpointCoalescer(policy: .init(interval: .seconds(1), tokenStride: 50))
+        c.reserved(1, at: t0)
+        var writes: [Int64] = []
+        for tokens in 1...200 as ClosedRange<Int64> {
+            if case .write(let u) = c.checkpoint(1, usage: usage(tokens), at: t0 + .milliseconds(tokens)) {
+                writes.append(u.completionTokens)
+            }
+        }
+        #expect(writes == [50, 100, 150, 200])
+        #expect(!c.hasPending(1))
+        _ = c.checkpoint(1, usage: usage(201), at: t0 + .milliseconds(201))
+        #expect(c.hasPending(1))
+    }
+
+    @Test("with few tokens, at most one write per interval per stream")
+    func intervalRule() {
+        var c = CheckpointCoalescer(policy: .init(interval: .seconds(1), tokenStride: 1_000_000))
+        c.reserved(1, at: t0)
+        c.reserved(2, at: t0)
+        var writes: [(Int64, Int64)] = []
+        // 10 seconds at one token per 100 ms on each of two streams: 100 offers each.
+        for step in 1...100 as ClosedRange<Int64> {
+            for id: Int64 in [1, 2] {
+                if case .write(let u) = c.checkpoint(id, usage: usage(step), at: t0 + .milliseconds(100 * step)) {
+                    writes.append((id, u.completionTokens))
+                }
+            }
+        }
+        #expect(writes.filter { $0.0 == 1 }.map(\.1) == [10, 20, 30, 40, 50, 60, 70, 80, 90, 100])
+        #expect(writes.filter { $0.0 == 2 }.count == 10)
+    }
+
+    @Test("flushAll returns each pending checkpoint once, in reservation order; ended streams are forgotten")
+    func flush() {
+        var c = CheckpointCoalescer(policy: .init(interval: .seconds(1), tokenStride: 100))
+        for id: Int64 in [3, 1, 2] { c.reserved(id, at: t0) }
+        _ = c.checkpoint(3, usage: usage(5), at: t0)
+        _ = c.checkpoint(1, usage: usage(7), at: t0)
+        c.ended(2)
+        let flushed = c.flushAll(at: t0)
+        #expect(flushed.map(\.reservationID) == [1, 3])
+        #expect(flushed.map(\.usage.completionTokens) == [7, 5])
+        #expect(c.flushAll(at: t0).isEmpty)
+        #expect(c.streamCount == 2)
+    }
+
+    @Test("an unknown stream writes through")
+    func unknownStream() {
+        var c = CheckpointCoalescer(policy: .init(interval: .seconds(1), tokenStride: 100))
+        #expect(c.checkpoint(9, usage: usage(1), at: t0) == .write(usage(1)))
+    }
+
+    @Test("through the store: 1,000 per-token checkpoints make 10 writes at stride 100; flush and settle write the rest")
+    func storeWrites() async throws {
+        let dir = try TemporaryDirectory()
+        let store = try SQLiteUsageStore(path: dir.path("l.sqlite"), configuration: .testing(interval: .seconds(3600), stride: 100))
+        let c = try await Customer.add(store, name: "ann", budget: .unlimited)
+        let r = try await store.reserve(c.request("req", cost: usd("1")))
+        var written = 0
+        for tokens in 1...1_005 as ClosedRange<Int64> {
+            if try await store.checkpoint(r, usage: usage(tokens)) == .written { written += 1 }
+        }
+        #expect(written == 10)
+        func checkpointed() async throws -> Int64? {
+            try await store.pool.read { try Int64.fetchOne($0, sql: "SELECT completion_tokens FROM reservations") }
+        }
+        #expect(try await checkpointed() == 1_000)
+        #expect(try await store.flushCheckpoints() == 1)
+        #expect(try await checkpointed() == 1_005)
+        #expect(try await store.flushCheckpoints() == 0)
+        let outcome = try await store.settle(r, usage: usage(1_010), status: .completed)
+        #expect(outcome.record.usage.completionTokens == 1_010)
+        #expect(store.coalescer.withLock { $0.streamCount } == 0)
+    }
+
+    @Test("through the store: a stream offering checkpoints every 5 ms writes at most once per 100 ms interval")
+    func storeInterval() async throws {
+        let dir = try TemporaryDirectory()
+        let store = try SQLiteUsageStore(path: dir.path("l.sqlite"),
+                                         configuration: .testing(interval: .milliseconds(100), stride: 1_000_000))
+        let c = try await Customer.add(store, name: "ann", budget: .unlimited)
+        let beforeReserve = ContinuousClock.now
+        let r = try await store.reserve(c.request("req", cost: usd("1")))
+        let afterReserve = ContinuousClock.now
+        var written = 0, offered = 0
+        while ContinuousClock.now - afterReserve < .milliseconds(550) {
+            offered += 1
+            if try await store.checkpoint(r, usage: usage(Int64(offered))) == .written { written += 1 }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let elapsed = ContinuousClock.now - beforeReserve
+        // Each write is ≥ 100 ms after the previous one (the reservation, registered between beforeReserve
+        // and afterReserve, counts as the first), so however slow the machine, writes ≤ elapsed / 100 ms;
+        // and offers made more than 100 ms after afterReserve (the loop runs 550 ms) are due.
+        #expect(written >= 1)
+        #expect(written <= Int(elapsed / .milliseconds(100)), "wrote \(written) of \(offered) in \(elapsed)")
+    }
+}

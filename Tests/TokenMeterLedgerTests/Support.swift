@@ -1,0 +1,96 @@
+import Foundation
+import GRDB
+import Synchronization
+import Testing
+import TokenMeterLedger
+import TokenMeterMoney
+
+/// A fresh directory under the system temp dir, removed when the value is released.
+final class TemporaryDirectory: Sendable {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("tm-ledger-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    /// A path inside the directory.
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// A wall clock the test sets by hand.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+
+    init(_ start: Date) { current = Mutex(start) }
+
+    var now: Date { current.withLock { $0 } }
+    func set(_ date: Date) { current.withLock { $0 = date } }
+    func advance(seconds: TimeInterval) { current.withLock { $0 += seconds } }
+}
+
+/// 2025-06-15 12:00:00 UTC.
+let midJune2025 = Date(timeIntervalSince1970: 1_749_988_800)
+
+extension SQLiteUsageStore.Configuration {
+    /// Owner configuration with the given clock and checkpoint policy.
+    static func testing(clock: TestClock? = nil, role: SQLiteUsageStore.Role = .owner,
+                        interval: Duration = .seconds(1), stride: Int64 = 256) -> Self {
+        var c = Self()
+        c.role = role
+        c.checkpointInterval = interval
+        c.checkpointTokenStride = stride
+        if let clock { c.now = { clock.now } }
+        return c
+    }
+}
+
+/// A user with one key, ready to reserve.
+struct Customer {
+    let user: User
+    let key: IssuedAPIKey
+
+    static func add(_ store: SQLiteUsageStore, name: String, budget: Budget) async throws -> Customer {
+        let user = try await store.addUser(name: name, budget: budget)
+        return Customer(user: user, key: try await store.createAPIKey(userID: user.id))
+    }
+
+    func request(_ id: String, cost: Money, tokens: Int64 = 0, model: String = "gpt-4o-mini") -> ReservationRequest {
+        ReservationRequest(requestID: id, userID: user.id, apiKeyID: key.info.id, model: model, upstream: "openai",
+                           estimate: UsageEstimate(cost: cost, tokens: tokens))
+    }
+}
+
+/// Money from a decimal USD literal in tests.
+func usd(_ text: String) -> Money { try! Money(parsing: text) }
+
+/// Local-count usage whose cost is `pricePico` per token over prompt + completion.
+func localUsage(prompt: Int64, completion: Int64, pricePico: Int64 = 1_000) -> MeteredUsage {
+    MeteredUsage(promptTokens: prompt, completionTokens: completion,
+                 cost: Money(picoUSD: (prompt + completion) * pricePico))
+}
+
+/// Independent checks of the books, read with a plain GRDB connection (not through the store):
+/// integrity, no reservations left if `expectNoReservations`, and the monthly rollup equal to the records.
+func assertBooksBalance(path: String, expectNoReservations: Bool = true) throws {
+    let queue = try DatabaseQueue(path: path)
+    try queue.read { db in
+        #expect(try String.fetchOne(db, sql: "PRAGMA integrity_check") == "ok")
+        #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
+        if expectNoReservations {
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM reservations") == 0)
+        }
+        let fromRecords = try Row.fetchAll(db, sql: """
+            SELECT user_id, strftime('%Y-%m', ended_at / 1000, 'unixepoch') AS period, COUNT(*) AS n,
+                   SUM(billed_tokens) AS tokens, SUM(cost_pusd) AS pusd
+            FROM usage_records GROUP BY 1, 2 ORDER BY 1, 2
+            """)
+        let rollup = try Row.fetchAll(db, sql: """
+            SELECT user_id, period, request_count AS n, billed_tokens AS tokens, cost_pusd AS pusd
+            FROM monthly_usage ORDER BY 1, 2
+            """)
+        #expect(fromRecords == rollup)
+    }
+}
