@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "tokenmeter", targets: ["tokenmeter"]),
         .library(name: "TokenMeterTokenizer", targets: ["TokenMeterTokenizer"]),
         .library(name: "TokenMeterMoney", targets: ["TokenMeterMoney"]),
+        .library(name: "TokenMeterCatalog", targets: ["TokenMeterCatalog"]),
         .library(name: "TokenMeterLedger", targets: ["TokenMeterLedger"]),
     ],
     dependencies: [
@@ -56,6 +57,18 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The catalog data file is compiled in (Catalog/BundledCatalog.swift, made by
+        // scripts/embed-catalog.sh) so an installed binary needs no resource bundle beside it.
+        .target(
+            name: "TokenMeterCatalog",
+            dependencies: ["TokenMeterTokenizer", "TokenMeterMoney"],
+            exclude: ["Resources/catalog.json"]
+        ),
+        .testTarget(
+            name: "TokenMeterCatalogTests",
+            dependencies: ["TokenMeterCatalog", "TokenMeterTokenizer", "TokenMeterMoney"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(
             name: "TokenMeterLedgerTests",
             dependencies: ["TokenMeterLedger", "TokenMeterMoney", .product(name: "GRDB", package: "GRDB.swift")]
@@ -64,6 +77,7 @@ let package = Package(
             name: "tokenmeter",
             dependencies: [
                 "TokenMeterTokenizer",
+                "TokenMeterCatalog",
                 "TokenMeterLedger",
                 "TokenMeterMoney",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

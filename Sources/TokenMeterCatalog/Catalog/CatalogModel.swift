@@ -1,0 +1,50 @@
+/// One model in the catalog: how to count its tokens, how much context it takes, what it costs.
+public struct CatalogModel: Sendable, Equatable {
+    /// The canonical name, e.g. `"gpt-4o"` or `"llama3.1"`.
+    public var name: String
+    /// Other names that resolve to this entry exactly (e.g. an Ollama tag such as `"llama3.1:8b"`).
+    public var aliases: [String]
+    /// Who serves it: `"openai"`, `"ollama"`, ...
+    public var provider: String
+    /// The API the model is offered on: `"chat"` (Chat Completions) or `"responses"` (Responses only).
+    public var mode: String
+    /// The tokenizer used to count, and whether it is the model's own.
+    public var encoding: ModelEncoding
+    /// Largest prompt accepted, in tokens (litellm's `max_input_tokens`).
+    public var contextWindow: Int
+    /// Largest completion the model produces in one request, in tokens.
+    public var maxOutputTokens: Int
+    /// Prices; nil means the catalog does not know them and the model is refused for billing.
+    public var price: ModelPrice?
+    /// How images are counted; nil when the model takes no image input.
+    public var image: ImageTokenRule?
+    /// Where the chat framing (3 per message, +1 per name, +3 priming) was checked against the
+    /// provider's `usage` for this model; nil when the framing is assumed.
+    public var framingVerifiedBy: String?
+    /// Free-form remark shown with estimates (e.g. why a local model's context differs in Ollama).
+    public var note: String?
+
+    public init(name: String, aliases: [String] = [], provider: String, mode: String = "chat",
+                encoding: ModelEncoding, contextWindow: Int, maxOutputTokens: Int,
+                price: ModelPrice?, image: ImageTokenRule? = nil, framingVerifiedBy: String? = nil,
+                note: String? = nil) {
+        self.name = name
+        self.aliases = aliases
+        self.provider = provider
+        self.mode = mode
+        self.encoding = encoding
+        self.contextWindow = contextWindow
+        self.maxOutputTokens = maxOutputTokens
+        self.price = price
+        self.image = image
+        self.framingVerifiedBy = framingVerifiedBy
+        self.note = note
+    }
+
+    /// The price to bill with; throws `CatalogError.unpriced` rather than ever treating an unknown
+    /// price as zero. (A local model priced at 0 in the catalog is free on purpose.)
+    public func billingPrice() throws(CatalogError) -> ModelPrice {
+        guard let price else { throw .unpriced(model: name) }
+        return price
+    }
+}

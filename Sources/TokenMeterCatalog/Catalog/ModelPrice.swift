@@ -1,0 +1,75 @@
+import TokenMeterMoney
+
+/// What a model costs, per token, in exact pico-dollars (see `Money`), with where the figures came
+/// from. Reasoning tokens are billed as output.
+public struct ModelPrice: Sendable, Equatable {
+    /// Rates that apply to one request.
+    public struct Rates: Sendable, Equatable {
+        /// Price of one uncached prompt token.
+        public var input: Money
+        /// Price of one cached prompt token; nil means the provider offers no cache discount, so
+        /// cached tokens are billed at `input`.
+        public var cachedInput: Money?
+        /// Price of one completion token (reasoning included).
+        public var output: Money
+
+        public init(input: Money, cachedInput: Money? = nil, output: Money) {
+            self.input = input
+            self.cachedInput = cachedInput
+            self.output = output
+        }
+    }
+
+    /// Higher rates for the whole request when its prompt is longer than `abovePromptTokens`
+    /// (gpt-5.4 and later above 272k tokens).
+    public struct LongContextTier: Sendable, Equatable {
+        /// The tier applies when prompt tokens are strictly more than this.
+        public var abovePromptTokens: Int
+        public var rates: Rates
+
+        public init(abovePromptTokens: Int, rates: Rates) {
+            self.abovePromptTokens = abovePromptTokens
+            self.rates = rates
+        }
+    }
+
+    /// Standard rates.
+    public var standard: Rates
+    /// Optional long-prompt tier.
+    public var longContext: LongContextTier?
+    /// Where the prices were read, e.g. "litellm 1.110.2 model_prices_and_context_window_backup.json".
+    public var source: String
+    /// The day the prices were read from `source`, `YYYY-MM-DD`.
+    public var date: String
+
+    public init(standard: Rates, longContext: LongContextTier? = nil, source: String, date: String) {
+        self.standard = standard
+        self.longContext = longContext
+        self.source = source
+        self.date = date
+    }
+
+    /// The rates for a request with `promptTokens` prompt tokens.
+    public func rates(forPromptTokens promptTokens: Int) -> Rates {
+        if let tier = longContext, promptTokens > tier.abovePromptTokens { return tier.rates }
+        return standard
+    }
+
+    /// The exact cost of one request: `(prompt − cached) × input + cached × cachedInput +
+    /// completion × output`, all in pico-dollars. `cachedTokens` are part of `promptTokens`, as in
+    /// OpenAI's `usage`. Throws when a count is negative or the total passes ±$9.2 million.
+    public func cost(promptTokens: Int, cachedTokens: Int = 0, completionTokens: Int) throws(CostError) -> Money {
+        guard promptTokens >= 0, completionTokens >= 0, cachedTokens >= 0, cachedTokens <= promptTokens else {
+            throw .invalidCounts(prompt: promptTokens, cached: cachedTokens, completion: completionTokens)
+        }
+        let r = rates(forPromptTokens: promptTokens)
+        guard let uncached = r.input.times(promptTokens - cachedTokens),
+              let cached = (r.cachedInput ?? r.input).times(cachedTokens),
+              let output = r.output.times(completionTokens),
+              let sum1 = uncached.adding(cached),
+              let total = sum1.adding(output) else {
+            throw .overflow(prompt: promptTokens, completion: completionTokens)
+        }
+        return total
+    }
+}

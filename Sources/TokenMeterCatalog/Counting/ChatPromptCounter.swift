@@ -1,0 +1,134 @@
+/// Counts the prompt tokens of a chat request for one catalog model, the way OpenAI bills them
+/// (FACTS.md 2.1–2.3):
+/// - 3 tokens per message, +1 per `name`, every value encoded (role included), +3 reply priming;
+/// - `content` as a string or as parts (text parts encoded one by one, images by tile/patch rules);
+/// - tool definitions by the cookbook heuristic.
+///
+/// Text is counted by `countText`, the model's encoding (passed in so this type does not depend on
+/// how encodings are loaded). Every approximation is recorded with its reason.
+public struct ChatPromptCounter: Sendable {
+    /// Framing tokens per message.
+    public static let tokensPerMessage = 3
+    /// Extra tokens when a message has a `name`.
+    public static let tokensPerName = 1
+    /// Tokens priming the reply (`<|start|>assistant<|message|>`).
+    public static let replyPriming = 3
+
+    /// The model being counted for.
+    public let model: CatalogModel
+    /// Tokens of ordinary text in the model's (or the stand-in) encoding.
+    public let countText: @Sendable (String) -> Int
+
+    public init(model: CatalogModel, countText: @escaping @Sendable (String) -> Int) {
+        self.model = model
+        self.countText = countText
+    }
+
+    /// Prompt tokens of `request` for `model`.
+    public func count(_ request: ChatRequest) -> PromptCount {
+        var result = PromptCount()
+        var notes = NoteList()
+        addModelNotes(&notes)
+
+        for message in request.messages {
+            result.framing += ChatPromptCounter.tokensPerMessage
+            for (key, value) in message.members {
+                switch value {
+                case .text(let s):
+                    result.text += countText(s)
+                    if !["role", "content", "name"].contains(key) {
+                        notes.add("field \"\(key)\" counted as text by the cookbook rule (every value is encoded); how the API renders it is undocumented")
+                    }
+                case .null:
+                    break
+                case .parts(let parts):
+                    countParts(parts, into: &result, notes: &notes)
+                case .toolCalls(let calls):
+                    for call in calls { result.text += countText(call.name) + countText(call.arguments) }
+                    notes.add("tool_calls in the history counted as function name + arguments text; the API's rendering is undocumented")
+                case .other(let json):
+                    result.text += countText(json)
+                    notes.add("field \"\(key)\" is not a string; counted as its JSON text")
+                }
+                if key == "name", case .text = value { result.framing += ChatPromptCounter.tokensPerName }
+            }
+        }
+        result.framing += ChatPromptCounter.replyPriming
+
+        if !request.tools.isEmpty {
+            result.tools = ToolTokenHeuristic.forEncoding(model.encoding.encodingName).tokens(for: request.tools, countText: countText)
+            var why = "tool definitions counted by the cookbook heuristic (matches the API on its weather example only)"
+            if request.tools.contains(where: \.hasNestedSchema) { why += "; nested object/array schemas are not modelled" }
+            notes.add(why)
+        }
+        for field in request.uncountedFields {
+            notes.add("\(field) adds prompt tokens that are not counted")
+        }
+        result.approximations = notes.items
+        return result
+    }
+
+    /// Prompt tokens of plain `text`: as the content of one user message (what sending it costs),
+    /// or `raw` as bare text with no chat framing.
+    public func count(text: String, raw: Bool) -> PromptCount {
+        guard raw else { return count(ChatRequest(messages: [ChatMessage(role: "user", content: text)])) }
+        var notes = NoteList()
+        addEncodingNote(&notes)
+        return PromptCount(text: countText(text), approximations: notes.items)
+    }
+
+    private func addEncodingNote(_ notes: inout NoteList) {
+        if case .approximate(let using) = model.encoding {
+            notes.add("the model's own tokenizer is not available; counted with \(using) as a stand-in")
+        }
+    }
+
+    private func addModelNotes(_ notes: inout NoteList) {
+        addEncodingNote(&notes)
+        if model.framingVerifiedBy == nil {
+            notes.add("chat framing (3 per message, +1 per name, +3 priming) is the cookbook rule, not verified against this model's usage")
+        }
+    }
+
+    private func countParts(_ parts: [ChatMessage.ContentPart], into result: inout PromptCount, notes: inout NoteList) {
+        let textParts = parts.filter { if case .text = $0 { true } else { false } }.count
+        if textParts > 1 {
+            notes.add("content given as \(textParts) text parts, counted part by part (how the API joins parts is undocumented)")
+        }
+        for part in parts {
+            switch part {
+            case .text(let s):
+                result.text += countText(s)
+            case .image(let image):
+                result.images += imageTokens(image, notes: &notes)
+            case .other(let type):
+                notes.add("content part of type \"\(type)\" is not counted")
+            }
+        }
+    }
+
+    private func imageTokens(_ image: ImageInput, notes: inout NoteList) -> Int {
+        guard let rule = model.image else {
+            notes.add("the model takes no image input; the provider would reject the image (counted as 0)")
+            return 0
+        }
+        if let note = rule.note { notes.add("image rule: \(note)") }
+        notes.add("images counted by OpenAI's published tile/patch rule; any per-image wrapper tokens are undocumented")
+        let sizeKnown = image.width != nil && image.height != nil
+        switch rule.scheme {
+        case .tiles:
+            if image.detail != "low" {
+                if !sizeKnown {
+                    notes.add("image size unknown (no width/height, not a data: URL): counted at the high-detail maximum of \(ImageTokenCalculator.maxTiles) tiles")
+                } else if image.detail != "high" {
+                    notes.add("image detail \"\(image.detail ?? "auto")\" counted as high (the API may choose low)")
+                }
+            }
+        case .patches:
+            if !sizeKnown {
+                notes.add("image size unknown (no width/height, not a data: URL): counted at the maximum of \(ImageTokenCalculator.maxPatches) patches")
+            }
+        }
+        return ImageTokenCalculator.tokens(rule: rule.scheme, width: image.width, height: image.height, detail: image.detail)
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import TokenMeterMoney
+import TokenMeterTokenizer
+@testable import TokenMeterCatalog
+
+@Suite struct BundledCatalogTests {
+    /// FACTS.md section 3 (litellm 1.110.2): model, input, cached input, output (USD per 1M),
+    /// max input tokens, max output tokens.
+    static let facts: [(String, String, String?, String, Int, Int)] = [
+        ("gpt-4o", "2.50", "1.25", "10.00", 128000, 16384),
+        ("gpt-4o-2024-05-13", "5.00", nil, "15.00", 128000, 4096),
+        ("gpt-4o-mini", "0.15", "0.075", "0.60", 128000, 16384),
+        ("gpt-4.1", "2.00", "0.50", "8.00", 1047576, 32768),
+        ("gpt-4.1-mini", "0.40", "0.10", "1.60", 1047576, 32768),
+        ("gpt-4.1-nano", "0.10", "0.025", "0.40", 1047576, 32768),
+        ("o1", "15.00", "7.50", "60.00", 200000, 100000),
+        ("o3", "2.00", "0.50", "8.00", 200000, 100000),
+        ("o3-mini", "1.10", "0.55", "4.40", 200000, 100000),
+        ("o4-mini", "1.10", "0.275", "4.40", 200000, 100000),
+        ("gpt-5", "1.25", "0.125", "10.00", 272000, 128000),
+        ("gpt-5-mini", "0.25", "0.025", "2.00", 272000, 128000),
+        ("gpt-5-nano", "0.05", "0.005", "0.40", 272000, 128000),
+        ("gpt-5-chat-latest", "1.25", "0.125", "10.00", 128000, 16384),
+        ("gpt-4-turbo", "10.00", nil, "30.00", 128000, 4096),
+        ("gpt-4", "30.00", nil, "60.00", 8192, 4096),
+        ("gpt-3.5-turbo", "0.50", nil, "1.50", 16385, 4096),
+        ("gpt-5.1", "1.25", "0.125", "10.00", 272000, 128000),
+        ("gpt-5.2", "1.75", "0.175", "14.00", 272000, 128000),
+        ("gpt-5.4", "2.50", "0.25", "15.00", 1050000, 128000),
+        ("gpt-5.4-mini", "0.75", "0.075", "4.50", 272000, 128000),
+        ("gpt-5.4-nano", "0.20", "0.02", "1.25", 272000, 128000),
+        ("gpt-5.5", "5.00", "0.50", "30.00", 1050000, 128000),
+        ("o1-pro", "150", nil, "600", 200000, 100000),
+        ("o3-pro", "20", nil, "80", 200000, 100000),
+        ("gpt-5-pro", "15", nil, "120", 400000, 272000),
+    ]
+
+    @Test func everyOpenAIModelOfFactsSection3HasItsPricesAndLimits() throws {
+        let catalog = try TestSupport.bundled()
+        for (name, input, cached, output, ctx, maxOut) in Self.facts {
+            let m = try #require(catalog.model(named: name), "\(name) missing")
+            let p = try m.billingPrice()
+            #expect(p.standard.input == (try Money(perMillionTokens: input)), "\(name) input")
+            #expect(p.standard.cachedInput == (try cached.map { try Money(perMillionTokens: $0) }), "\(name) cached")
+            #expect(p.standard.output == (try Money(perMillionTokens: output)), "\(name) output")
+            #expect(m.contextWindow == ctx && m.maxOutputTokens == maxOut, "\(name) limits")
+            #expect(p.source.contains("litellm 1.110.2") && p.date == "2026-11-25", "\(name) source/date")
+            #expect(m.provider == "openai" && m.encoding.isExact)
+        }
+        // Long-context tiers of gpt-5.4 and gpt-5.5 (above 272k prompt tokens).
+        let tier = try #require(catalog.model(named: "gpt-5.4")?.price?.longContext)
+        #expect(tier.abovePromptTokens == 272_000)
+        #expect(tier.rates == .init(input: try Money(perMillionTokens: "5.00"), cachedInput: try Money(perMillionTokens: "0.50"),
+                                    output: try Money(perMillionTokens: "22.50")))
+        #expect(catalog.model(named: "gpt-5.5")?.price?.longContext?.rates.output == (try Money(perMillionTokens: "45")))
+    }
+
+    @Test func openAIEncodingsAgreeWithTheTokenizersModelMap() throws {
+        for m in try TestSupport.bundled().models where m.provider == "openai" {
+            #expect(m.encoding == .exact(try ModelEncodings.encodingName(forModel: m.name)), "\(m.name)")
+        }
+    }
+
+    @Test func localOllamaModelsAreFreeAndMarkedApproximate() throws {
+        let catalog = try TestSupport.bundled()
+        let local = catalog.models.filter { $0.provider == "ollama" }
+        #expect(Set(local.map(\.name)).isSuperset(of: ["llama3.1", "llama3.2", "llama3.3", "qwen2.5", "mistral"]))
+        for m in local {
+            let p = try m.billingPrice()
+            #expect(p.standard.input == .zero && p.standard.output == .zero, "\(m.name)")
+            #expect(!p.source.isEmpty && ModelPatch.isISODate(p.date))
+            if m.name != "gpt-oss" { #expect(m.encoding == .approximate(using: "cl100k_base"), "\(m.name)") }
+        }
+        #expect(catalog.model(named: "gpt-oss")?.encoding == .exact("o200k_harmony"))
+    }
+
+    @Test func everyBundledModelIsPricedWithSourceAndDate() throws {
+        let catalog = try TestSupport.bundled()
+        #expect(catalog.models.count == 36)
+        #expect(catalog.pricedModels.count == catalog.models.count)
+        for m in catalog.models {
+            #expect(m.price.map { !$0.source.isEmpty && ModelPatch.isISODate($0.date) } == true, "\(m.name)")
+        }
+    }
+
+    @Test func bundledCatalogSourceMatchesTheDataFile() throws {
+        let file = try String(contentsOf: TestSupport.packageRoot.appendingPathComponent("Sources/TokenMeterCatalog/Resources/catalog.json"), encoding: .utf8)
+        #expect(file.trimmingCharacters(in: .newlines) == BundledCatalog.json.trimmingCharacters(in: .newlines),
+                "catalog.json changed: run scripts/embed-catalog.sh")
+    }
+
+    @Test func imageRulesFollowTheVisionGuide() throws {
+        let c = try TestSupport.bundled()
+        #expect(c.model(named: "gpt-4o")?.image == ImageTokenRule(scheme: .tiles(base: 85, perTile: 170)))
+        #expect(c.model(named: "gpt-4o-mini")?.image == ImageTokenRule(scheme: .tiles(base: 2833, perTile: 5667)))
+        #expect(c.model(named: "o1")?.image == ImageTokenRule(scheme: .tiles(base: 75, perTile: 150)))
+        #expect(c.model(named: "gpt-5")?.image == ImageTokenRule(scheme: .tiles(base: 70, perTile: 140)))
+        #expect(c.model(named: "gpt-4.1-mini")?.image == ImageTokenRule(scheme: .patches(multiplier: ExactRatio(decimal: "1.62")!)))
+        #expect(c.model(named: "gpt-4.1-nano")?.image == ImageTokenRule(scheme: .patches(multiplier: ExactRatio(decimal: "2.46")!)))
+        #expect(c.model(named: "o4-mini")?.image == ImageTokenRule(scheme: .patches(multiplier: ExactRatio(decimal: "1.72")!)))
+        #expect(c.model(named: "gpt-4")?.image == nil && c.model(named: "o3-mini")?.image == nil)
+        #expect(c.model(named: "gpt-5.1")?.image?.note != nil)  // assumed, so counts say approximate
+    }
+}

@@ -1,0 +1,44 @@
+import Testing
+@testable import TokenMeterCatalog
+
+@Suite struct JSONParserTests {
+    @Test func parsesValuesKeepingNumberTextAndMemberOrder() throws {
+        let v = try JSONParser.parse(#"{"b": 2.50, "a": [true, null, "x\u00e9\ud83d\ude00\n"], "c": -1e3}"#)
+        guard case .object(let members) = v else { Issue.record("not an object"); return }
+        #expect(members.map(\.key) == ["b", "a", "c"])
+        #expect(v["b"] == .number("2.50"))
+        #expect(v["c"] == .number("-1e3"))
+        #expect(v["a"] == .array([.bool(true), .null, .string("xé😀\n")]))
+    }
+
+    @Test func reportsLineAndColumnOfTheFirstError() {
+        let text = "{\n  \"model\": \"gpt-4o\",\n  \"messages\": [\n    {\"role\": \"user\" \"content\": \"hi\"}\n  ]\n}"
+        #expect(throws: JSONSyntaxError(line: 4, column: 21, reason: "expected ',' or '}' after an object member, found '\"'")) {
+            try JSONParser.parse(text)
+        }
+        #expect(throws: JSONSyntaxError(line: 1, column: 10, reason: "unexpected end of input, expected a value")) {
+            try JSONParser.parse(#"{"a": [1,"#)
+        }
+        // Columns count Unicode scalars, not bytes: "é" is one column.
+        #expect(throws: JSONSyntaxError(line: 1, column: 7, reason: "unexpected 'x', expected a value")) {
+            try JSONParser.parse(#"["é", x]"#)
+        }
+    }
+
+    @Test func refusesWhatStrictJSONRefuses() {
+        for bad in ["[1,]", "{\"a\":1,}", "01", "1.", "'x'", "[\"a\u{01}\"]", "{\"a\":1,\"a\":2}", "\"\\ud800\"", "nul", "[1] 2", ""] {
+            #expect(throws: JSONSyntaxError.self, "\(bad)") { try JSONParser.parse(bad) }
+        }
+    }
+
+    @Test func limitsNestingDepth() {
+        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        #expect(throws: JSONSyntaxError(line: 1, column: 513, reason: "nesting deeper than 512 levels")) { try JSONParser.parse(deep) }
+    }
+
+    @Test func compactAndPrettyTextRoundTrip() throws {
+        let v = try JSONParser.parse(#"{"k": ["a\"b", 1.50, {"x": null}], "e": {}, "f": []}"#)
+        #expect(v.compactJSON == #"{"k":["a\"b",1.50,{"x":null}],"e":{},"f":[]}"#)
+        #expect(try JSONParser.parse(v.prettyJSON()) == v)
+    }
+}

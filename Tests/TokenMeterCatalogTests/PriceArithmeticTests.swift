@@ -1,0 +1,80 @@
+import Testing
+import TokenMeterMoney
+@testable import TokenMeterCatalog
+
+@Suite struct PriceArithmeticTests {
+    /// A small deterministic generator (SplitMix64), so the test is reproducible.
+    struct SplitMix64: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test func aMillionRandomRecordsSumTheSameBothWays() throws {
+        let catalog = try TestSupport.bundled()
+        let priced = catalog.models.filter { $0.provider == "openai" }
+        var rng = SplitMix64(state: 2026)
+        // Way 1: cost each record, add the costs. Way 2: add the tokens per model, cost the sums.
+        var sumOfRecords = Money.zero
+        var tokens = [String: (prompt: Int, cached: Int, completion: Int)]()
+        for _ in 0..<1_000_000 {
+            let model = priced[Int.random(in: 0..<priced.count, using: &rng)]
+            let prompt = Int.random(in: 0...20_000, using: &rng)  // below every long-context threshold
+            let cached = Int.random(in: 0...prompt, using: &rng)
+            let completion = Int.random(in: 0...4_000, using: &rng)
+            sumOfRecords += try model.billingPrice().cost(promptTokens: prompt, cachedTokens: cached, completionTokens: completion)
+            let t = tokens[model.name] ?? (0, 0, 0)
+            tokens[model.name] = (t.prompt + prompt, t.cached + cached, t.completion + completion)
+        }
+        var costOfSums = Money.zero
+        for (name, t) in tokens {
+            let r = try #require(catalog.model(named: name)?.price?.standard)
+            costOfSums += r.input.times(t.prompt - t.cached)! + (r.cachedInput ?? r.input).times(t.cached)! + r.output.times(t.completion)!
+        }
+        #expect(sumOfRecords == costOfSums)
+        #expect(sumOfRecords > Money(dollars: 1000))
+    }
+
+    @Test func costIsPriceTimesTokensToThePicoDollar() throws {
+        let p = try #require(try TestSupport.bundled().model(named: "gpt-4o-mini")?.price)
+        // 124 prompt tokens × $0.15/1M = $0.0000186; + 1 output token × $0.60/1M.
+        #expect(try p.cost(promptTokens: 124, completionTokens: 0) == (try Money(parsing: "0.0000186")))
+        #expect(try p.cost(promptTokens: 124, completionTokens: 1).description == "$0.0000192")
+        // Cached tokens at the cache rate: 1000 prompt of which 600 cached.
+        #expect(try p.cost(promptTokens: 1000, cachedTokens: 600, completionTokens: 0).picoUSD == 400 * 150_000 + 600 * 75_000)
+        // One token of gpt-5-nano input prints with all its digits.
+        #expect(try TestSupport.bundled().model(named: "gpt-5-nano")!.price!.cost(promptTokens: 1, completionTokens: 0).description == "$0.00000005")
+    }
+
+    @Test func noCacheDiscountBillsCachedTokensAtTheInputRate() throws {
+        let p = try #require(try TestSupport.bundled().model(named: "gpt-4")?.price)
+        #expect(try p.cost(promptTokens: 10, cachedTokens: 10, completionTokens: 0) == (try p.cost(promptTokens: 10, completionTokens: 0)))
+    }
+
+    @Test func longContextRatesApplyAbove272kPromptTokens() throws {
+        let p = try #require(try TestSupport.bundled().model(named: "gpt-5.4")?.price)
+        #expect(try p.cost(promptTokens: 272_000, completionTokens: 1000) == Money(picoUSD: 272_000 * 2_500_000 + 1000 * 15_000_000))
+        #expect(try p.cost(promptTokens: 272_001, completionTokens: 1000) == Money(picoUSD: 272_001 * 5_000_000 + 1000 * 22_500_000))
+    }
+
+    @Test func impossibleCountsAndOverflowAreErrors() throws {
+        let p = try #require(try TestSupport.bundled().model(named: "o1-pro")?.price)
+        #expect(throws: CostError.invalidCounts(prompt: 5, cached: 6, completion: 0)) { try p.cost(promptTokens: 5, cachedTokens: 6, completionTokens: 0) }
+        #expect(throws: CostError.overflow(prompt: 0, completion: Int.max / 2)) { try p.cost(promptTokens: 0, completionTokens: Int.max / 2) }
+    }
+
+    @Test func exactRatiosMultiplyAndRoundUp() throws {
+        let r = try #require(ExactRatio(decimal: "1.62"))
+        #expect(r.numerator == 162 && r.denominator == 100 && r.description == "1.62")
+        #expect(r.multiplyRoundingUp(1024) == 1659)   // 1658.88 → 1659
+        #expect(r.multiplyRoundingUp(100) == 162)     // exact stays exact
+        #expect(ExactRatio(decimal: "2.46")!.multiplyRoundingUp(1536) == 3779)  // 3778.56
+        #expect(ExactRatio(decimal: "2")?.description == "2")
+        #expect(ExactRatio(decimal: "1.") == nil && ExactRatio(decimal: "-1") == nil && ExactRatio(decimal: "1e3") == nil)
+    }
+}
