@@ -9,10 +9,13 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "TokenMeterMoney", targets: ["TokenMeterMoney"]),
+        .library(name: "TokenMeterClient", targets: ["TokenMeterClient"]),
+        .library(name: "TokenMeterTestUpstream", targets: ["TokenMeterTestUpstream"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -27,6 +30,23 @@ let package = Package(
         ),
         .target(name: "TokenMeterMoney"),
         .testTarget(name: "TokenMeterMoneyTests", dependencies: ["TokenMeterMoney"]),
+        // Streaming upstream client: libcurl transport (the only importer of CCurl), SSE/NDJSON
+        // decoders, OpenAI-compatible and Ollama adapters. Depends on no other TokenMeter module.
+        .target(name: "TokenMeterClient", dependencies: ["CCurl"]),
+        // A real HTTP/1.1 upstream on 127.0.0.1 with scripted streams and faults, for client and
+        // server end-to-end tests.
+        .target(
+            name: "TokenMeterTestUpstream",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "TokenMeterClientTests",
+            dependencies: ["TokenMeterClient", "TokenMeterTestUpstream"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
