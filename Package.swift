@@ -43,6 +43,13 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // Full-size runs of the client's bars (Benchmarks/run-client-benchmarks.sh writes
+        // BENCHMARKS-client.md).
+        .executableTarget(
+            name: "TokenMeterClientStress",
+            dependencies: ["TokenMeterClient", "TokenMeterTestUpstream"],
+            path: "Benchmarks/ClientStress"
+        ),
         .testTarget(
             name: "TokenMeterClientTests",
             dependencies: ["TokenMeterClient", "TokenMeterTestUpstream"]

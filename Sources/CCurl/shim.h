@@ -26,4 +26,9 @@ static inline size_t tm_writefunc_pause(void) { return CURL_WRITEFUNC_PAUSE; }
 static inline int tm_pause_cont(void) { return CURLPAUSE_CONT; }
 static inline long tm_http_version_1_1(void) { return CURL_HTTP_VERSION_1_1; }
 static inline long tm_global_default(void) { return CURL_GLOBAL_DEFAULT; }
+
+// Names the calling thread (the curl event-loop thread), so it is recognisable in /proc and
+// debuggers. prctl is variadic, hence the wrapper.
+#include <sys/prctl.h>
+static inline void tm_set_current_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
 #endif

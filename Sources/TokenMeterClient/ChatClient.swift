@@ -26,6 +26,8 @@ public final class ChatClient: Sendable {
         public var bufferLimitBytes: Int
         /// The largest non-streamed response accepted, in bytes; default 32 MiB.
         public var maxResponseBytes: Int
+        /// The most idle connections kept open for reuse (CURLMOPT_MAXCONNECTS); default 64.
+        public var maxIdleConnections: Int
         /// CA bundle file for TLS; default from `CURL_CA_BUNDLE` or `SSL_CERT_FILE`, else the
         /// system's.
         public var caBundle: String?
@@ -33,11 +35,13 @@ public final class ChatClient: Sendable {
         /// Makes a configuration.
         public init(
             timeouts: ChatTimeouts = ChatTimeouts(), bufferLimitBytes: Int = 64 << 10, maxResponseBytes: Int = 32 << 20,
+            maxIdleConnections: Int = 64,
             caBundle: String? = ProcessInfo.processInfo.environment["CURL_CA_BUNDLE"] ?? ProcessInfo.processInfo.environment["SSL_CERT_FILE"]
         ) {
             self.timeouts = timeouts
             self.bufferLimitBytes = bufferLimitBytes
             self.maxResponseBytes = maxResponseBytes
+            self.maxIdleConnections = maxIdleConnections
             self.caBundle = caBundle
         }
     }
@@ -49,7 +53,7 @@ public final class ChatClient: Sendable {
     /// Starts the client's event-loop thread.
     public init(configuration: Configuration = Configuration()) throws(ChatClientError) {
         self.configuration = configuration
-        self.loop = try CurlEventLoop()
+        self.loop = try CurlEventLoop(maxIdleConnections: configuration.maxIdleConnections)
     }
 
     /// Stops the event loop: running transfers end with `.clientShutdown`. Also done on deinit.

@@ -14,9 +14,11 @@ final class CurlEventLoop: Sendable {
     let inbox: LoopInbox
     private let thread: Mutex<pthread_t?>
 
-    init() throws(ChatClientError) {
+    /// Starts the loop thread; at most `maxIdleConnections` idle connections stay open for reuse.
+    init(maxIdleConnections: Int) throws(ChatClientError) {
         _ = curlGlobalInit
         guard let multi = curl_multi_init() else { throw .transport(code: -1, message: "curl_multi_init failed") }
+        _ = tm_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(1, maxIdleConnections))
         let inbox = LoopInbox(multi: multi)
         self.inbox = inbox
         let worker = CurlLoopWorker(multi: multi, inbox: inbox)
@@ -24,6 +26,7 @@ final class CurlEventLoop: Sendable {
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { context in
             let body = Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue()
+            tm_set_current_thread_name("tm-curl-loop")
             body.run()
             return nil
         }, box)
