@@ -102,7 +102,13 @@ public final class ChatClient: Sendable {
             url: upstream.chatURL, headers: headers, body: body, provider: upstream.provider, mode: mode,
             timeouts: timeouts ?? configuration.timeouts, caBundle: configuration.caBundle)
         let buffer = StreamBuffer(id: loop.inbox.makeID(), limitBytes: configuration.bufferLimitBytes, inbox: loop.inbox)
-        if !loop.inbox.post(.start(transfer, buffer)) { buffer.finish(.clientShutdown) }
+        if let bad = headers.first(where: { $0.contains("\r") || $0.contains("\n") }) {
+            // A line break would let a header value (or API key) inject headers or a request.
+            let name = bad.prefix { $0 != ":" }
+            buffer.finish(.invalidRequest(reason: "the request header \(name) contains a line break"))
+        } else if !loop.inbox.post(.start(transfer, buffer)) {
+            buffer.finish(.clientShutdown)
+        }
         return ChatStream(buffer: buffer, loop: loop)
     }
 }

@@ -91,7 +91,9 @@ public struct ToolCallDelta: Sendable, Hashable {
 /// Why a choice ended: `stop`, `length`, `tool_calls`, `content_filter`, or whatever the provider
 /// says (kept as text so unknown reasons pass through).
 public struct FinishReason: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    /// The reason as the provider spelled it.
     public var rawValue: String
+    /// Wraps a provider's reason.
     public init(rawValue: String) { self.rawValue = rawValue }
 
     /// The model finished on its own.

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The events of one streamed chat completion, as they arrive. Exactly one consumer may iterate it.
 ///
 /// The transfer starts when `ChatClient.stream` returns. Cancelling the consuming task, or
@@ -25,6 +27,7 @@ public struct ChatStream: AsyncSequence, Sendable {
     /// Stops the stream now: the transfer is aborted and its connection closed. Idempotent.
     public func cancel() { lifetime.buffer.cancel() }
 
+    /// The one iterator of this stream; a second call is a programming error (precondition).
     public func makeAsyncIterator() -> Iterator {
         lifetime.markIterated()
         return Iterator(token: IteratorToken(buffer: lifetime.buffer, loop: lifetime.loop))
@@ -87,5 +90,3 @@ private final class IteratorToken {
         buffer.cancel()
     }
 }
-
-import Synchronization

@@ -183,6 +183,8 @@ final class EasyTransfer {
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT:
             return .connectFailed(url: request.url, reason: message)
         case CURLE_OPERATION_TIMEDOUT:
+            // Only CURLOPT_CONNECTTIMEOUT_MS is set on the handle (first-byte and idle deadlines are
+            // the loop's own timers), so curl's timeout can only be the connect one.
             return .timeout(.connect, seconds: request.timeouts.connect)
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
             CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_CRL_BADFILE, CURLE_SSL_PINNEDPUBKEYNOTMATCH,

@@ -17,6 +17,8 @@ final class UpstreamHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var steps: ArraySlice<ResponseScript.Step> = []
     private var timer: Scheduled<Void>?
     private var keepAlive = true
+    /// A chunk is waiting for the socket to drain (the client is reading slowly or paused).
+    private var waitingForWritability = false
 
     init(book: RecordBook) {
         self.book = book
@@ -45,6 +47,15 @@ final class UpstreamHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         }
         recordID = nil
         context.fireChannelInactive()
+    }
+
+    /// Honours TCP backpressure like a real server: chunks wait while the client does not read.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, waitingForWritability {
+            waitingForWritability = false
+            runSteps(context: context)
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -97,6 +108,11 @@ final class UpstreamHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
                 let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
                 context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
             case .chunk(let text):
+                guard context.channel.isWritable else {
+                    steps.insert(step, at: steps.startIndex)
+                    waitingForWritability = true
+                    return
+                }
                 let buffer = context.channel.allocator.buffer(string: text)
                 context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
                 let now = ContinuousClock.now

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Testing
 import TokenMeterClient
@@ -110,5 +111,3 @@ final class Peak: Sendable {
     func record(_ value: Int) { state.withLock { $0 = max($0, value) } }
     var value: Int { state.withLock { $0 } }
 }
-
-import Synchronization

@@ -89,3 +89,15 @@ import Testing
         }
     }
 }
+
+@Suite struct RequestValidationTests {
+    @Test func anAPIKeyWithALineBreakIsRefusedBeforeAnythingIsSent() async throws {
+        let client = try ChatClient()
+        defer { client.shutdown() }
+        let upstream = Upstream(baseURL: "http://127.0.0.1:9/v1", apiKey: "sk-1\r\nX-Evil: 1")
+        var iterator = client.stream(ChatRequest(model: "m", messages: []), to: upstream).makeAsyncIterator()
+        await #expect(throws: ChatClientError.invalidRequest(reason: "the request header Authorization contains a line break")) {
+            _ = try await iterator.next()
+        }
+    }
+}
