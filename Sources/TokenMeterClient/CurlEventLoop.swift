@@ -21,6 +21,8 @@ final class CurlEventLoop: Sendable {
         _ = tm_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(1, maxIdleConnections))
         let inbox = LoopInbox(multi: multi)
         self.inbox = inbox
+        // The worker is made here but handed to the new thread and never touched by this one again;
+        // from then on only the loop thread uses it and the multi handle (except curl_multi_wakeup).
         let worker = CurlLoopWorker(multi: multi, inbox: inbox)
         let box = Unmanaged.passRetained(ThreadBody { worker.run() }).toOpaque()
         var thread = pthread_t()

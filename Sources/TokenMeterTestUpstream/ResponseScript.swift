@@ -1,6 +1,8 @@
 import Foundation
 
-/// The steps of one scripted response, in the wire format the request asked for.
+/// The steps of one scripted response, in the wire format the request asked for. Content chunks
+/// are rendered one at a time as they are written, so a 100,000-chunk scenario costs no memory
+/// up front (the upstream shares the process with the client it tests).
 struct ResponseScript {
     enum Format {
         /// OpenAI Chat Completions: SSE when streaming.
@@ -24,54 +26,72 @@ struct ResponseScript {
         case stall
     }
 
-    private(set) var steps: [Step] = []
+    private let writer: ChunkWriter
+    private let chunks: [String]
+    private let interval: Duration
+    /// Steps before the content chunks.
+    private var prelude: ArraySlice<Step> = []
+    /// How many content chunks to send.
+    private var contentCount = 0
+    private var nextContent = 0
+    private var pausedBeforeNext = false
+    /// Steps after the content chunks.
+    private var epilogue: ArraySlice<Step> = []
 
     init(scenario: TestScenario, format: Format, streaming: Bool, includeUsage: Bool, model: String) {
-        let writer = ChunkWriter(format: format, model: model, scenario: scenario)
-        if scenario.headerDelay > .zero { steps.append(.pause(scenario.headerDelay)) }
+        writer = ChunkWriter(format: format, model: model, scenario: scenario)
+        chunks = scenario.chunks
+        interval = scenario.interval
+        var prelude: [Step] = scenario.headerDelay > .zero ? [.pause(scenario.headerDelay)] : []
+        defer { self.prelude = prelude[...] }
         if case .status(let status, let message, let type, let code) = scenario.fault {
-            steps += [.head(status: status, contentType: "application/json"), .chunk(writer.errorBody(message: message, type: type, code: code)), .end]
+            prelude += [.head(status: status, contentType: "application/json"), .chunk(writer.errorBody(message: message, type: type, code: code)), .end]
             return
         }
         guard streaming else {
-            steps.append(.head(status: 200, contentType: "application/json"))
+            prelude.append(.head(status: 200, contentType: "application/json"))
             switch scenario.fault {
-            case .dropConnection?: steps.append(.close)
-            case .stall?: steps.append(.stall)
-            default: steps += [.chunk(writer.completeBody()), .end]
+            case .dropConnection?: prelude.append(.close)
+            case .stall?: prelude.append(.stall)
+            default: prelude += [.chunk(writer.completeBody()), .end]
             }
             return
         }
-        steps.append(.head(status: 200, contentType: format == .openAI ? "text/event-stream" : "application/x-ndjson"))
-        for (index, content) in scenario.chunks.enumerated() {
-            if let stop = interruption(at: index, writer: writer, scenario: scenario) {
-                steps += stop
-                return
-            }
-            if scenario.interval > .zero { steps.append(.pause(scenario.interval)) }
-            steps.append(.chunk(writer.contentChunk(content, first: index == 0)))
+        prelude.append(.head(status: 200, contentType: format == .openAI ? "text/event-stream" : "application/x-ndjson"))
+        contentCount = chunks.count
+        switch scenario.fault {
+        case .dropConnection(let after)? where after <= chunks.count:
+            contentCount = after
+            epilogue = [.close]
+        case .stall(let after)? where after <= chunks.count:
+            contentCount = after
+            epilogue = [.stall]
+        case .malformedLine(let after)? where after <= chunks.count:
+            contentCount = after
+            epilogue = [.chunk(writer.malformedLine()), .end]
+        case .midStreamError(let after, let message)? where after <= chunks.count:
+            contentCount = after
+            epilogue = [.chunk(writer.midStreamError(message)), .end]
+        case .missingEndMarker?:
+            epilogue = [.end]
+        default:
+            epilogue = (writer.trailer(includeUsage: includeUsage).map(Step.chunk) + [.end])[...]
         }
-        if let stop = interruption(at: scenario.chunks.count, writer: writer, scenario: scenario) {
-            steps += stop
-            return
-        }
-        if scenario.fault == .missingEndMarker {
-            steps.append(.end)
-            return
-        }
-        steps += writer.trailer(includeUsage: includeUsage).map(Step.chunk)
-        steps.append(.end)
     }
 
-    /// The steps that replace the rest of the stream when a fault triggers after `index` chunks.
-    private func interruption(at index: Int, writer: ChunkWriter, scenario: TestScenario) -> [Step]? {
-        switch scenario.fault {
-        case .dropConnection(let after)? where after == index: return [.close]
-        case .stall(let after)? where after == index: return [.stall]
-        case .malformedLine(let after)? where after == index: return [.chunk(writer.malformedLine()), .end]
-        case .midStreamError(let after, let message)? where after == index: return [.chunk(writer.midStreamError(message)), .end]
-        default: return nil
+    /// The next step, nil when the script is done.
+    mutating func next() -> Step? {
+        if let step = prelude.popFirst() { return step }
+        if nextContent < contentCount {
+            if interval > .zero, !pausedBeforeNext {
+                pausedBeforeNext = true
+                return .pause(interval)
+            }
+            pausedBeforeNext = false
+            defer { nextContent += 1 }
+            return .chunk(writer.contentChunk(chunks[nextContent], first: nextContent == 0))
         }
+        return epilogue.popFirst()
     }
 }
 

@@ -14,7 +14,9 @@ final class UpstreamHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var body = Data()
     /// The response being written: its record id, remaining steps, and the pending timer.
     private var recordID: Int?
-    private var steps: ArraySlice<ResponseScript.Step> = []
+    private var script: ResponseScript?
+    /// A step taken from the script but not yet done (waiting for the socket to drain).
+    private var heldStep: ResponseScript.Step?
     private var timer: Scheduled<Void>?
     private var keepAlive = true
     /// A chunk is waiting for the socket to drain (the client is reading slowly or paused).
@@ -77,23 +79,27 @@ final class UpstreamHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             format = .ollama
         } else {
             recordID = id
-            steps = [.head(status: 404, contentType: "application/json"), .chunk(#"{"error":"not found"}"#), .end]
-            runSteps(context: context)
+            script = nil
+            heldStep = nil
+            for step: ResponseScript.Step in [.head(status: 404, contentType: "application/json"), .chunk(#"{"error":"not found"}"#), .end] {
+                perform(step, context: context)
+            }
             return
         }
         let streaming = (json?["stream"] as? Bool) ?? (format == .ollama)
         let includeUsage = ((json?["stream_options"] as? [String: Any])?["include_usage"] as? Bool) ?? false
         recordID = id
-        steps = ResponseScript(
-            scenario: scenario, format: format, streaming: streaming, includeUsage: includeUsage, model: model ?? "test-model"
-        ).steps[...]
+        script = ResponseScript(
+            scenario: scenario, format: format, streaming: streaming, includeUsage: includeUsage, model: model ?? "test-model")
+        heldStep = nil
         runSteps(context: context)
     }
 
     /// Performs steps until one needs to wait.
     private func runSteps(context: ChannelHandlerContext) {
-        while let step = steps.popFirst() {
-            guard context.channel.isActive, let recordID else { return }
+        while let step = heldStep ?? script?.next() {
+            heldStep = nil
+            guard context.channel.isActive, recordID != nil else { return }
             switch step {
             case .pause(let duration):
                 timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(duration)) {
@@ -101,35 +107,47 @@ final class UpstreamHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
                     self.runSteps(context: context)
                 }
                 return
-            case .head(let status, let contentType):
-                var headers = HTTPHeaders()
-                headers.add(name: "Content-Type", value: contentType)
-                headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-                let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
-                context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
-            case .chunk(let text):
-                guard context.channel.isWritable else {
-                    steps.insert(step, at: steps.startIndex)
-                    waitingForWritability = true
-                    return
-                }
-                let buffer = context.channel.allocator.buffer(string: text)
-                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-                let now = ContinuousClock.now
-                book.update(recordID) { $0.chunkWriteTimes.append(now) }
-            case .end:
-                book.update(recordID) { $0.completed = true }
-                self.recordID = nil
-                let close = !keepAlive
-                context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-                    if close { context.close(promise: nil) }
-                }
-            case .close:
-                self.recordID = nil
-                context.close(promise: nil)
+            case .chunk where !context.channel.isWritable:
+                heldStep = step
+                waitingForWritability = true
+                return
             case .stall:
                 return
+            default:
+                perform(step, context: context)
             }
+        }
+    }
+
+    /// Writes one head, chunk, end or close.
+    private func perform(_ step: ResponseScript.Step, context: ChannelHandlerContext) {
+        guard let recordID else { return }
+        switch step {
+        case .head(let status, let contentType):
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: contentType)
+            headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+            let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
+            context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+        case .chunk(let text):
+            let buffer = context.channel.allocator.buffer(string: text)
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            let now = ContinuousClock.now
+            book.update(recordID) { $0.chunkWriteTimes.append(now) }
+        case .end:
+            book.update(recordID) { $0.completed = true }
+            self.recordID = nil
+            script = nil
+            let close = !keepAlive
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+                if close { context.close(promise: nil) }
+            }
+        case .close:
+            self.recordID = nil
+            script = nil
+            context.close(promise: nil)
+        case .pause, .stall:
+            preconditionFailure("pauses and stalls are handled by runSteps")
         }
     }
 }
