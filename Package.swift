@@ -13,11 +13,14 @@ let package = Package(
         .library(name: "TokenMeterMoney", targets: ["TokenMeterMoney"]),
         .library(name: "TokenMeterCatalog", targets: ["TokenMeterCatalog"]),
         .library(name: "TokenMeterLedger", targets: ["TokenMeterLedger"]),
+        .library(name: "TokenMeterClient", targets: ["TokenMeterClient"]),
+        .library(name: "TokenMeterTestUpstream", targets: ["TokenMeterTestUpstream"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -79,6 +82,7 @@ let package = Package(
                 "TokenMeterTokenizer",
                 "TokenMeterCatalog",
                 "TokenMeterLedger",
+                "TokenMeterClient",
                 "TokenMeterMoney",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -87,6 +91,30 @@ let package = Package(
         // waits to be killed with SIGKILL (the crash-recovery tests spawn it).
         .executableTarget(name: "ledger-crash-helper", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
         .testTarget(name: "tokenmeterTests", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
+        // Streaming upstream client: libcurl transport (the only importer of CCurl), SSE/NDJSON
+        // decoders, OpenAI-compatible and Ollama adapters. Depends on no other TokenMeter module.
+        .target(name: "TokenMeterClient", dependencies: ["CCurl"]),
+        // A real HTTP/1.1 upstream on 127.0.0.1 with scripted streams and faults, for client and
+        // server end-to-end tests.
+        .target(
+            name: "TokenMeterTestUpstream",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // Full-size runs of the client's bars (Benchmarks/run-client-benchmarks.sh writes
+        // BENCHMARKS-client.md).
+        .executableTarget(
+            name: "TokenMeterClientStress",
+            dependencies: ["TokenMeterClient", "TokenMeterTestUpstream"],
+            path: "Benchmarks/ClientStress"
+        ),
+        .testTarget(
+            name: "TokenMeterClientTests",
+            dependencies: ["TokenMeterClient", "TokenMeterTestUpstream"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,114 @@
+import Foundation
+
+/// Streams chat completions from OpenAI-compatible and Ollama upstreams over libcurl.
+///
+/// One client runs every transfer on a single event-loop thread (a curl multi handle), reusing
+/// connections per host; create one per process and share it. Proxy settings come from the
+/// environment the way curl reads them (`http_proxy`, `https_proxy`, `no_proxy`); a CA bundle from
+/// `CURL_CA_BUNDLE` or `SSL_CERT_FILE` when set, otherwise the system's.
+///
+/// ```swift
+/// let client = try ChatClient()
+/// let upstream = Upstream(baseURL: "https://api.openai.com/v1", apiKey: key)
+/// let request = ChatRequest(model: "gpt-4o-mini", messages: [.init(role: "user", content: "Hi")])
+/// for try await event in client.stream(request, to: upstream) {
+///     print(event.content ?? "", terminator: "")
+///     if let usage = event.usage { print("\n\(usage.promptTokens) in, \(usage.completionTokens) out") }
+/// }
+/// ```
+public final class ChatClient: Sendable {
+    /// Client-wide settings.
+    public struct Configuration: Sendable {
+        /// Default deadlines for each transfer (overridable per call).
+        public var timeouts: ChatTimeouts
+        /// How many bytes of decoded events may wait for a slow consumer before the transfer
+        /// pauses; default 64 KiB.
+        public var bufferLimitBytes: Int
+        /// The largest non-streamed response accepted, in bytes; default 32 MiB.
+        public var maxResponseBytes: Int
+        /// The most idle connections kept open for reuse (CURLMOPT_MAXCONNECTS); default 64.
+        public var maxIdleConnections: Int
+        /// CA bundle file for TLS; default from `CURL_CA_BUNDLE` or `SSL_CERT_FILE`, else the
+        /// system's.
+        public var caBundle: String?
+
+        /// Makes a configuration.
+        public init(
+            timeouts: ChatTimeouts = ChatTimeouts(), bufferLimitBytes: Int = 64 << 10, maxResponseBytes: Int = 32 << 20,
+            maxIdleConnections: Int = 64,
+            caBundle: String? = ProcessInfo.processInfo.environment["CURL_CA_BUNDLE"] ?? ProcessInfo.processInfo.environment["SSL_CERT_FILE"]
+        ) {
+            self.timeouts = timeouts
+            self.bufferLimitBytes = bufferLimitBytes
+            self.maxResponseBytes = maxResponseBytes
+            self.maxIdleConnections = maxIdleConnections
+            self.caBundle = caBundle
+        }
+    }
+
+    /// The settings this client was made with.
+    public let configuration: Configuration
+    private let loop: CurlEventLoop
+
+    /// Starts the client's event-loop thread.
+    public init(configuration: Configuration = Configuration()) throws(ChatClientError) {
+        self.configuration = configuration
+        self.loop = try CurlEventLoop(maxIdleConnections: configuration.maxIdleConnections)
+    }
+
+    /// Stops the event loop: running transfers end with `.clientShutdown`. Also done on deinit.
+    public func shutdown() {
+        loop.shutdown()
+    }
+
+    /// Starts a streamed chat completion. For OpenAI-compatible upstreams the request goes out with
+    /// `stream: true` and `stream_options.include_usage: true`; for Ollama it is translated to
+    /// `/api/chat`. Other fields pass through unchanged. Errors surface from iteration.
+    public func stream(_ request: ChatRequest, to upstream: Upstream, timeouts: ChatTimeouts? = nil) -> ChatStream {
+        start(request, to: upstream, mode: .stream, timeouts: timeouts)
+    }
+
+    /// Runs a non-streamed chat completion (`stream: false`) and returns the whole answer in
+    /// OpenAI's shape.
+    public func complete(_ request: ChatRequest, to upstream: Upstream, timeouts: ChatTimeouts? = nil) async throws(ChatClientError) -> ChatCompletion {
+        let stream = start(request, to: upstream, mode: .collect(maxBytes: configuration.maxResponseBytes), timeouts: timeouts)
+        var iterator = stream.makeAsyncIterator()
+        guard let body = try await iterator.next() else {
+            throw .connectionLost(reason: "the upstream sent no response body")
+        }
+        switch upstream.provider {
+        case .openAICompatible: return try OpenAIWire.completion(from: body.raw, decoder: JSONDecoder())
+        case .ollama: return try OllamaWire.completion(from: body.raw, decoder: JSONDecoder())
+        }
+    }
+
+    private func start(_ request: ChatRequest, to upstream: Upstream, mode: TransferRequest.Mode, timeouts: ChatTimeouts?) -> ChatStream {
+        let streaming: Bool
+        if case .stream = mode { streaming = true } else { streaming = false }
+        let body: Data
+        switch upstream.provider {
+        case .openAICompatible: body = OpenAIWire.requestBody(for: request, stream: streaming)
+        case .ollama: body = OllamaWire.requestBody(for: request, stream: streaming)
+        }
+        var headers = [
+            "Content-Type: application/json",
+            "Accept: " + (streaming ? (upstream.provider == .ollama ? "application/x-ndjson" : "text/event-stream") : "application/json"),
+            "Expect:",  // no 100-continue round trip for large prompts
+        ]
+        if let key = upstream.apiKey { headers.append("Authorization: Bearer \(key)") }
+        headers += upstream.headers.map { "\($0.name): \($0.value)" }
+
+        let transfer = TransferRequest(
+            url: upstream.chatURL, headers: headers, body: body, provider: upstream.provider, mode: mode,
+            timeouts: timeouts ?? configuration.timeouts, caBundle: configuration.caBundle)
+        let buffer = StreamBuffer(id: loop.inbox.makeID(), limitBytes: configuration.bufferLimitBytes, inbox: loop.inbox)
+        if let bad = headers.first(where: { $0.contains("\r") || $0.contains("\n") }) {
+            // A line break would let a header value (or API key) inject headers or a request.
+            let name = bad.prefix { $0 != ":" }
+            buffer.finish(.invalidRequest(reason: "the request header \(name) contains a line break"))
+        } else if !loop.inbox.post(.start(transfer, buffer)) {
+            buffer.finish(.clientShutdown)
+        }
+        return ChatStream(buffer: buffer, loop: loop)
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+
+/// One event of a streamed chat completion: one OpenAI `chat.completion.chunk` or one Ollama
+/// NDJSON line, decoded, together with the provider's raw bytes for pass-through.
+public struct ChatEvent: Sendable, Hashable {
+    /// The completion id (`chatcmpl-…`) when the provider sends one.
+    public var id: String?
+    /// The model that answered, as the provider names it.
+    public var model: String?
+    /// Per-choice deltas; usually one (index 0). Empty on the final usage chunk.
+    public var choices: [ChatChoiceDelta]
+    /// Token usage, present when the provider reported it (OpenAI's include_usage chunk, Ollama's
+    /// final line).
+    public var usage: ChatUsage?
+    /// The provider's chunk verbatim: the SSE `data` payload (OpenAI) or the NDJSON line (Ollama),
+    /// UTF-8 JSON without line terminator.
+    public var raw: Data
+
+    /// Makes an event from its parts.
+    public init(id: String? = nil, model: String? = nil, choices: [ChatChoiceDelta] = [], usage: ChatUsage? = nil, raw: Data) {
+        self.id = id
+        self.model = model
+        self.choices = choices
+        self.usage = usage
+        self.raw = raw
+    }
+
+    /// The text delta of choice 0 (nil when the chunk carries none).
+    public var content: String? { choices.first?.content }
+    /// The role of choice 0, sent on the first chunk only.
+    public var role: String? { choices.first?.role }
+    /// The finish reason of choice 0, on the final choice chunk only.
+    public var finishReason: FinishReason? { choices.first?.finishReason }
+    /// The tool-call fragments of choice 0.
+    public var toolCalls: [ToolCallDelta] { choices.first?.toolCalls ?? [] }
+}
+
+/// The delta for one choice within a chunk.
+public struct ChatChoiceDelta: Sendable, Hashable {
+    /// The choice index (0 unless the request asked for several choices).
+    public var index: Int
+    /// The role, sent on the first chunk of a choice.
+    public var role: String?
+    /// The text fragment.
+    public var content: String?
+    /// Reasoning text (`reasoning_content`, `reasoning`, or Ollama's `thinking`).
+    public var reasoning: String?
+    /// A refusal fragment.
+    public var refusal: String?
+    /// Tool-call fragments.
+    public var toolCalls: [ToolCallDelta]
+    /// Why the choice ended; nil until its last chunk.
+    public var finishReason: FinishReason?
+
+    /// Makes a choice delta from its parts.
+    public init(index: Int = 0, role: String? = nil, content: String? = nil, reasoning: String? = nil, refusal: String? = nil, toolCalls: [ToolCallDelta] = [], finishReason: FinishReason? = nil) {
+        self.index = index
+        self.role = role
+        self.content = content
+        self.reasoning = reasoning
+        self.refusal = refusal
+        self.toolCalls = toolCalls
+        self.finishReason = finishReason
+    }
+}
+
+/// A fragment of a tool call. The first fragment for an index carries id, type and name; later
+/// ones carry pieces of `arguments` to concatenate. Ollama sends each call whole in one fragment.
+public struct ToolCallDelta: Sendable, Hashable {
+    /// Which tool call of the choice this fragment belongs to.
+    public var index: Int
+    /// The call id (`call_…`), on the first fragment.
+    public var id: String?
+    /// The call type, `function`.
+    public var type: String?
+    /// The function name, on the first fragment.
+    public var name: String?
+    /// A piece of the JSON arguments text.
+    public var arguments: String?
+
+    /// Makes a tool-call fragment.
+    public init(index: Int, id: String? = nil, type: String? = nil, name: String? = nil, arguments: String? = nil) {
+        self.index = index
+        self.id = id
+        self.type = type
+        self.name = name
+        self.arguments = arguments
+    }
+}
+
+/// Why a choice ended: `stop`, `length`, `tool_calls`, `content_filter`, or whatever the provider
+/// says (kept as text so unknown reasons pass through).
+public struct FinishReason: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    /// The reason as the provider spelled it.
+    public var rawValue: String
+    /// Wraps a provider's reason.
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// The model finished on its own.
+    public static let stop = FinishReason(rawValue: "stop")
+    /// The output-token limit was reached.
+    public static let length = FinishReason(rawValue: "length")
+    /// The model called tools.
+    public static let toolCalls = FinishReason(rawValue: "tool_calls")
+    /// Content was filtered.
+    public static let contentFilter = FinishReason(rawValue: "content_filter")
+
+    public var description: String { rawValue }
+}
+
+/// Token usage as the provider reported it. All counts are in tokens.
+public struct ChatUsage: Sendable, Hashable {
+    /// Input tokens (OpenAI `prompt_tokens`, Ollama `prompt_eval_count`).
+    public var promptTokens: Int
+    /// Output tokens (OpenAI `completion_tokens`, Ollama `eval_count`).
+    public var completionTokens: Int
+    /// Total tokens as reported, or prompt + completion when not reported.
+    public var totalTokens: Int
+    /// Prompt tokens served from the provider's cache, when reported.
+    public var cachedTokens: Int?
+    /// Output tokens spent on hidden reasoning, when reported.
+    public var reasoningTokens: Int?
+
+    /// Makes a usage record.
+    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil, reasoningTokens: Int? = nil) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.totalTokens = totalTokens ?? (promptTokens + completionTokens)
+        self.cachedTokens = cachedTokens
+        self.reasoningTokens = reasoningTokens
+    }
+}

@@ -1,0 +1,167 @@
+import CCurl
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One libcurl multi handle driven by one dedicated thread: every transfer of a `ChatClient`
+/// runs on it, however many there are, and connections to the same host are reused.
+///
+/// Other threads talk to the loop only through its `LoopInbox` (start, cancel, unpause).
+final class CurlEventLoop: Sendable {
+    let inbox: LoopInbox
+    private let thread: Mutex<pthread_t?>
+
+    /// Starts the loop thread; at most `maxIdleConnections` idle connections stay open for reuse.
+    init(maxIdleConnections: Int) throws(ChatClientError) {
+        _ = curlGlobalInit
+        guard let multi = curl_multi_init() else { throw .transport(code: -1, message: "curl_multi_init failed") }
+        _ = tm_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(1, maxIdleConnections))
+        let inbox = LoopInbox(multi: multi)
+        self.inbox = inbox
+        // The worker is made here but handed to the new thread and never touched by this one again;
+        // from then on only the loop thread uses it and the multi handle (except curl_multi_wakeup).
+        let worker = CurlLoopWorker(multi: multi, inbox: inbox)
+        let box = Unmanaged.passRetained(ThreadBody { worker.run() }).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { context in
+            let body = Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue()
+            tm_set_current_thread_name("tm-curl-loop")
+            body.run()
+            return nil
+        }, box)
+        guard result == 0 else {
+            Unmanaged<ThreadBody>.fromOpaque(box).release()
+            curl_multi_cleanup(multi)
+            throw .transport(code: -1, message: "could not start the curl loop thread (errno \(result))")
+        }
+        self.thread = Mutex(thread)
+    }
+
+    deinit {
+        shutdown()
+    }
+
+    /// Ends every transfer with `.clientShutdown`, stops the thread and waits for it. Idempotent.
+    func shutdown() {
+        inbox.close()
+        guard let thread = self.thread.withLock({ value in defer { value = nil }; return value }) else { return }
+        if pthread_equal(thread, pthread_self()) != 0 {
+            pthread_detach(thread)
+        } else {
+            pthread_join(thread, nil)
+        }
+    }
+}
+
+/// libcurl's process-wide setup (OpenSSL and friends), done once before the first multi handle.
+private let curlGlobalInit: Void = {
+    curl_global_init(tm_global_default())
+}()
+
+/// Carries the thread's closure through pthread_create's context pointer.
+private final class ThreadBody {
+    let run: () -> Void
+    init(_ run: @escaping () -> Void) { self.run = run }
+}
+
+/// The loop thread's own state: the multi handle and its transfers. Touched by that thread only.
+private final class CurlLoopWorker {
+    private let multi: UnsafeMutableRawPointer
+    private let inbox: LoopInbox
+    private var transfers: [TransferID: EasyTransfer] = [:]
+    private var byHandle: [UnsafeMutableRawPointer: EasyTransfer] = [:]
+
+    init(multi: UnsafeMutableRawPointer, inbox: LoopInbox) {
+        self.multi = multi
+        self.inbox = inbox
+    }
+
+    func run() {
+        while true {
+            let (commands, closed) = inbox.take()
+            for command in commands { handle(command, closed: closed) }
+            if closed { break }
+            var running: Int32 = 0
+            curl_multi_perform(multi, &running)
+            collectFinished()
+            let timeout = expireDeadlines()
+            curl_multi_poll(multi, nil, 0, timeout, nil)
+        }
+        for transfer in Array(transfers.values) { abort(transfer, with: .clientShutdown) }
+        curl_multi_cleanup(multi)
+    }
+
+    private func handle(_ command: LoopInbox.Command, closed: Bool) {
+        switch command {
+        case .start(let request, let buffer):
+            guard !closed else { return buffer.finish(.clientShutdown) }
+            do {
+                let transfer = try EasyTransfer(id: buffer.id, request: request, buffer: buffer)
+                guard curl_multi_add_handle(multi, transfer.easy) == CURLM_OK else {
+                    return buffer.finish(.transport(code: -1, message: "curl_multi_add_handle failed"))
+                }
+                transfers[transfer.id] = transfer
+                byHandle[transfer.easy] = transfer
+            } catch {
+                buffer.finish(error)
+            }
+        case .cancel(let id):
+            if let transfer = transfers[id] { abort(transfer, with: .cancelled) }
+        case .unpause(let id):
+            guard let transfer = transfers[id], transfer.isPaused else { return }
+            transfer.resumed()
+            // May call the write callback right away, which may pause again.
+            curl_easy_pause(transfer.easy, tm_pause_cont())
+        }
+    }
+
+    /// Removes a running transfer mid-way. FORBID_REUSE makes sure its connection is closed rather
+    /// than returned to the pool half-read.
+    private func abort(_ transfer: EasyTransfer, with error: ChatClientError) {
+        _ = tm_easy_setopt_long(transfer.easy, CURLOPT_FORBID_REUSE, 1)
+        remove(transfer)
+        transfer.buffer.finish(error)
+    }
+
+    private func remove(_ transfer: EasyTransfer) {
+        curl_multi_remove_handle(multi, transfer.easy)
+        transfers[transfer.id] = nil
+        byHandle[transfer.easy] = nil
+    }
+
+    private func collectFinished() {
+        var remaining: Int32 = 0
+        while let message = curl_multi_info_read(multi, &remaining) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
+                let transfer = byHandle[easy]
+            else { continue }
+            let code = message.pointee.data.result
+            let (events, error) = transfer.completion(code: code)
+            if error != nil { _ = tm_easy_setopt_long(transfer.easy, CURLOPT_FORBID_REUSE, 1) }
+            remove(transfer)
+            transfer.buffer.produce(events)
+            transfer.buffer.finish(error)
+        }
+    }
+
+    /// Fails transfers whose first-byte or idle deadline passed; returns how long the loop may
+    /// sleep, in milliseconds, before the next deadline (at most 1 s).
+    private func expireDeadlines() -> Int32 {
+        let now = ContinuousClock.now
+        var sleep = Duration.seconds(1)
+        for transfer in Array(transfers.values) {
+            guard let (deadline, kind) = transfer.deadline else { continue }
+            if deadline <= now {
+                let seconds = kind == .firstByte ? transfer.request.timeouts.firstByte : transfer.request.timeouts.idle
+                abort(transfer, with: .timeout(kind, seconds: seconds))
+            } else {
+                sleep = min(sleep, deadline - now)
+            }
+        }
+        let (seconds, attoseconds) = sleep.components
+        return Int32(seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
+    }
+}

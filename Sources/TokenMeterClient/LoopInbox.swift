@@ -1,0 +1,91 @@
+import CCurl
+import Foundation
+import Synchronization
+
+/// Identifies one transfer on a `CurlEventLoop`.
+struct TransferID: Hashable, Sendable {
+    let rawValue: UInt64
+}
+
+/// Everything the loop thread needs to start one HTTP transfer.
+struct TransferRequest: Sendable {
+    /// How the response body is consumed.
+    enum Mode: Sendable {
+        /// Decode the body as a stream of events as it arrives.
+        case stream
+        /// Collect the whole body (at most `maxBytes`) and hand it over as one event at the end.
+        case collect(maxBytes: Int)
+    }
+
+    var url: String
+    var headers: [String]
+    var body: Data
+    var provider: Upstream.Provider
+    var mode: Mode
+    var timeouts: ChatTimeouts
+    /// CA bundle path for CURLOPT_CAINFO, when the environment names one.
+    var caBundle: String?
+}
+
+/// The command queue into the loop thread: other threads post commands and wake the loop with
+/// `curl_multi_wakeup`; the loop takes them in order.
+final class LoopInbox: Sendable {
+    enum Command: Sendable {
+        case start(TransferRequest, StreamBuffer)
+        case cancel(TransferID)
+        case unpause(TransferID)
+    }
+
+    private struct State {
+        var commands: [Command] = []
+        var closed = false
+        var nextID: UInt64 = 1
+    }
+
+    private let state = Mutex(State())
+    /// The multi handle, used here only for `curl_multi_wakeup`, which libcurl documents as safe to
+    /// call from any thread. Every call happens under `state`'s lock and only while `closed` is
+    /// false; the loop thread cleans the handle up only after it saw `closed` under that lock, so
+    /// no wakeup can race with the cleanup.
+    nonisolated(unsafe) private let multi: UnsafeMutableRawPointer
+
+    init(multi: UnsafeMutableRawPointer) {
+        self.multi = multi
+    }
+
+    func makeID() -> TransferID {
+        state.withLock { state in
+            defer { state.nextID += 1 }
+            return TransferID(rawValue: state.nextID)
+        }
+    }
+
+    /// Queues a command and wakes the loop. Returns false when the loop has shut down.
+    @discardableResult
+    func post(_ command: Command) -> Bool {
+        state.withLock { state in
+            guard !state.closed else { return false }
+            state.commands.append(command)
+            curl_multi_wakeup(multi)
+            return true
+        }
+    }
+
+    /// Takes all queued commands (loop thread).
+    func take() -> (commands: [Command], closed: Bool) {
+        state.withLock { state in
+            defer { state.commands.removeAll() }
+            return (state.commands, state.closed)
+        }
+    }
+
+    /// Refuses further commands and wakes the loop so it can shut down; the loop ends the transfers
+    /// still running or queued with `.clientShutdown`.
+    func close() {
+        state.withLock { state in
+            guard !state.closed else { return }
+            state.closed = true
+            curl_multi_wakeup(multi)
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A real HTTP/1.1 chat upstream on 127.0.0.1 for tests: answers OpenAI-compatible
+/// `POST /v1/chat/completions` (SSE) and Ollama `POST /api/chat` (NDJSON) with scripted streams
+/// and faults, and records per request what it wrote and when the client went away.
+///
+/// ```swift
+/// let upstream = try await TestUpstream.start()
+/// upstream.setScenario(.counting(100, interval: .milliseconds(5)), forModel: "slow")
+/// // point a client at upstream.openAIBaseURL or upstream.baseURL (Ollama) with model "slow"
+/// let record = upstream.records.last
+/// try await upstream.shutdown()
+/// ```
+public final class TestUpstream: Sendable {
+    /// The TCP port it listens on.
+    public let port: Int
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: any Channel
+    private let book: RecordBook
+
+    private init(port: Int, group: MultiThreadedEventLoopGroup, channel: any Channel, book: RecordBook) {
+        self.port = port
+        self.group = group
+        self.channel = channel
+        self.book = book
+    }
+
+    /// Starts listening on `127.0.0.1:port` (0 picks a free port) with one event-loop thread.
+    /// Requests whose model has no scenario get `defaultScenario`.
+    public static func start(port: Int = 0, defaultScenario: TestScenario = TestScenario()) async throws -> TestUpstream {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let book = RecordBook(defaultScenario: defaultScenario)
+        do {
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        try channel.pipeline.syncOperations.addHandler(UpstreamHTTPHandler(book: book))
+                    }
+                }
+                .bind(host: "127.0.0.1", port: port).get()
+            guard let boundPort = channel.localAddress?.port else { throw TestUpstreamError.noPort }
+            return TestUpstream(port: boundPort, group: group, channel: channel, book: book)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`: the base URL for an Ollama-native client.
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// `http://127.0.0.1:PORT/v1`: the base URL for an OpenAI-compatible client.
+    public var openAIBaseURL: String { baseURL + "/v1" }
+
+    /// Answers requests for `model` with `scenario`.
+    public func setScenario(_ scenario: TestScenario, forModel model: String) {
+        book.setScenario(scenario, forModel: model)
+    }
+
+    /// Answers requests for models without their own scenario with `scenario`.
+    public func setDefaultScenario(_ scenario: TestScenario) {
+        book.setScenario(scenario, forModel: nil)
+    }
+
+    /// Every request so far, in arrival order.
+    public var records: [RequestRecord] { book.records }
+
+    /// How many TCP connections were accepted so far.
+    public var connectionsAccepted: Int { book.connectionsAccepted }
+
+    /// Polls (every 1 ms) until `condition` holds for the records or `timeout` passes; returns
+    /// whether it held.
+    public func waitUntil(timeout: Duration, _ condition: ([RequestRecord]) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition(records) { return true }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return condition(records)
+    }
+
+    /// Stops listening, closes open connections and stops the event-loop thread.
+    public func shutdown() async throws {
+        try? await channel.close()
+        try await group.shutdownGracefully()
+    }
+}
+
+/// Failures starting the test upstream.
+public enum TestUpstreamError: Error {
+    /// The listening socket reported no port.
+    case noPort
+}

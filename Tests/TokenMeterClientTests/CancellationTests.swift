@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+import TokenMeterClient
+import TokenMeterTestUpstream
+
+extension NetworkTests {
+    @Suite struct Cancellation {
+        /// Bar: cancel after 10 chunks → the upstream sees the close within 50 ms and writes at most
+        /// one more chunk.
+        @Test(arguments: [Upstream.Provider.openAICompatible, .ollama])
+        func cancellingTheTaskAfterTenChunksClosesTheConnectionWithin50ms(provider: Upstream.Provider) async throws {
+            try await withUpstream { upstream, client in
+                upstream.setScenario(.counting(1000, interval: .milliseconds(10)), forModel: "m")
+                let target = provider == .ollama ? ollama(upstream) : openAI(upstream)
+                let stream = client.stream(request(model: "m"), to: target)
+                let tenth = AsyncStream.makeStream(of: Void.self)
+                let consumer = Task {
+                    var seen = 0
+                    for try await _ in stream {
+                        seen += 1
+                        if seen == 10 { tenth.continuation.yield() }
+                    }
+                    return seen
+                }
+                for await _ in tenth.stream { break }
+                let cancelledAt = ContinuousClock.now
+                consumer.cancel()
+                let result = await consumer.result
+                #expect(throws: ChatClientError.cancelled) { try result.get() }
+
+                let closed = await upstream.waitUntil(timeout: .seconds(2)) { $0.first?.clientWentAwayAt != nil }
+                #expect(closed)
+                let record = try #require(upstream.records.first)
+                let wentAway = try #require(record.clientWentAwayAt)
+                #expect(wentAway - cancelledAt < .milliseconds(50), "close seen \(wentAway - cancelledAt) after cancel")
+                #expect(record.chunksWritten(after: cancelledAt) <= 1)
+                #expect(record.chunksWrittenAfterClientWentAway == 0)
+                #expect(!record.completed)
+            }
+        }
+
+        @Test func droppingTheIteratorClosesTheConnection() async throws {
+            try await withUpstream { upstream, client in
+                upstream.setScenario(.counting(1000, interval: .milliseconds(10)), forModel: "m")
+                var droppedAt = ContinuousClock.now
+                do {
+                    var iterator = client.stream(request(model: "m"), to: openAI(upstream)).makeAsyncIterator()
+                    for _ in 0..<10 { _ = try await iterator.next() }
+                    droppedAt = .now
+                }
+                let closed = await upstream.waitUntil(timeout: .seconds(2)) { $0.first?.clientWentAwayAt != nil }
+                #expect(closed)
+                let record = try #require(upstream.records.first)
+                #expect(try #require(record.clientWentAwayAt) - droppedAt < .milliseconds(50))
+                #expect(record.chunksWritten(after: droppedAt) <= 1)
+            }
+        }
+
+        @Test func breakingOutOfTheLoopClosesTheConnectionAndTheNextRequestUsesAFreshOne() async throws {
+            try await withUpstream { upstream, client in
+                upstream.setScenario(.counting(1000, interval: .milliseconds(5)), forModel: "long")
+                upstream.setScenario(.counting(3), forModel: "short")
+                for try await event in client.stream(request(model: "long"), to: openAI(upstream)) where event.content == "t4 " {
+                    break
+                }
+                let closed = await upstream.waitUntil(timeout: .seconds(2)) { $0.first?.clientWentAwayAt != nil }
+                #expect(closed)
+                let (events, error) = await collect(client.stream(request(model: "short"), to: openAI(upstream)))
+                #expect(error == nil)
+                #expect(events.compactMap(\.content).joined() == "t0 t1 t2 ")
+                let records = upstream.records
+                #expect(records.count == 2)
+                #expect(records[0].connectionID != records[1].connectionID)
+            }
+        }
+
+        @Test func completedStreamsReuseOneConnection() async throws {
+            try await withUpstream { upstream, client in
+                upstream.setScenario(.counting(5), forModel: "m")
+                for _ in 0..<5 {
+                    let (_, error) = await collect(client.stream(request(model: "m"), to: openAI(upstream)))
+                    #expect(error == nil)
+                }
+                #expect(Set(upstream.records.map(\.connectionID)).count == 1)
+                #expect(upstream.connectionsAccepted == 1)
+            }
+        }
+
+        @Test func cancellingBeforeTheFirstEventEndsWithCancelled() async throws {
+            try await withUpstream { upstream, client in
+                upstream.setScenario(TestScenario(headerDelay: .seconds(3)), forModel: "m")
+                let stream = client.stream(request(model: "m"), to: openAI(upstream))
+                let consumer = Task { await collect(stream) }
+                try await Task.sleep(for: .milliseconds(50))
+                consumer.cancel()
+                let (events, error) = await consumer.value
+                #expect(events.isEmpty)
+                #expect(error == .cancelled)
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+import TokenMeterClient
+import TokenMeterTestUpstream
+
+/// Timeouts short enough that a broken test fails in seconds rather than hanging.
+let testTimeouts = ChatTimeouts(connect: 5, firstByte: 5, idle: 5)
+
+/// Runs `body` with a fresh test upstream and a fresh client, shutting both down afterwards.
+func withUpstream<T>(
+    bufferLimitBytes: Int = 64 << 10,
+    _ body: (TestUpstream, ChatClient) async throws -> T
+) async throws -> T {
+    let upstream = try await TestUpstream.start()
+    let client = try ChatClient(configuration: .init(timeouts: testTimeouts, bufferLimitBytes: bufferLimitBytes))
+    do {
+        let result = try await body(upstream, client)
+        client.shutdown()
+        try await upstream.shutdown()
+        return result
+    } catch {
+        client.shutdown()
+        try await upstream.shutdown()
+        throw error
+    }
+}
+
+func openAI(_ upstream: TestUpstream) -> Upstream {
+    Upstream(baseURL: upstream.openAIBaseURL, provider: .openAICompatible, apiKey: "sk-test")
+}
+
+func ollama(_ upstream: TestUpstream) -> Upstream {
+    Upstream(baseURL: upstream.baseURL, provider: .ollama)
+}
+
+func request(model: String, _ text: String = "Hi") -> ChatRequest {
+    ChatRequest(model: model, messages: [ChatMessage(role: "user", content: text)])
+}
+
+/// Collects every event of a stream, or the error it ended with.
+func collect(_ stream: ChatStream) async -> (events: [ChatEvent], error: ChatClientError?) {
+    var events: [ChatEvent] = []
+    do {
+        for try await event in stream { events.append(event) }
+        return (events, nil)
+    } catch {
+        return (events, error)
+    }
+}
+
+/// The process's open file descriptors (entries of /proc/self/fd).
+func openFileDescriptorCount() -> Int {
+    ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count
+}
+
+/// The process's threads (entries of /proc/self/task).
+func threadCount() -> Int {
+    ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).count
+}
+
+/// Resident set size in bytes (/proc/self/statm, second field, times the page size).
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    return (fields.count > 1 ? Int(fields[1]) ?? 0 : 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
