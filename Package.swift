@@ -90,7 +90,7 @@ let package = Package(
         // Test-only helper: opens a ledger, leaves reservations open with checkpoints, prints "ready" and
         // waits to be killed with SIGKILL (the crash-recovery tests spawn it).
         .executableTarget(name: "ledger-crash-helper", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
-        .testTarget(name: "tokenmeterTests", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
+        .testTarget(name: "tokenmeterTests", dependencies: ["TokenMeterLedger", "TokenMeterMoney", "TokenMeterTestUpstream"]),
         // Streaming upstream client: libcurl transport (the only importer of CCurl), SSE/NDJSON
         // decoders, OpenAI-compatible and Ollama adapters. Depends on no other TokenMeter module.
         .target(name: "TokenMeterClient", dependencies: ["CCurl"]),

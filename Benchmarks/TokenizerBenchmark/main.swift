@@ -34,7 +34,9 @@ func throughput(_ path: String) throws {
 
 func incremental(_ path: String, tokens: Int, verify: Bool = true) throws {
     let enc = try Encoding.named(.o200k_base)
-    let all = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    var all = Array(try Data(contentsOf: URL(fileURLWithPath: path)).prefix(tokens * 16))
+    while let last = all.last, last & 0xC0 == 0x80 { all.removeLast() }  // whole characters only
+    if let last = all.last, last >= 0xC0 { all.removeLast() }
     let ids = Array(all.withUnsafeBufferPointer { enc.encode(utf8: $0) }.prefix(tokens))
     // ~1-token deltas: the bytes of each token, as a provider streams them (a delta may end inside
     // a UTF-8 character; the counter holds those bytes until the character is complete).
@@ -42,7 +44,7 @@ func incremental(_ path: String, tokens: Int, verify: Bool = true) throws {
     let text = deltas.flatMap { $0 }
     let batch = bestSeconds { _ = text.withUnsafeBufferPointer { enc.count(utf8: $0) } }
     var totals: [Int] = []
-    let streamed = bestSeconds {
+    let streamed = bestSeconds(verify ? 5 : 200) {
         var counter = IncrementalCounter(encoding: enc)
         totals = deltas.map { d in d.withUnsafeBufferPointer { (try? counter.append(utf8: $0)) ?? -1 } }
     }

@@ -16,6 +16,12 @@ enum StandardStreams {
         try write(Array(text.utf8))
     }
 
+    /// Writes text to stdout at once (streamed answers); a failed write is ignored.
+    static func writeUnbuffered(_ text: String) {
+        var text = text
+        text.withUTF8 { b in try? write(fd: 1, UnsafeRawBufferPointer(b)) }
+    }
+
     static func writeError(_ text: String) {
         var text = text
         text.withUTF8 { b in try? write(fd: 2, UnsafeRawBufferPointer(b)) }
