@@ -34,6 +34,8 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "TokenMeterMoney"),
+        // Test support shared by several test targets (seeded random generator).
+        .target(name: "TokenMeterTestSupport"),
         .target(
             name: "TokenMeterTokenizer",
             dependencies: [
@@ -48,7 +50,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenMeterTokenizerTests",
-            dependencies: ["TokenMeterTokenizer"],
+            dependencies: ["TokenMeterTokenizer", "TokenMeterTestSupport"],
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "TokenMeterMoneyTests", dependencies: ["TokenMeterMoney"]),
@@ -69,7 +71,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenMeterCatalogTests",
-            dependencies: ["TokenMeterCatalog", "TokenMeterTokenizer", "TokenMeterMoney"],
+            dependencies: ["TokenMeterCatalog", "TokenMeterTokenizer", "TokenMeterMoney", "TokenMeterTestSupport"],
             exclude: ["Fixtures"]
         ),
         .testTarget(
@@ -113,7 +115,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenMeterClientTests",
-            dependencies: ["TokenMeterClient", "TokenMeterTestUpstream"]
+            dependencies: ["TokenMeterClient", "TokenMeterTestUpstream", "TokenMeterTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

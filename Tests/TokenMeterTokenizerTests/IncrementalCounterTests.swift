@@ -1,4 +1,5 @@
 import Testing
+import TokenMeterTestSupport
 import TokenMeterTokenizer
 
 /// The incremental counter must equal a batch count of the concatenation after every delta.
