@@ -4,8 +4,8 @@
 # Results go to BENCHMARKS.md (with machine and date).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product tokenmeter >/dev/null
-swift build -c release --product tokenizer-bench >/dev/null
+swift build -c release --static-swift-stdlib --product tokenmeter >/dev/null   # as `make release`
+swift build -c release --static-swift-stdlib --product tokenizer-bench >/dev/null
 BIN=.build/release/tokenmeter
 BENCH=.build/release/tokenizer-bench
 WORK=$(mktemp -d)
