@@ -93,6 +93,8 @@ let package = Package(
                 "TokenMeterMoney",
                 "TokenMeterServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Test-only helper: opens a ledger, leaves reservations open with checkpoints, prints "ready" and
@@ -150,6 +152,10 @@ let package = Package(
                 "TokenMeterMoney",
                 "TokenMeterClient",
                 "TokenMeterTestUpstream",
+                "TokenMeterTokenizer",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ],

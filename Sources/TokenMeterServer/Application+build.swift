@@ -20,13 +20,21 @@ public func buildApplication(
     _ configuration: ServerConfiguration,
     logger: Logger = Logger(label: "tokenmeter"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) throws -> some ApplicationProtocol {
+) async throws -> some ApplicationProtocol {
     var ledgerConfiguration = SQLiteUsageStore.Configuration()
     ledgerConfiguration.role = .owner
     ledgerConfiguration.checkpointInterval = configuration.checkpointInterval
     let store = try SQLiteUsageStore(path: configuration.databasePath, configuration: ledgerConfiguration)
     if store.recoveredReservations > 0 {
         logger.notice("recovered interrupted requests from the last run", metadata: ["count": "\(store.recoveredReservations)"])
+    }
+    if try await store.listUsers().isEmpty {
+        logger.notice("""
+            the ledger at \(configuration.databasePath) has no users yet; create one and a key with:
+                tokenmeter users add alice --db \(configuration.databasePath) --monthly-usd 10
+                tokenmeter keys create alice --db \(configuration.databasePath)
+            then call the server with that key as the OpenAI API key (base URL http://\(configuration.host):\(configuration.port)/v1)
+            """)
     }
     var catalog = try ModelCatalog.bundled()
     if let path = configuration.catalogPath { catalog = try catalog.merging(fileAt: path) }

@@ -84,7 +84,8 @@ extension Gateway {
         let presented = request.headers[.authorization].flatMap { $0.lowercased().hasPrefix("bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
         guard Self.constantTimeEqual(presented, adminKey) else { throw GatewayError.invalidAPIKey("Admin routes need the admin key.") }
         var body: [String: JSONValue] = [:]
-        let bytes = try await collectBody(request)
+        var request = request
+        let bytes = try await collectBody(&request)
         if !bytes.isEmpty {
             guard case .object(let o)? = try? JSONValue(parsing: Data(bytes)) else {
                 throw GatewayError.badRequest("The request body must be a JSON object.")

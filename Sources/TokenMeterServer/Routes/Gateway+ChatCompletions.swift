@@ -9,12 +9,16 @@ extension Gateway {
     /// `POST /v1/chat/completions`: authenticate, validate, pre-flight and reserve, then stream from the
     /// upstream with live metering. Anything refused before the reservation costs nothing and calls no
     /// upstream; after it, every path ends in exactly one settled usage record.
-    func chatCompletions(_ request: Request, context: some RequestContext) async throws -> Response {
+    func chatCompletions(_ incoming: Request, context: some RequestContext) async throws -> Response {
         let logger = context.logger
+        // The body is collected through the request (not `request.body.collect`) so the request keeps the
+        // connection's part stream: `consumeWithCancellationOnInboundClose` replays the collected body from it
+        // and then watches the connection for the client closing.
+        var request = incoming
         let admitted: AdmittedRequest
         do {
             let key = try await authenticate(authorization: request.headers[.authorization])
-            let bytes = try await collectBody(request)
+            let bytes = try await collectBody(&request)
             let intake = try ChatIntake(bytes: bytes, maxTokensCeiling: configuration.maxTokensCeiling)
             admitted = try await admit(intake, key: key, logger: logger)
         } catch {
@@ -66,9 +70,10 @@ extension Gateway {
         metrics.firstEvent(after: .now - started)
         let responder = SSEResponder(gateway: self, admitted: admitted, logger: requestLogger)
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        let collected = request
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             do {
-                try await request.body.consumeWithCancellationOnInboundClose { _ in
+                try await collected.body.consumeWithCancellationOnInboundClose { _ in
                     await responder.run(first: first, events: events, stream: stream, writer: &writer)
                 }
             } catch {
@@ -79,11 +84,11 @@ extension Gateway {
     }
 
     /// The request body, at most `bodyLimitBytes` (413 beyond, checked on Content-Length first).
-    func collectBody(_ request: Request) async throws(GatewayError) -> [UInt8] {
+    func collectBody(_ request: inout Request) async throws(GatewayError) -> [UInt8] {
         let limit = configuration.bodyLimitBytes
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw .bodyTooLarge(limit: limit) }
         do {
-            let buffer = try await request.body.collect(upTo: limit)
+            let buffer = try await request.collectBody(upTo: limit)
             return Array(buffer.readableBytesView)
         } catch is NIOTooManyBytesError {
             throw .bodyTooLarge(limit: limit)
