@@ -118,3 +118,31 @@ extension ServerTests {
         }
     }
 }
+
+extension ServerTests {
+    @Suite("Graceful shutdown")
+    struct ShutdownTests {
+        @Test("on shutdown a running stream continues for the grace period, then is cut with an error event and settled as interrupted")
+        func shutdownCutsAfterGrace() async throws {
+            let harness = try await GatewayHarness.start { $0.shutdownGrace = .milliseconds(300) }
+            let key = try await harness.addUser("tia")
+            harness.upstream.setDefaultScenario(TestScenario.counting(400, interval: .milliseconds(20)))
+            let stream = harness.client.stream(chat(), to: harness.gateway(key: key))
+            let reader = Task { await collect(stream) }
+            _ = await harness.upstream.waitUntil(timeout: .seconds(2)) { ($0.first?.chunksWritten ?? 0) >= 3 }
+            let began = ContinuousClock.now
+            try await harness.stop(keepUpstream: true)
+            let stoppedAfter = ContinuousClock.now - began
+            let (events, error) = await reader.value
+            let text = events.compactMap(\.content).joined()
+            #expect(stoppedAfter >= .milliseconds(300) && stoppedAfter < .seconds(3), "stopped after \(stoppedAfter)")
+            guard case .providerError(let body)? = error else { Issue.record("expected an error event, got \(String(describing: error))"); return }
+            #expect(body.code == "server_shutdown")
+            #expect(text.count > 3 * 3, "the stream kept going during the grace period: \(text)")
+            let records = try harness.records(user: "tia")
+            #expect(records.map(\.status) == ["interrupted"])
+            #expect(records.first?.completionTokens ?? 0 > 0)
+            try await harness.upstream.shutdown()
+        }
+    }
+}
