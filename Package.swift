@@ -144,6 +144,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Added time-to-first-token of the gateway over calling the upstream directly (BENCHMARKS-server.md).
+        .executableTarget(
+            name: "tokenmeter-server-bench",
+            dependencies: [
+                "TokenMeterServer", "TokenMeterClient", "TokenMeterLedger", "TokenMeterTestUpstream",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/ServerTTFT"
+        ),
         .testTarget(
             name: "TokenMeterServerTests",
             dependencies: [
