@@ -93,6 +93,23 @@ extension ServerTests {
             try await harness.stop()
         }
 
+        @Test("stream: false is cut the same way: the message holds exactly the affordable tokens, finish_reason length")
+        func nonStreamingCut() async throws {
+            let harness = try await GatewayHarness.start()
+            let encoding = try Encoding.named(.o200k_base)
+            let promptTokens = 3 + encoding.count("user") + encoding.count(Self.prompt) + 3
+            let key = try await harness.addUser("una", budget: Budget(monthlyTokenLimit: Int64(promptTokens + 9)))
+            harness.upstream.setDefaultScenario(TestScenario.counting(100))
+            let completion = try await harness.client.complete(chat("gpt-4o-mini", Self.prompt), to: harness.gateway(key: key))
+            #expect(encoding.count(completion.content ?? "") == 9)
+            #expect(completion.finishReason == .length)
+            #expect(try JSONValue(parsing: completion.raw)["tokenmeter"]?["cut_by_budget"]?.boolValue == true)
+            let records = try await harness.waitForRecords(user: "una", count: 1)
+            #expect(records.first?.status == "cut_by_budget")
+            #expect(records.first?.completionTokens == 9)
+            try await harness.stop()
+        }
+
         @Test("50 concurrent streams of one user never spend more than the budget")
         func concurrentStreamsStayInBudget() async throws {
             let harness = try await GatewayHarness.start()

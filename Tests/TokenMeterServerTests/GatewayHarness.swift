@@ -34,6 +34,7 @@ final class GatewayHarness: Sendable {
                       provider: Upstream.Provider = .openAICompatible,
                       configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> GatewayHarness {
         _ = try Encoding.named(.o200k_base)  // load the vocabulary before any deadline runs
+        await ProcessResourceGate.shared.enterShared()
         let upstream: TestUpstream
         if let given { upstream = given } else { upstream = try await TestUpstream.start() }
         let path = databasePath ?? FileManager.default.temporaryDirectory
@@ -77,6 +78,7 @@ final class GatewayHarness: Sendable {
         try await running.value
         client.shutdown()
         if ownsUpstream && !keepUpstream { try await upstream.shutdown() }
+        await ProcessResourceGate.shared.leaveShared()
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }

@@ -24,6 +24,7 @@ struct CompletionAssembler {
         var sawContent = false
         var toolCalls: [Int: (id: String?, name: String, arguments: String)] = [:]
         var first = true
+        var receivedAny = false
         var status = UsageStatus.completed
         var failure: GatewayError?
         reading: while true {
@@ -36,6 +37,7 @@ struct CompletionAssembler {
                 break
             }
             guard let event else { break }
+            receivedAny = true
             if first, admitted.upstream.provider == .openAICompatible { factory.adopt(event.raw) }
             first = false
             switch pipeline.step(for: event) {
@@ -62,7 +64,9 @@ struct CompletionAssembler {
         }
         events.close()
         pipeline.deliveredTokens = pipeline.meteredTokens
-        let usage = admitted.usage(completionTokens: pipeline.meteredTokens, provider: pipeline.providerUsage)
+        // An upstream that failed before sending anything is not billed (as with stream: true).
+        let usage = receivedAny || status != .upstreamError
+            ? admitted.usage(completionTokens: pipeline.meteredTokens, provider: pipeline.providerUsage) : .zero
         if let failure { return Outcome(result: .failure(failure), status: status, usage: usage) }
 
         var message: [String: JSONValue] = ["role": "assistant", "content": sawContent || toolCalls.isEmpty ? .string(content) : .null]
