@@ -54,7 +54,14 @@ extension Gateway {
         if model.contextWindow > 0 { cap = min(cap, model.contextWindow - promptTokens) }
         let upstreamCap: Int? = cap == Int.max ? nil : cap
         var body = intake.body
-        if let upstreamCap { body.maxOutputTokens = upstreamCap }
+        if let upstreamCap {
+            if intake.counted.maxOutputTokens == nil, model.provider == "openai", upstream.provider == .openAICompatible {
+                // OpenAI's reasoning models refuse `max_tokens`; `max_completion_tokens` works for all its chat models.
+                body.body["max_completion_tokens"] = .int(Int64(upstreamCap))
+            } else {
+                body.maxOutputTokens = upstreamCap
+            }
+        }
 
         let requestID = "chatcmpl-tm" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let held = upstreamCap ?? 0
