@@ -70,6 +70,18 @@ struct SchemaTests {
         _ = try SQLiteUsageStore(path: path) // the lock went with the first owner
     }
 
+    @Test("close() hands ownership over at once, while the closed store object still exists")
+    func closeReleasesOwnership() async throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path("l.sqlite")
+        let first = try SQLiteUsageStore(path: path)
+        _ = try await first.addUser(name: "ann", budget: .unlimited)
+        try await first.close()
+        let second = try SQLiteUsageStore(path: path)
+        #expect(try await second.user(named: "ann").name == "ann")
+        await #expect(throws: (any Error).self) { _ = try await first.listUsers() }
+    }
+
     @Test("the schema refuses what the types forbid: provider billing without counts, wrong billed_tokens, negative cost, edits of records")
     func constraints() async throws {
         let dir = try TemporaryDirectory()

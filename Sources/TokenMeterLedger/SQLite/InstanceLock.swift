@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,8 +15,8 @@ import Darwin
 final class InstanceLock: Sendable {
     /// The lock file's path.
     let path: String
-    /// The open descriptor holding the lock; immutable for the object's life and closed in `deinit`.
-    private let descriptor: Int32
+    /// The open descriptor holding the lock, until `release()` (or `deinit`) closes it.
+    private let descriptor: Mutex<Int32?>
 
     /// Takes the lock without waiting; throws `.databaseInUse` if another process (or another store in
     /// this process) holds it.
@@ -28,11 +30,19 @@ final class InstanceLock: Sendable {
             close(fd)
             throw .databaseInUse(path: databasePath)
         }
-        descriptor = fd
+        descriptor = Mutex(fd)
     }
 
-    deinit {
-        flock(descriptor, LOCK_UN)
-        close(descriptor)
+    /// Releases the lock now (idempotent), so another owner can open the ledger at once instead of
+    /// whenever this object happens to be deallocated.
+    func release() {
+        descriptor.withLock { fd in
+            guard let open = fd else { return }
+            flock(open, LOCK_UN)
+            close(open)
+            fd = nil
+        }
     }
+
+    deinit { release() }
 }

@@ -57,6 +57,21 @@ public final class SQLiteUsageStore: Sendable {
         }
     }
 
+    /// Ends this store's use of the ledger: writes held-back checkpoints, closes the database, and
+    /// releases ownership (the instance lock), so another owner can open the file at once. Call it
+    /// after the last request has settled (the server does, at the end of its graceful shutdown).
+    /// Any later call on this store fails.
+    public func close() async throws(LedgerError) {
+        do {
+            try await flushCheckpoints()
+            try pool.close()
+        } catch {
+            instanceLock?.release()
+            throw (error as? LedgerError) ?? .storage("\(error)")
+        }
+        instanceLock?.release()
+    }
+
     /// The schema version (name of the last applied migration).
     public func schemaVersion() async throws -> String? {
         try await read { db in try LedgerMigrations.migrator.appliedIdentifiers(db).sorted().last }
