@@ -7,13 +7,14 @@ import GRDB
 /// (10^-12 USD, see `Money`); token counts are whole tokens. docs/LEDGER.md describes every column.
 enum LedgerMigrations {
     /// Migration identifiers in order; the last one is the current schema version.
-    static let names = ["v1-core", "v2-monthly-rollup"]
+    static let names = ["v1-core", "v2-monthly-rollup", "v3-usage-ended-index"]
 
     /// The migrator with every migration registered.
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1-core", migrate: v1Core)
         m.registerMigration("v2-monthly-rollup", migrate: v2MonthlyRollup)
+        m.registerMigration("v3-usage-ended-index", migrate: v3UsageEndedIndex)
         return m
     }
 
@@ -133,5 +134,12 @@ enum LedgerMigrations {
                     cost_pusd = cost_pusd + excluded.cost_pusd;
             END;
             """)
+    }
+
+    /// An index on `usage_records(ended_at)` for monthly reports over all users: the month's records are
+    /// one range of it instead of a scan of the whole history (the v1 index `(user_id, ended_at)` serves
+    /// only one user's month).
+    private static func v3UsageEndedIndex(_ db: Database) throws {
+        try db.execute(sql: "CREATE INDEX usage_records_ended ON usage_records(ended_at)")
     }
 }

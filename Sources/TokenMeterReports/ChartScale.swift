@@ -1,0 +1,50 @@
+/// A linear axis from 0 to a round maximum, computed in integers (values are pico-USD or counts; no
+/// floating point touches money). Lengths come out in tenths of an SVG user unit.
+struct ChartScale {
+    /// The top of the axis (a multiple of `step`, ≥ the largest value charted).
+    let maximum: Int64
+    /// The distance between ticks: 1, 2 or 5 times a power of ten.
+    let step: Int64
+
+    /// An axis for values up to `largest` with about `ticks` intervals; a zero or negative `largest` gets
+    /// the axis 0...`ticks`.
+    init(fitting largest: Int64, ticks: Int64 = 4) {
+        guard largest > 0 else {
+            maximum = ticks
+            step = 1
+            return
+        }
+        let raw = (largest + ticks - 1) / ticks
+        var power: Int64 = 1
+        while power <= raw / 10 { power *= 10 }
+        var chosen = Int64.max
+        for multiplier: Int64 in [1, 2, 5, 10] {
+            let (candidate, overflow) = power.multipliedReportingOverflow(by: multiplier)
+            if !overflow && candidate >= raw { chosen = candidate; break }
+        }
+        step = chosen
+        let (top, overflow) = step.multipliedReportingOverflow(by: (largest + step - 1) / step)
+        maximum = overflow ? largest : top
+    }
+
+    /// The tick values from 0 to `maximum`.
+    var ticks: [Int64] {
+        stride(from: Int64(0), through: maximum, by: Int(step)).map { $0 }
+    }
+
+    /// `value`'s length on an axis `span` units long, in tenths of a unit, rounded to nearest; values over
+    /// the maximum are clamped to it.
+    func tenths(_ value: Int64, span: Int64) -> Int64 {
+        let v = min(max(value, 0), maximum)
+        let product = v.multipliedFullWidth(by: span * 10)
+        let (q, r) = maximum.dividingFullWidth(product)
+        return r * 2 >= maximum ? q + 1 : q
+    }
+
+    /// Tenths of a unit as SVG number text: `1234` → `123.4`, `50` → `5`.
+    static func svg(_ tenths: Int64) -> String {
+        let sign = tenths < 0 ? "-" : ""
+        let m = tenths.magnitude
+        return m % 10 == 0 ? "\(sign)\(m / 10)" : "\(sign)\(m / 10).\(m % 10)"
+    }
+}
