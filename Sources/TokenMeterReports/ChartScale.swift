@@ -14,7 +14,7 @@ struct ChartScale {
             step = 1
             return
         }
-        let raw = (largest + ticks - 1) / ticks
+        let raw = Self.ceilingDivision(largest, ticks)
         var power: Int64 = 1
         while power <= raw / 10 { power *= 10 }
         var chosen = Int64.max
@@ -23,8 +23,13 @@ struct ChartScale {
             if !overflow && candidate >= raw { chosen = candidate; break }
         }
         step = chosen
-        let (top, overflow) = step.multipliedReportingOverflow(by: (largest + step - 1) / step)
+        let (top, overflow) = step.multipliedReportingOverflow(by: Self.ceilingDivision(largest, step))
         maximum = overflow ? largest : top
+    }
+
+    /// ⌈a / b⌉ for a ≥ 0, b > 0, without the overflow of `(a + b - 1) / b`.
+    private static func ceilingDivision(_ a: Int64, _ b: Int64) -> Int64 {
+        a / b + (a % b == 0 ? 0 : 1)
     }
 
     /// The tick values from 0 to `maximum`.

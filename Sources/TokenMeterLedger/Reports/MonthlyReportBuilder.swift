@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import TokenMeterMoney
 
-/// Folds the rows of the monthly aggregation query (one per user, model and UTC day) into a
+/// Folds a month of the `daily_usage` rollup (one row per UTC day, user and model) into a
 /// ``MonthlyReport``. Holds one entry per user-model pair and per user-day, never per record.
 struct MonthlyReportBuilder {
     /// A user-model pair.
@@ -20,42 +20,26 @@ struct MonthlyReportBuilder {
     /// Milliseconds per UTC day.
     static let millisecondsPerDay: Int64 = 86_400_000
 
-    /// The aggregation: one row per user, model and UTC day of the records that ended in
-    /// `[start, end)`, optionally of one user. `SUM` over no non-NULL value is NULL, which keeps "no
-    /// provider reported cached tokens" apart from "reported 0".
+    /// The month's rows of the `daily_usage` rollup (one per UTC day, user and model, kept by a trigger on
+    /// every record insert): at most days × users × models rows, however many records the month has.
+    /// The columns are read by position in ``add(_:)``.
     static func sql(forOneUser: Bool) -> String {
         """
-        SELECT user_id, model, ended_at / \(millisecondsPerDay) AS day,
-               COUNT(*) AS requests,
-               SUM(prompt_tokens) AS prompt_tokens,
-               SUM(completion_tokens) AS completion_tokens,
-               COUNT(provider_prompt_tokens) AS provider_requests,
-               COALESCE(SUM(provider_prompt_tokens), 0) AS provider_prompt_tokens,
-               COALESCE(SUM(provider_completion_tokens), 0) AS provider_completion_tokens,
-               SUM(provider_cached_tokens) AS cached_tokens,
-               SUM(provider_reasoning_tokens) AS reasoning_tokens,
-               SUM(billed_tokens) AS billed_tokens,
-               SUM(cost_pusd) AS cost_pusd,
-               SUM(billed_by = 'provider') AS provider_billed_requests,
-               SUM(CASE billed_by WHEN 'provider' THEN billed_tokens ELSE 0 END) AS provider_billed_tokens,
-               SUM(CASE billed_by WHEN 'provider' THEN cost_pusd ELSE 0 END) AS provider_billed_pusd,
-               SUM(status = 'completed') AS completed,
-               SUM(status = 'cut_by_budget') AS cut_by_budget,
-               SUM(status = 'client_cancelled') AS client_cancelled,
-               SUM(status = 'upstream_error') AS upstream_error,
-               SUM(status = 'interrupted') AS interrupted
-        FROM usage_records
-        WHERE ended_at >= :start AND ended_at < :end\(forOneUser ? " AND user_id = :user" : "")
-        GROUP BY user_id, model, day
+        SELECT day, user_id, model, requests, prompt_tokens, completion_tokens,
+               provider_requests, provider_prompt_tokens, provider_completion_tokens, cached_tokens, reasoning_tokens,
+               billed_tokens, cost_pusd, provider_billed_requests, provider_billed_tokens, provider_billed_pusd,
+               completed, cut_by_budget, client_cancelled, upstream_error, interrupted
+        FROM daily_usage
+        WHERE day >= :first AND day < :end\(forOneUser ? " AND user_id = :user" : "")
         """
     }
 
     /// Adds one row of ``sql(forOneUser:)``.
     mutating func add(_ row: Row) {
-        let userID: Int64 = row["user_id"]
-        let day: Int64 = row["day"]
+        let day: Int64 = row[0]
+        let userID: Int64 = row[1]
         let totals = Self.totals(row)
-        pairs[PairKey(userID: userID, model: row["model"]), default: UsageTotals()].add(totals)
+        pairs[PairKey(userID: userID, model: row[2]), default: UsageTotals()].add(totals)
         dayTotals[day, default: UsageTotals()].add(totals)
         var share = userDays[day, default: [:]][userID]
             ?? .init(userID: userID, requests: 0, billedTokens: 0, cost: .zero)
@@ -65,26 +49,28 @@ struct MonthlyReportBuilder {
         userDays[day, default: [:]][userID] = share
     }
 
-    /// The sums of one aggregation row.
+    /// The sums of one rollup row (columns 3... of ``sql(forOneUser:)``).
     private static func totals(_ row: Row) -> UsageTotals {
         var t = UsageTotals()
-        t.requests = row["requests"]
-        t.promptTokens = row["prompt_tokens"]
-        t.completionTokens = row["completion_tokens"]
-        t.providerReportedRequests = row["provider_requests"]
-        t.providerPromptTokens = row["provider_prompt_tokens"]
-        t.providerCompletionTokens = row["provider_completion_tokens"]
-        t.cachedTokens = row["cached_tokens"]
-        t.reasoningTokens = row["reasoning_tokens"]
-        t.billedTokens = row["billed_tokens"]
-        t.cost = Money(picoUSD: row["cost_pusd"])
-        t.billedByProvider = BillingShare(requests: row["provider_billed_requests"],
-                                          billedTokens: row["provider_billed_tokens"],
-                                          cost: Money(picoUSD: row["provider_billed_pusd"]))
+        t.requests = row[3]
+        t.promptTokens = row[4]
+        t.completionTokens = row[5]
+        t.providerReportedRequests = row[6]
+        t.providerPromptTokens = row[7]
+        t.providerCompletionTokens = row[8]
+        t.cachedTokens = row[9]
+        t.reasoningTokens = row[10]
+        t.billedTokens = row[11]
+        t.cost = Money(picoUSD: row[12])
+        t.billedByProvider = BillingShare(requests: row[13], billedTokens: row[14], cost: Money(picoUSD: row[15]))
         t.billedLocally = BillingShare(requests: t.requests - t.billedByProvider.requests,
                                        billedTokens: t.billedTokens - t.billedByProvider.billedTokens,
                                        cost: t.cost - t.billedByProvider.cost)
-        for status in UsageStatus.allCases { t.outcomes[status] = row[status.rawValue] }
+        t.outcomes.completed = row[16]
+        t.outcomes.cutByBudget = row[17]
+        t.outcomes.clientCancelled = row[18]
+        t.outcomes.upstreamError = row[19]
+        t.outcomes.interrupted = row[20]
         return t
     }
 

@@ -8,11 +8,12 @@ extension SQLiteUsageStore: UsageReporting {
         return try await read { db in
             let users = try Self.reportUsers(db, period: period, userName: userName)
             var arguments: [String: (any DatabaseValueConvertible)?] = [
-                "start": period.start.ledgerMilliseconds, "end": period.end.ledgerMilliseconds,
+                "first": period.start.ledgerMilliseconds / MonthlyReportBuilder.millisecondsPerDay,
+                "end": period.end.ledgerMilliseconds / MonthlyReportBuilder.millisecondsPerDay,
             ]
             if userName != nil { arguments["user"] = users.first?.user.id }
             var builder = MonthlyReportBuilder()
-            // A cursor: the aggregation rows stream through the builder one at a time.
+            // A cursor: the rollup rows stream through the builder one at a time.
             let rows = try Row.fetchCursor(db, sql: MonthlyReportBuilder.sql(forOneUser: userName != nil),
                                            arguments: StatementArguments(arguments))
             while let row = try rows.next() { builder.add(row) }
