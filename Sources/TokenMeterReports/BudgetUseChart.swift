@@ -8,7 +8,7 @@ enum BudgetUseChart {
     /// How many users get a bar.
     static let shownUsers = 15
 
-    private static let width: Int64 = 760, rowHeight: Int64 = 28, labelWidth: Int64 = 170, trackSpan: Int64 = 400
+    private static let width: Int64 = 560, rowHeight: Int64 = 28, labelWidth: Int64 = 130, trackSpan: Int64 = 270
 
     /// The SVG and a caption for `report`, or a note when no user has a monthly USD limit.
     static func html(_ report: MonthlyReport) -> String {
@@ -26,7 +26,7 @@ enum BudgetUseChart {
         let height = Int64(shown.count) * rowHeight + 24
         let limitX = labelWidth * 10 + scale.tenths(10_000, span: trackSpan)
         var svg = """
-            <svg class="chart" viewBox="0 0 \(width) \(height)" role="img" aria-labelledby="budget-title" \
+            <div class="chart-scroll"><svg class="chart" viewBox="0 0 \(width) \(height)" role="img" aria-labelledby="budget-title" \
             xmlns="http://www.w3.org/2000/svg"><title id="budget-title">Monthly budget used per user in \
             \(report.period)</title>
             """
@@ -37,7 +37,7 @@ enum BudgetUseChart {
             let limit = row.user.budget.monthlyLimit ?? .zero
             let name = row.user.user.name + (row.user.user.status == .disabled ? " (disabled)" : "")
             svg += "<text class=\"label\" x=\"\(labelWidth - 8)\" y=\"\(y + 18)\" text-anchor=\"end\">"
-                + "\(HTMLText.escape(HTMLText.truncated(name, to: 24)))</text>"
+                + "\(HTMLText.escape(HTMLText.truncated(name, to: 18)))</text>"
             svg += "<rect class=\"track\" x=\"\(labelWidth)\" y=\"\(y + 4)\" width=\"\(trackSpan)\" "
                 + "height=\"\(rowHeight - 8)\" rx=\"2\"/>"
             if length > 0 {
@@ -51,7 +51,7 @@ enum BudgetUseChart {
         let bottom = Int64(shown.count) * rowHeight + 4
         svg += "<line class=\"limit\" x1=\"\(ChartScale.svg(limitX))\" x2=\"\(ChartScale.svg(limitX))\" y1=\"0\" "
             + "y2=\"\(bottom)\"/><text class=\"axis\" x=\"\(ChartScale.svg(limitX))\" y=\"\(bottom + 14)\" "
-            + "text-anchor=\"middle\">limit</text></svg>"
+            + "text-anchor=\"middle\">limit</text></svg></div>"
         var caption: [String] = []
         if limited.count > shown.count { caption.append("\(limited.count - shown.count) more users with a limit are in the table.") }
         if unlimited > 0 { caption.append("\(unlimited) user\(unlimited == 1 ? " has" : "s have") no monthly USD limit.") }

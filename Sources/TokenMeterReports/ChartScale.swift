@@ -6,21 +6,22 @@ struct ChartScale {
     /// The distance between ticks: 1, 2 or 5 times a power of ten.
     let step: Int64
 
-    /// An axis for values up to `largest` with about `ticks` intervals; a zero or negative `largest` gets
-    /// the axis 0...`ticks`.
+    /// An axis for values up to `largest` with at most `ticks` + 1 intervals of the smallest 1-2-5 step
+    /// that fits; a zero or negative `largest` gets the axis 0...`ticks`.
     init(fitting largest: Int64, ticks: Int64 = 4) {
         guard largest > 0 else {
             maximum = ticks
             step = 1
             return
         }
-        let raw = Self.ceilingDivision(largest, ticks)
+        let intervals = ticks + 1
+        let raw = Self.ceilingDivision(largest, intervals)
         var power: Int64 = 1
         while power <= raw / 10 { power *= 10 }
-        var chosen = Int64.max
+        var chosen = largest
         for multiplier: Int64 in [1, 2, 5, 10] {
             let (candidate, overflow) = power.multipliedReportingOverflow(by: multiplier)
-            if !overflow && candidate >= raw { chosen = candidate; break }
+            if !overflow && Self.ceilingDivision(largest, candidate) <= intervals { chosen = candidate; break }
         }
         step = chosen
         let (top, overflow) = step.multipliedReportingOverflow(by: Self.ceilingDivision(largest, step))

@@ -20,7 +20,8 @@ enum DailyCostChart {
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let scale = ChartScale(fitting: report.days.map(\.totals.cost.picoUSD).max() ?? 0)
         var svg = """
-            <svg class="chart" viewBox="0 0 \(width) \(height)" role="img" aria-labelledby="daily-title" \
+            <div class="chart-scroll"><svg class="chart daily" viewBox="0 0 \(width) \(height)" role="img" \
+            aria-labelledby="daily-title" \
             xmlns="http://www.w3.org/2000/svg"><title id="daily-title">Daily cost in \(report.period), \
             stacked by user</title>
             """
@@ -53,7 +54,7 @@ enum DailyCostChart {
             }
         }
         svg += "<line class=\"baseline\" x1=\"\(left)\" x2=\"\(width - right)\" y1=\"\(top + plotHeight)\" "
-            + "y2=\"\(top + plotHeight)\"/></svg>"
+            + "y2=\"\(top + plotHeight)\"/></svg></div>"
         let legend = zip(series.names, series.colors).map { name, color in
             "<li><span class=\"swatch\" style=\"background:\(color)\"></span>\(HTMLText.escape(name))</li>"
         }.joined()

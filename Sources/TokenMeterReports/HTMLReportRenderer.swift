@@ -57,10 +57,16 @@ public enum HTMLReportRenderer {
         case .partial(let through): badge = "partial: to \(ReportText.day(through))"
         case .notStarted: badge = "not started"
         }
+        let note: String
+        switch coverage {
+        case .complete: note = ""
+        case .partial(let through): note = " The month is in progress: figures run to \(ReportText.timestamp(through)) and will grow."
+        case .notStarted: note = " The month has not begun."
+        }
         return """
             <header><h1>\(HTMLText.escape(title))<span class="badge \(coverage.name)">\(badge)</span></h1>
-            <p>\(HTMLText.escape(ReportText.coverage(coverage))). Calendar month \(ReportText.day(report.period.start)) \
-            to \(ReportText.day(report.period.end.addingTimeInterval(-1))), UTC.</p></header>
+            <p>Calendar month \(ReportText.day(report.period.start)) to \
+            \(ReportText.day(report.period.end.addingTimeInterval(-1))), UTC.\(note)</p></header>
 
             """
     }
@@ -114,7 +120,8 @@ public enum HTMLReportRenderer {
         guard !report.users.isEmpty else { return "<p class=\"empty\">No users.</p>" }
         let rows = report.users.map { u in
             let used = u.costLimitUsedBasisPoints.map { ReportText.percent(basisPoints: $0) + "%" } ?? "–"
-            return (cssClass: u.user.status == .disabled ? "disabled" : nil, text: [u.user.name],
+            return (cssClass: u.user.status == .disabled ? "disabled" : nil,
+                    text: [u.user.name + (u.user.status == .disabled ? " (disabled)" : "")],
                     numbers: usageCells(u.totals) + [u.budget.monthlyLimit.map(ReportText.usd) ?? "none", used]
                         + outcomeCells(u.totals.outcomes))
         }

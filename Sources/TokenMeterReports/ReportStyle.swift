@@ -15,16 +15,18 @@ enum ReportStyle {
         .badge.partial { background: #fff3cd; color: #7a5a00; }
         .badge.complete { background: #d7f0dd; color: #1e6b34; }
         .badge.not_started { background: #e6e8ec; color: #444c5a; }
-        .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 12px; margin-top: 16px; }
+        .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(190px, 1fr)); gap: 12px; margin-top: 16px; }
         .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
         .card .label { color: var(--muted); font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.04em; }
-        .card .value { font-size: 1.3rem; font-weight: 600; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+        .card .value { font-size: 1.2rem; font-weight: 600; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
         .panel { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px;
                  margin-top: 16px; }
         .panel h2 { font-size: 1.1rem; margin: 0 0 10px; }
-        .columns { display: grid; grid-template-columns: 1fr 1fr; gap: 0 16px; }
+        .columns { display: grid; grid-template-columns: 1fr 1fr; gap: 0 16px; align-items: start; }
+        .columns svg.chart { max-width: 720px; }
         .columns .panel { min-width: 0; }
         svg.chart { display: block; width: 100%; height: auto; }
+        .chart-scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; }
         svg.chart text { font-size: 12px; fill: var(--muted); }
         svg.chart text.label { fill: var(--ink); }
         svg.chart text.value { fill: var(--ink); font-variant-numeric: tabular-nums; }
@@ -39,21 +41,24 @@ enum ReportStyle {
         .note, .empty { color: var(--muted); font-size: 0.9rem; margin: 8px 0 0; }
         .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; }
         table { border-collapse: collapse; width: 100%; font-size: 0.85rem; font-variant-numeric: tabular-nums; }
-        th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; text-align: left; }
-        th { font-weight: 600; color: var(--muted); font-size: 0.75rem; text-transform: uppercase; letter-spacing: 0.03em; }
+        th, td { padding: 5px 7px; border-bottom: 1px solid var(--line); white-space: nowrap; text-align: left; }
+        th { font-weight: 600; color: var(--muted); font-size: 0.72rem; text-transform: uppercase; letter-spacing: 0.03em;
+             white-space: normal; vertical-align: bottom; }
         .num { text-align: right; }
         tfoot td { font-weight: 600; border-top: 2px solid var(--ink); border-bottom: none; }
-        tr.disabled td:first-child::after { content: " (disabled)"; color: var(--muted); font-weight: normal; }
         .over { color: #c0392b; font-weight: 600; }
         dl.sources { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }
         dl.sources dt { font-weight: 600; }
         dl.sources dd { margin: 0; }
         footer { color: var(--muted); font-size: 0.8rem; margin-top: 20px; }
+        @media (max-width: 1000px) { .columns { grid-template-columns: 1fr; } }
         @media (max-width: 760px) {
           main { padding: 14px 10px 28px; }
-          .columns { grid-template-columns: 1fr; }
-          header h1 { font-size: 1.3rem; }
-          svg.chart text { font-size: 15px; }
+          header h1 { font-size: 1.2rem; }
+          .cards { grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); }
+          .card .value { font-size: 1.1rem; }
+          svg.chart { min-width: 520px; }
+          svg.chart.daily { min-width: 640px; }
           dl.sources { grid-template-columns: 1fr; }
         }
         @media print {
@@ -63,8 +68,13 @@ enum ReportStyle {
           main { max-width: none; padding: 0; }
           .panel, .card { border: 1px solid #c9ced8; break-inside: avoid; page-break-inside: avoid; }
           .panel.table-panel { break-inside: auto; page-break-inside: auto; }
-          .scroll { overflow: visible; }
-          th, td { white-space: normal; padding: 2px 4px; }
+          .scroll, .chart-scroll { overflow: visible; }
+          svg.chart, svg.chart.daily { min-width: 0; }
+          .card .value { font-size: 11pt; overflow-wrap: normal; }
+          .panel h2 { break-after: avoid; page-break-after: avoid; }
+          table { font-size: 7pt; }
+          th { font-size: 6pt; }
+          th, td { white-space: normal; padding: 2px 3px; }
           thead { display: table-header-group; }
           tr { break-inside: avoid; page-break-inside: avoid; }
         }

@@ -30,7 +30,7 @@ struct RendererPartsTests {
 
     @Test("chart scales choose 1-2-5 steps in integers, even near Int64.max")
     func chartScale() {
-        let small = ChartScale(fitting: 7)
+        let small = ChartScale(fitting: 7) // 4 intervals of 2 fit within the 5 allowed
         #expect(small.step == 2 && small.maximum == 8 && small.ticks == [0, 2, 4, 6, 8])
         let money = ChartScale(fitting: 1_622_439_666_800)
         #expect(money.step == 500_000_000_000 && money.maximum == 2_000_000_000_000)
