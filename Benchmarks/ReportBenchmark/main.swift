@@ -126,7 +126,7 @@ func run(path: String, repeats: Int) async throws {
     let store = try SQLiteUsageStore(path: path, configuration: configuration)
     let clock = ContinuousClock()
     let before = memory()
-    print("store open: RSS \(String(format: "%.1f", before.rss)) MiB")
+    print("store open: RSS \(String(format: "%.1f", before.rss)) MiB\n")
     print("| what | best ms | worst ms | output | RSS MiB | peak RSS MiB |")
     print("|---|---:|---:|---:|---:|---:|")
     var reference: Money?

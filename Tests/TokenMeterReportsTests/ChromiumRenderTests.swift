@@ -20,7 +20,7 @@ struct ChromiumRenderTests {
                              "--enable-logging=stderr", "--v=0"] + arguments
         // stderr (console messages, logging) goes to a file, so only one pipe needs draining.
         let errPath = directory.appendingPathComponent("chromium-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: errPath.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath.path, contents: nil)
         let err = try FileHandle(forWritingTo: errPath)
         defer { try? err.close() }
         let out = Pipe()
