@@ -48,7 +48,10 @@ enum DailyCostChart {
                     + "fill=\"\(series.colors[seriesIndex])\"><title>\(HTMLText.escape(name)), "
                     + "\(ReportText.day(day.date)): \(Money(picoUSD: cost))</title></rect>"
             }
-            if day.dayOfMonth == 1 || day.dayOfMonth % 5 == 0 || report.days.count <= 10 {
+            // Day numbers under the 1st, every 5th and the last day (unless it would crowd the 5th before it).
+            let isLast = index == report.days.count - 1
+            if day.dayOfMonth == 1 || day.dayOfMonth % 5 == 0 || report.days.count <= 10
+                || (isLast && day.dayOfMonth % 5 >= 3) {
                 svg += "<text class=\"axis\" x=\"\(ChartScale.svg(x + barWidth / 2))\" "
                     + "y=\"\(height - bottom + 16)\" text-anchor=\"middle\">\(day.dayOfMonth)</text>"
             }

@@ -79,8 +79,10 @@ public enum HTMLReportRenderer {
             ("Billed tokens", ReportText.count(t.billedTokens)), ("Users with usage", ReportText.count(Int64(active))),
             ("Cut by budget", ReportText.count(t.outcomes.cutByBudget)),
         ]
-        return "<section class=\"cards\">" + items.map { label, value in
-            "<div class=\"card\"><div class=\"label\">\(label)</div><div class=\"value\">\(value)</div></div>"
+        // The exact total can be long (up to 12 decimals): its card takes two columns.
+        return "<section class=\"cards\">" + items.enumerated().map { index, item in
+            "<div class=\"card\(index == 0 ? " wide" : "")\"><div class=\"label\">\(item.0)</div>"
+                + "<div class=\"value\">\(item.1)</div></div>"
         }.joined() + "</section>\n"
     }
 

@@ -15,8 +15,9 @@ enum ReportStyle {
         .badge.partial { background: #fff3cd; color: #7a5a00; }
         .badge.complete { background: #d7f0dd; color: #1e6b34; }
         .badge.not_started { background: #e6e8ec; color: #444c5a; }
-        .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(190px, 1fr)); gap: 12px; margin-top: 16px; }
+        .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr)); gap: 12px; margin-top: 16px; }
         .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
+        .card.wide { grid-column: span 2; }
         .card .label { color: var(--muted); font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.04em; }
         .card .value { font-size: 1.2rem; font-weight: 600; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
         .panel { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px;

@@ -55,5 +55,15 @@ struct ChromiumRenderTests {
         let bytes = try Data(contentsOf: png)
         #expect(bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]))
         #expect(bytes.count > 20_000) // a blank page compresses to a few KB
+        // To look at the page: TOKENMETER_REPORT_SNAPSHOT_DIR=/tmp/x swift test --filter ChromiumRenderTests
+        if let keep = ProcessInfo.processInfo.environment["TOKENMETER_REPORT_SNAPSHOT_DIR"] {
+            let target = URL(fileURLWithPath: keep)
+            try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+            for file in [page, png] {
+                let copy = target.appendingPathComponent(file.lastPathComponent)
+                try? FileManager.default.removeItem(at: copy)
+                try FileManager.default.copyItem(at: file, to: copy)
+            }
+        }
     }
 }

@@ -53,8 +53,7 @@ struct SettledRequest {
 
 /// A ledger written only through the public API (users, keys, reservations settled with known usage),
 /// remembering every request it settled so tests can compute the expected sums themselves.
-final class ReportLedger: @unchecked Sendable {
-    // @unchecked: used by one test task at a time; the store itself is Sendable.
+final class ReportLedger {
     let directory: TemporaryDirectory
     let clock: TestClock
     let store: SQLiteUsageStore
