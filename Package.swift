@@ -16,12 +16,19 @@ let package = Package(
         .library(name: "TokenMeterClient", targets: ["TokenMeterClient"]),
         .library(name: "TokenMeterReports", targets: ["TokenMeterReports"]),
         .library(name: "TokenMeterTestUpstream", targets: ["TokenMeterTestUpstream"]),
+        .library(name: "TokenMeterServer", targets: ["TokenMeterServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -35,6 +42,8 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "TokenMeterMoney"),
+        // Test support shared by several test targets (seeded random generator).
+        .target(name: "TokenMeterTestSupport"),
         .target(
             name: "TokenMeterTokenizer",
             dependencies: [
@@ -49,7 +58,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenMeterTokenizerTests",
-            dependencies: ["TokenMeterTokenizer"],
+            dependencies: ["TokenMeterTokenizer", "TokenMeterTestSupport"],
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "TokenMeterMoneyTests", dependencies: ["TokenMeterMoney"]),
@@ -70,7 +79,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenMeterCatalogTests",
-            dependencies: ["TokenMeterCatalog", "TokenMeterTokenizer", "TokenMeterMoney"],
+            dependencies: ["TokenMeterCatalog", "TokenMeterTokenizer", "TokenMeterMoney", "TokenMeterTestSupport"],
             exclude: ["Fixtures"]
         ),
         .testTarget(
@@ -102,7 +111,10 @@ let package = Package(
                 "TokenMeterReports",
                 "TokenMeterClient",
                 "TokenMeterMoney",
+                "TokenMeterServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Test-only helper: opens a ledger, leaves reservations open with checkpoints, prints "ready" and
@@ -132,7 +144,50 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenMeterClientTests",
-            dependencies: ["TokenMeterClient", "TokenMeterTestUpstream"]
+            dependencies: ["TokenMeterClient", "TokenMeterTestUpstream", "TokenMeterTestSupport"]
+        ),
+        // The HTTP gateway: Hummingbird app, auth, pre-flight, metered streaming, budget cut, admin,
+        // metrics. Composes the tokenizer, catalog, ledger and client.
+        .target(
+            name: "TokenMeterServer",
+            dependencies: [
+                "TokenMeterTokenizer",
+                "TokenMeterCatalog",
+                "TokenMeterLedger",
+                "TokenMeterClient",
+                "TokenMeterMoney",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Added time-to-first-token of the gateway over calling the upstream directly (BENCHMARKS-server.md).
+        .executableTarget(
+            name: "tokenmeter-server-bench",
+            dependencies: [
+                "TokenMeterServer", "TokenMeterClient", "TokenMeterLedger", "TokenMeterTestUpstream",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/ServerTTFT"
+        ),
+        .testTarget(
+            name: "TokenMeterServerTests",
+            dependencies: [
+                "TokenMeterServer",
+                "TokenMeterLedger",
+                "TokenMeterMoney",
+                "TokenMeterClient",
+                "TokenMeterTestUpstream",
+                "TokenMeterTokenizer",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -17,7 +17,14 @@ public enum UTF8Validation {
     static func scan(_ b: UnsafeBufferPointer<UInt8>) -> (validLength: Int, incompleteTail: Bool) {
         let n = b.count
         var i = 0
+        guard let base = b.baseAddress else { return (0, false) }
+        let raw = UnsafeRawPointer(base)
         while i < n {
+            // ASCII runs, the common case, eight bytes at a time.
+            if i + 8 <= n && raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                i += 8
+                continue
+            }
             let c = b[i]
             if c < 0x80 { i += 1; continue }
             let need: Int

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TokenMeterCatalog
 import TokenMeterTokenizer
 
 /// `tokenmeter count`: tokens per input, like `wc`.
@@ -31,7 +32,7 @@ struct Count: ParsableCommand {
             }
             let total = rows.reduce(0) { $0 + $1.tokens }
             if json {
-                let items = rows.map { "{\"name\":\(JSONText.quote($0.name)),\"bytes\":\($0.bytes),\"tokens\":\($0.tokens)}" }
+                let items = rows.map { "{\"name\":\(JSONValue.quoted($0.name)),\"bytes\":\($0.bytes),\"tokens\":\($0.tokens)}" }
                 try StandardStreams.write("{\"encoding\":\"\(encoding.name.rawValue)\",\"inputs\":[\(items.joined(separator: ","))],\"total\":\(total)}\n")
             } else if rows.count == 1 {
                 try StandardStreams.write("\(total)\n")

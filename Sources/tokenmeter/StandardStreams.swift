@@ -45,6 +45,20 @@ enum StandardStreams {
         }
         defer { if fd != 0 { close(fd) } }
         var out: [UInt8] = []
+        var st = stat()
+        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 {
+            // A regular file: one allocation of its size, read in place.
+            out = [UInt8](repeating: 0, count: Int(st.st_size))
+            var done = 0
+            while done < out.count {
+                let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + done, $0.count - done) }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { throw CLIFailure(.noInput, "cannot read \(path): \(String(cString: strerror(errno)))") }
+                if n == 0 { out.removeLast(out.count - done); return out }
+                done += n
+            }
+            // The file may have grown since fstat: read on below.
+        }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }

@@ -1,24 +1,13 @@
 import Testing
+import TokenMeterTestSupport
 import TokenMeterMoney
 @testable import TokenMeterCatalog
 
 @Suite struct PriceArithmeticTests {
-    /// A small deterministic generator (SplitMix64), so the test is reproducible.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func aMillionRandomRecordsSumTheSameBothWays() throws {
         let catalog = try TestSupport.bundled()
         let priced = catalog.models.filter { $0.provider == "openai" }
-        var rng = SplitMix64(state: 2026)
+        var rng = SeededGenerator(seed: 2026)
         // Way 1: cost each record, add the costs. Way 2: add the tokens per model, cost the sums.
         var sumOfRecords = Money.zero
         var tokens = [String: (prompt: Int, cached: Int, completion: Int)]()

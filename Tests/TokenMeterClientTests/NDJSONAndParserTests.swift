@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokenMeterTestSupport
 @testable import TokenMeterClient
 
 @Suite struct NDJSONDecoderTests {
@@ -67,7 +68,7 @@ import Testing
 
     @Test func factsExampleStreamGivesTheSameEventsUnderRandomSplits() throws {
         let whole = try parse([Self.openAIStream], provider: .openAICompatible)
-        var generator = SplitMix64(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         for _ in 0..<300 {
             #expect(try parse(randomPieces(of: Self.openAIStream, using: &generator), provider: .openAICompatible) == whole)
         }

@@ -36,7 +36,8 @@ extension NetworkTests {
         /// Bar: 200 concurrent streams through one client complete, using a small fixed number of
         /// threads (one curl loop thread, whatever the stream count).
         @Test func twoHundredConcurrentStreamsCompleteOnAFixedNumberOfThreads() async throws {
-            try await withUpstream { upstream, client in
+            // Counts process-wide threads/FDs: no other suite may open sockets meanwhile.
+            try await ProcessResourceGate.shared.exclusive { try await withUpstream { upstream, client in
                 upstream.setScenario(.counting(20, interval: .milliseconds(5)), forModel: "m")
                 let threadsBefore = threadCount()
                 let peakThreads = Peak()
@@ -67,12 +68,13 @@ extension NetworkTests {
                 // The client adds no thread per stream: at most a couple of transient ones
                 // (Swift's cooperative pool may grow to the core count).
                 #expect(peakThreads.value - threadsBefore <= 4, "threads before \(threadsBefore), peak \(peakThreads.value)")
-            }
+            } }
         }
 
         /// Bar: 1,000 sequential streams leave open file descriptors and threads where they started.
         @Test func thousandSequentialStreamsLeaveFileDescriptorsAndThreadsWhereTheyStarted() async throws {
-            try await withUpstream { upstream, client in
+            // Counts process-wide threads/FDs: no other suite may open sockets meanwhile.
+            try await ProcessResourceGate.shared.exclusive { try await withUpstream { upstream, client in
                 upstream.setScenario(.counting(3), forModel: "m")
                 upstream.setScenario(.counting(100, interval: .milliseconds(2)), forModel: "cancel")
                 // Warm up: the first stream opens the pooled connection.
@@ -100,7 +102,7 @@ extension NetworkTests {
                 // count can dip; what must not happen is growth.
                 #expect(threadCount() <= threadsBefore, "threads before \(threadsBefore), after \(threadCount())")
                 #expect(upstream.records.count == 1001)
-            }
+            } }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+import TokenMeterTestSupport
 @testable import TokenMeterClient
 
 @Suite struct SSEDecoderTests {
@@ -75,7 +76,7 @@ import Testing
     }
 
     @Test func randomSplitsGiveTheSameEvents() throws {
-        var generator = SplitMix64(seed: 0x5EED)
+        var generator = SeededGenerator(seed: 0x5EED)
         let bytes = Array(repeating: Self.tricky, count: 20).flatMap { $0 }
         let whole = try decode([bytes])
         for _ in 0..<500 {
@@ -91,7 +92,7 @@ import Testing
 }
 
 /// Cuts `bytes` into pieces of random length (0 to 17 bytes).
-func randomPieces(of bytes: [UInt8], using generator: inout SplitMix64) -> [[UInt8]] {
+func randomPieces(of bytes: [UInt8], using generator: inout SeededGenerator) -> [[UInt8]] {
     var pieces: [[UInt8]] = []
     var index = 0
     while index < bytes.count {
@@ -100,17 +101,4 @@ func randomPieces(of bytes: [UInt8], using generator: inout SplitMix64) -> [[UIn
         index += length
     }
     return pieces
-}
-
-/// A small seeded generator so random splits are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -1,4 +1,5 @@
 import Testing
+import TokenMeterTestSupport
 @testable import TokenMeterTokenizer
 
 @Suite struct BytePairMergeTests {

@@ -1,4 +1,5 @@
 import Testing
+import TokenMeterTestSupport
 import TokenMeterTokenizer
 
 /// The incremental counter must equal a batch count of the concatenation after every delta.
@@ -89,5 +90,16 @@ import TokenMeterTokenizer
         // The refused delta is not kept: the counter goes on from "abc".
         #expect(counter.count == enc.count("abc"))
         #expect(counter.append("d") == enc.count("abcd"))
+    }
+
+    @Test func offsetsStayAbsoluteAfterCommittedTextIsDropped() throws {
+        let enc = try Encoding.named(.o200k_base)
+        var counter = IncrementalCounter(encoding: enc)
+        let chunk = Array(String(repeating: "word ", count: 200).utf8)  // 1,000 bytes
+        for _ in 0..<10 { _ = try chunk.withUnsafeBufferPointer { try counter.append(utf8: $0) } }
+        #expect(counter.count == enc.count(String(repeating: "word ", count: 2000)))
+        #expect(throws: TokenizerError.invalidUTF8(offset: 10_001)) {
+            try [0x78, 0xC0, 0x80].withUnsafeBufferPointer { try counter.append(utf8: $0) }
+        }
     }
 }

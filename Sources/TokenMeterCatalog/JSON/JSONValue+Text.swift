@@ -32,6 +32,13 @@ extension JSONValue {
         }
     }
 
+    /// `s` as a JSON string literal, quotes included (for hand-built JSON output).
+    public static func quoted(_ s: String) -> String {
+        var out = ""
+        writeString(s, to: &out)
+        return out
+    }
+
     /// Appends `s` as a JSON string literal.
     static func writeString(_ s: String, to out: inout String) {
         out += "\""

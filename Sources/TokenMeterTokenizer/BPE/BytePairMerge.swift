@@ -15,7 +15,8 @@ enum BytePairMerge {
 
     /// Calls `emit` with the rank of each token of `piece[0..<n]`, left to right (n ≥ 2).
     @inline(__always)
-    static func merge(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable, _ emit: (UInt32) -> Void) {
+    static func merge(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable,
+                      _ emit: (UInt32) -> Void) {
         if n > longPiece { return mergeLong(piece, n, table, emit) }
         withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n + 1) { parts in
             let length = mergeShort(piece, n, table, parts)
@@ -45,8 +46,9 @@ enum BytePairMerge {
     @inline(__always)
     private static func mergeShort(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable,
                                    _ parts: UnsafeMutableBufferPointer<UInt64>) -> Int {
+        let pairs = table.pairRanks
         for j in 0..<(n - 1) {
-            parts[j] = UInt64(table.rank(piece + j, 2)) << 32 | UInt64(j)
+            parts[j] = UInt64(pairs[Int(piece[j]) << 8 | Int(piece[j + 1])]) << 32 | UInt64(j)
         }
         parts[n - 1] = noRank << 32 | UInt64(n - 1)
         parts[n] = noRank << 32 | UInt64(n)
@@ -56,7 +58,8 @@ enum BytePairMerge {
         @inline(__always) func pairRank(_ j: Int) -> UInt64 {
             guard j + 2 < length else { return noRank }
             let s = start(j)
-            return UInt64(table.rank(piece + s, start(j + 2) - s))
+            let n = start(j + 2) - s
+            return n == 2 ? UInt64(pairs[Int(piece[s]) << 8 | Int(piece[s + 1])]) : UInt64(table.rank(piece + s, n))
         }
 
         while length > 2 {

@@ -20,6 +20,7 @@ public final class Encoding: Sendable {
     /// Ids of the 256 single-byte tokens, so one-byte pieces need no hash lookup.
     let byteRanks: [UInt32]
 
+
     /// One past the largest token id, special tokens included (tiktoken's `n_vocab`).
     public let vocabularySize: Int
 

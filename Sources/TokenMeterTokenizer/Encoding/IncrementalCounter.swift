@@ -15,16 +15,21 @@ public struct IncrementalCounter {
     private var matcher: PieceMatcher
     /// Whether the stream has had a character that needs the compatibility pattern (then kept).
     private var compatible = false
-    /// Text from the first unstable piece onwards (valid UTF-8, then maybe an incomplete character).
-    private var pending: [UInt8] = []
+    /// Bytes received; `buffer[start...]` is the text from the first unstable piece onwards (valid
+    /// UTF-8, then maybe an incomplete character). Committed bytes before `start` are dropped in bulk.
+    private var buffer: [UInt8] = []
+    private var start = 0
     /// Tokens of all pieces already committed.
     private var committed = 0
+    /// The pieces of the unstable tail as of the last append (buffer offsets) and their tokens; a
+    /// piece committed later is usually one of them, and its count is reused.
+    private var tailPieces: [(start: Int, end: Int, tokens: Int)] = []
+    /// Reused storage for the next `tailPieces` (no allocation per delta).
+    private var nextTailPieces: [(start: Int, end: Int, tokens: Int)] = []
     /// Tokens of the unstable tail as of the last append.
     private var tail = 0
-    /// Cache of the first tail piece's count: (length, tokens); such a piece is often committed next.
-    private var firstTailPiece: (length: Int, tokens: Int)?
-    /// Total bytes accepted, for error offsets.
-    private var consumed = 0
+    /// Total bytes accepted before `buffer[0]`, for error offsets.
+    private var dropped = 0
 
     /// A counter for text in `encoding`.
     public init(encoding: Encoding) {
@@ -51,65 +56,95 @@ public struct IncrementalCounter {
     /// Appends raw bytes; throws `invalidUTF8` (offset into the whole stream) when they cannot be UTF-8.
     @discardableResult
     public mutating func append(utf8 delta: UnsafeBufferPointer<UInt8>) throws(TokenizerError) -> Int {
-        let validBefore = pending.count - incompleteBytes
-        let pendingStart = consumed - pending.count  // stream offset of pending[0]
-        pending.append(contentsOf: delta)
-        let scan = pending.withUnsafeBufferPointer { all in
-            UTF8Validation.scan(UnsafeBufferPointer(rebasing: all[validBefore...]))
+        let validBefore = buffer.count - incompleteBytes
+        buffer.append(contentsOf: delta)
+        let validLength: Int
+        if incompleteBytes == 0 && isASCII(delta) {
+            validLength = buffer.count  // the usual delta: nothing to validate, nothing PCRE2 sees differently
+        } else {
+            let scan = buffer.withUnsafeBufferPointer { UTF8Validation.scan(UnsafeBufferPointer(rebasing: $0[validBefore...])) }
+            guard validBefore + scan.validLength == buffer.count || scan.incompleteTail else {
+                buffer.removeLast(delta.count)
+                throw .invalidUTF8(offset: dropped + validBefore + scan.validLength)
+            }
+            validLength = validBefore + scan.validLength
+            if !compatible && ChangedScalars.contains(delta) {
+                // A character PCRE2 classifies differently arrived (or, at worst, its first bytes
+                // did): from now on this stream uses the compatibility pattern. Text before it
+                // tokenizes the same under both patterns, so nothing counted so far changes.
+                compatible = true
+                matcher = PieceMatcher(encoding.compatiblePreTokenizer)
+            }
         }
-        let validLength = validBefore + scan.validLength
-        guard validLength == pending.count || scan.incompleteTail else {
-            pending.removeLast(delta.count)
-            throw .invalidUTF8(offset: pendingStart + validLength)
-        }
-        consumed += delta.count
-        incompleteBytes = pending.count - validLength
-        if !compatible && ChangedScalars.contains(delta) {
-            // A character PCRE2 classifies differently arrived (or, at worst, its first bytes did):
-            // from now on this stream uses the compatibility pattern. Text before it tokenizes the
-            // same under both patterns, so nothing counted so far changes.
-            compatible = true
-            matcher = PieceMatcher(encoding.compatiblePreTokenizer)
-        }
-        recount(validLength: validLength)
+        incompleteBytes = buffer.count - validLength
+        recount(validLength: validLength, checkUpTo: validBefore)
         return count
     }
 
-    private mutating func recount(validLength: Int) {
-        var stableEnd = 0
+    /// Commits the pieces that start before `checkUpTo` (the text as it was before this delta) and
+    /// can no longer change, then counts the rest as the text ends now. Pieces that start in the new
+    /// delta are only checked on the next one: in the usual stream of one piece per delta that is
+    /// one hard-partial match (committing the previous piece) and one normal match (counting the new
+    /// one) per delta, instead of a third match to learn what is already known, that a piece
+    /// touching the end of the text is not final yet.
+    private mutating func recount(validLength: Int, checkUpTo: Int) {
+        var offset = start
         var newCommitted = 0
-        var tailCount = 0
-        var firstTail: (length: Int, tokens: Int)?
-        let cachedFirst = firstTailPiece
-        pending.withUnsafeBufferPointer { all in
+        var pieces = nextTailPieces
+        nextTailPieces = []
+        pieces.removeAll(keepingCapacity: true)
+        let previous = tailPieces
+        var newTail = 0
+        buffer.withUnsafeBufferPointer { all in
             guard let base = all.baseAddress else { return }
-            var offset = 0
-            // Commit the pieces that can no longer change.
-            partial: while offset < validLength {
+            var known = 0  // index into `previous`, which is in order
+            commit: while offset < checkUpTo {
                 switch matcher.next(in: base, count: validLength, from: offset, partial: true) {
-                case let .piece(start, end):
-                    if start == 0, let cachedFirst, cachedFirst.length == end {
-                        newCommitted += cachedFirst.tokens
+                case let .piece(s, e):
+                    while known < previous.count && previous[known].start < s { known += 1 }
+                    if known < previous.count && previous[known].start == s && previous[known].end == e {
+                        newCommitted += previous[known].tokens
                     } else {
-                        newCommitted += encoding.pieceCount(base + start, end - start)
+                        newCommitted += encoding.pieceCount(base + s, e - s)
                     }
-                    offset = end
+                    offset = e
                 case .partial, .none:
-                    break partial
+                    break commit
                 }
             }
-            stableEnd = offset
-            // Count the rest as the text ends now.
-            while offset < validLength, case let .piece(start, end) = matcher.next(in: base, count: validLength, from: offset) {
-                let tokens = encoding.pieceCount(base + start, end - start)
-                if offset == stableEnd && start == stableEnd { firstTail = (end - stableEnd, tokens) }
-                tailCount += tokens
-                offset = end
+            start = offset
+            while offset < validLength, case let .piece(s, e) = matcher.next(in: base, count: validLength, from: offset) {
+                let tokens = encoding.pieceCount(base + s, e - s)
+                pieces.append((s, e, tokens))
+                newTail += tokens
+                offset = e
             }
         }
         committed += newCommitted
-        tail = tailCount
-        if stableEnd > 0 { pending.removeFirst(stableEnd) }
-        firstTailPiece = firstTail
+        tail = newTail
+        nextTailPieces = tailPieces
+        tailPieces = pieces
+        compact()
+    }
+
+    /// Drops committed bytes once they are most of the buffer (amortized O(1) per byte).
+    private mutating func compact() {
+        guard start >= 4096 && start * 2 >= buffer.count else { return }
+        buffer.removeFirst(start)
+        dropped += start
+        for i in tailPieces.indices { tailPieces[i].start -= start; tailPieces[i].end -= start }
+        start = 0
+    }
+
+    private func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let p = bytes.baseAddress else { return true }
+        var i = 0
+        let raw = UnsafeRawPointer(p)
+        while i + 8 <= bytes.count {
+            if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            i += 8
+        }
+        while i < bytes.count { if p[i] >= 0x80 { return false }; i += 1 }
+        return true
     }
 }

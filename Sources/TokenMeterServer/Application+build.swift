@@ -1,0 +1,63 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import TokenMeterCatalog
+import TokenMeterClient
+import TokenMeterLedger
+
+/// Builds the TokenMeter gateway: opens the ledger (as its owner, recovering interrupted reservations),
+/// loads the catalog, starts the upstream client, and wires the routes:
+///
+/// - `POST /v1/chat/completions`, `GET /v1/models`, `GET /v1/usage?month=YYYY-MM` (caller's key)
+/// - `/admin/...` (admin key from the configuration)
+/// - `GET /healthz`, `GET /metrics`
+///
+/// The returned application also runs a background service that flushes ledger checkpoints every
+/// `checkpointInterval` and once more at shutdown. Run it with `runService()` (SIGTERM/SIGINT shut it down
+/// gracefully) or inside a `ServiceGroup`.
+public func buildApplication(
+    _ configuration: ServerConfiguration,
+    logger: Logger = Logger(label: "tokenmeter"),
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> some ApplicationProtocol {
+    var ledgerConfiguration = SQLiteUsageStore.Configuration()
+    ledgerConfiguration.role = .owner
+    ledgerConfiguration.checkpointInterval = configuration.checkpointInterval
+    let store = try SQLiteUsageStore(path: configuration.databasePath, configuration: ledgerConfiguration)
+    if store.recoveredReservations > 0 {
+        logger.notice("recovered interrupted requests from the last run", metadata: ["count": "\(store.recoveredReservations)"])
+    }
+    if try await store.listUsers().isEmpty {
+        logger.notice("""
+            the ledger at \(configuration.databasePath) has no users yet; create one and a key with:
+                tokenmeter users add alice --db \(configuration.databasePath) --monthly-usd 10
+                tokenmeter keys create alice --db \(configuration.databasePath)
+            then call the server with that key as the OpenAI API key (base URL http://\(configuration.host):\(configuration.port)/v1)
+            """)
+    }
+    var catalog = try ModelCatalog.bundled()
+    if let path = configuration.catalogPath { catalog = try catalog.merging(fileAt: path) }
+    let client = try ChatClient()
+    let gateway = Gateway(configuration: configuration, store: store, catalog: catalog, client: client,
+                          metrics: GatewayMetrics(), logger: logger)
+
+    let router = Router()
+    router.post("/v1/chat/completions") { request, context in try await gateway.chatCompletions(request, context: context) }
+    router.get("/v1/models") { request, context in try await gateway.models(request, context: context) }
+    router.get("/v1/usage") { request, context in try await gateway.usage(request, context: context) }
+    router.get("/healthz") { _, _ in try await gateway.health() }
+    router.get("/metrics") { _, _ in
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: gateway.metrics.render())))
+    }
+    gateway.addAdminRoutes(to: router)
+
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TokenMeter"),
+        services: [CheckpointFlusher(store: store, interval: configuration.checkpointInterval, logger: logger)],
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger
+    )
+}

@@ -1,0 +1,130 @@
+import Foundation
+import TokenMeterClient
+import Yams
+
+/// Why a configuration could not be loaded.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong and where.
+    public var message: String
+    public var description: String { message }
+    init(_ message: String) { self.message = message }
+}
+
+extension ServerConfiguration {
+    /// The YAML file's shape (docs/SERVER.md has a complete, commented example).
+    struct File: Decodable {
+        struct Listen: Decodable { var host: String?; var port: Int? }
+        struct Timeouts: Decodable {
+            var connect_seconds: Double?
+            var first_byte_seconds: Double?
+            var idle_seconds: Double?
+        }
+        struct UpstreamEntry: Decodable {
+            var name: String
+            var provider: String?
+            var base_url: String
+            var api_key: String?
+            var api_key_env: String?
+            var timeouts: Timeouts?
+        }
+        struct Route: Decodable { var model: String; var upstream: String }
+        var listen: Listen?
+        var database: String?
+        var admin_key: String?
+        var admin_key_env: String?
+        var body_limit_bytes: Int?
+        var checkpoint_interval_ms: Int?
+        var shutdown_grace_seconds: Double?
+        var max_tokens_ceiling: Int?
+        var catalog: String?
+        var upstreams: [UpstreamEntry]?
+        var routes: [Route]?
+    }
+
+    /// The configuration from a YAML file (nil: zero-config defaults), then environment overrides:
+    /// `TOKENMETER_HOST`, `TOKENMETER_PORT`, `TOKENMETER_DB`, `TOKENMETER_ADMIN_KEY`,
+    /// `TOKENMETER_BODY_LIMIT_BYTES`, `TOKENMETER_CHECKPOINT_INTERVAL_MS`, `TOKENMETER_SHUTDOWN_GRACE_SECONDS`.
+    public static func load(file path: String?, environment: [String: String]) throws(ConfigurationError) -> ServerConfiguration {
+        var config = zeroConfig(environment: environment)
+        if let path {
+            let text: String
+            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw ConfigurationError("cannot read the configuration file \(path): \(error.localizedDescription)")
+            }
+            let file: File
+            do { file = try YAMLDecoder().decode(File.self, from: text) } catch {
+                throw ConfigurationError("\(path): \(error)")
+            }
+            try config.apply(file, origin: path, environment: environment)
+        }
+        try config.applyEnvironment(environment)
+        return config
+    }
+
+    private mutating func apply(_ file: File, origin: String, environment: [String: String]) throws(ConfigurationError) {
+        if let h = file.listen?.host { host = h }
+        if let p = file.listen?.port { port = p }
+        if let d = file.database { databasePath = d }
+        if let k = file.admin_key { adminKey = k }
+        if let name = file.admin_key_env { adminKey = environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? adminKey }
+        if let b = file.body_limit_bytes { bodyLimitBytes = b }
+        if let ms = file.checkpoint_interval_ms { checkpointInterval = .milliseconds(ms) }
+        if let s = file.shutdown_grace_seconds { shutdownGrace = .milliseconds(Int64(s * 1000)) }
+        if let c = file.max_tokens_ceiling { maxTokensCeiling = c }
+        if let c = file.catalog { catalogPath = c }
+        if let entries = file.upstreams {
+            guard !entries.isEmpty else { throw ConfigurationError("\(origin): 'upstreams' is empty") }
+            upstreams = try entries.map { entry throws(ConfigurationError) in
+                let provider: Upstream.Provider
+                switch entry.provider ?? "openai" {
+                case "openai", "openai-compatible": provider = .openAICompatible
+                case "ollama": provider = .ollama
+                case let other: throw ConfigurationError("\(origin): upstream '\(entry.name)': provider '\(other)' is not 'openai' or 'ollama'")
+                }
+                guard entry.base_url.hasPrefix("http://") || entry.base_url.hasPrefix("https://") else {
+                    throw ConfigurationError("\(origin): upstream '\(entry.name)': base_url must start with http:// or https://")
+                }
+                var key = entry.api_key
+                if let env = entry.api_key_env { key = environment[env].flatMap { $0.isEmpty ? nil : $0 } ?? key }
+                let defaults = ChatTimeouts()
+                let timeouts = ChatTimeouts(connect: entry.timeouts?.connect_seconds ?? defaults.connect,
+                                            firstByte: entry.timeouts?.first_byte_seconds ?? defaults.firstByte,
+                                            idle: entry.timeouts?.idle_seconds ?? defaults.idle)
+                return UpstreamConfiguration(name: entry.name, baseURL: entry.base_url, provider: provider, apiKey: key, timeouts: timeouts)
+            }
+        }
+        if let r = file.routes {
+            routes = r.map { ModelRoute(model: $0.model, upstream: $0.upstream) }
+            for route in routes where !upstreams.contains(where: { $0.name == route.upstream }) {
+                throw ConfigurationError("\(origin): route for '\(route.model)' names the unknown upstream '\(route.upstream)'")
+            }
+        }
+        try validate(origin: origin)
+    }
+
+    private mutating func applyEnvironment(_ env: [String: String]) throws(ConfigurationError) {
+        func value(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
+        func int(_ name: String) throws(ConfigurationError) -> Int? {
+            guard let text = value(name) else { return nil }
+            guard let n = Int(text) else { throw ConfigurationError("\(name)='\(text)' is not a whole number") }
+            return n
+        }
+        if let h = value("TOKENMETER_HOST") { host = h }
+        if let p = try int("TOKENMETER_PORT") { port = p }
+        if let d = value("TOKENMETER_DB") { databasePath = d }
+        if let k = value("TOKENMETER_ADMIN_KEY") { adminKey = k }
+        if let b = try int("TOKENMETER_BODY_LIMIT_BYTES") { bodyLimitBytes = b }
+        if let ms = try int("TOKENMETER_CHECKPOINT_INTERVAL_MS") { checkpointInterval = .milliseconds(ms) }
+        if let s = try int("TOKENMETER_SHUTDOWN_GRACE_SECONDS") { shutdownGrace = .seconds(s) }
+        try validate(origin: "environment")
+    }
+
+    /// Refuses values that cannot work.
+    public func validate(origin: String = "configuration") throws(ConfigurationError) {
+        guard (0...65535).contains(port) else { throw ConfigurationError("\(origin): port \(port) is not 0–65535") }
+        guard bodyLimitBytes >= 1024 else { throw ConfigurationError("\(origin): body_limit_bytes must be at least 1024") }
+        guard checkpointInterval > .zero else { throw ConfigurationError("\(origin): checkpoint interval must be positive") }
+        guard !upstreams.isEmpty else { throw ConfigurationError("\(origin): no upstream configured") }
+        if let adminKey, adminKey.count < 16 { throw ConfigurationError("\(origin): the admin key must be at least 16 characters") }
+    }
+}

@@ -1,0 +1,102 @@
+import TokenMeterClient
+
+/// Everything `tokenmeter serve` needs to start: where to listen, the ledger file, the upstreams and which
+/// models go where, and the operating limits. Build one with ``zeroConfig(environment:)``, from a YAML file
+/// (``load(file:environment:)``), or in code (tests).
+public struct ServerConfiguration: Sendable {
+    /// Listen host, e.g. `127.0.0.1`.
+    public var host: String = "127.0.0.1"
+    /// Listen TCP port; 0 picks a free one (tests).
+    public var port: Int = 8080
+    /// Path of the SQLite ledger; created on first start.
+    public var databasePath: String = "./tokenmeter.sqlite"
+    /// The upstream providers, by name.
+    public var upstreams: [UpstreamConfiguration]
+    /// Model routes, first match wins; a model no route matches goes to the first upstream.
+    public var routes: [ModelRoute] = []
+    /// Most bytes a request body may have; larger bodies get 413.
+    public var bodyLimitBytes: Int = 4 * 1024 * 1024
+    /// Most time between two ledger checkpoint writes of a stream (and between background flushes).
+    public var checkpointInterval: Duration = .seconds(1)
+    /// The key for `/admin/` routes (`Authorization: Bearer <adminKey>`); nil disables them.
+    public var adminKey: String?
+    /// A catalog file merged over the bundled one (models, encodings, prices); see docs/CATALOG.md.
+    public var catalogPath: String?
+    /// On SIGTERM/SIGINT, how long running streams may continue before they are cut and settled.
+    public var shutdownGrace: Duration = .seconds(10)
+    /// Largest `max_tokens` a request may ask for when the model's own limit is unknown (tokens).
+    public var maxTokensCeiling: Int = 1_000_000
+
+    /// A configuration with explicit upstreams and defaults for everything else.
+    public init(upstreams: [UpstreamConfiguration]) {
+        self.upstreams = upstreams
+    }
+
+    /// The zero-config start: OpenAI when `OPENAI_API_KEY` is set, otherwise Ollama's native API at
+    /// `http://127.0.0.1:11434`; ledger `./tokenmeter.sqlite`; listen on 127.0.0.1:8080.
+    public static func zeroConfig(environment: [String: String]) -> ServerConfiguration {
+        if let key = environment["OPENAI_API_KEY"], !key.isEmpty {
+            return ServerConfiguration(upstreams: [
+                UpstreamConfiguration(name: "openai", baseURL: "https://api.openai.com/v1", provider: .openAICompatible, apiKey: key),
+            ])
+        }
+        return ServerConfiguration(upstreams: [
+            UpstreamConfiguration(name: "ollama", baseURL: "http://127.0.0.1:11434", provider: .ollama),
+        ])
+    }
+
+    /// The upstream a model is routed to.
+    func upstream(forModel model: String) -> UpstreamConfiguration? {
+        if let route = routes.first(where: { $0.matches(model) }) {
+            return upstreams.first { $0.name == route.upstream }
+        }
+        return upstreams.first
+    }
+}
+
+/// One upstream provider.
+public struct UpstreamConfiguration: Sendable {
+    /// The name routes and usage records use.
+    public var name: String
+    /// Base URL: OpenAI-compatible including `/v1`, or Ollama's root.
+    public var baseURL: String
+    /// Wire protocol.
+    public var provider: Upstream.Provider
+    /// The upstream's API key; never logged or sent to clients.
+    public var apiKey: String?
+    /// Connect / first-byte / idle deadlines in seconds.
+    public var timeouts: ChatTimeouts
+
+    /// Describes an upstream.
+    public init(name: String, baseURL: String, provider: Upstream.Provider, apiKey: String? = nil,
+                timeouts: ChatTimeouts = ChatTimeouts()) {
+        self.name = name
+        self.baseURL = baseURL
+        self.provider = provider
+        self.apiKey = apiKey
+        self.timeouts = timeouts
+    }
+
+    /// The client library's description of this upstream.
+    var clientUpstream: Upstream { Upstream(baseURL: baseURL, provider: provider, apiKey: apiKey) }
+}
+
+/// Sends models matching `model` to the upstream called `upstream`. `model` is an exact name
+/// (case-insensitive), a prefix ending in `*` (`gpt-*`), or `*` for everything.
+public struct ModelRoute: Sendable, Hashable {
+    /// The model pattern.
+    public var model: String
+    /// The upstream's name.
+    public var upstream: String
+
+    /// A route.
+    public init(model: String, upstream: String) {
+        self.model = model
+        self.upstream = upstream
+    }
+
+    func matches(_ name: String) -> Bool {
+        if model.hasSuffix("*") { return name.lowercased().hasPrefix(model.dropLast().lowercased()) }
+        return model.lowercased() == name.lowercased()
+    }
+}

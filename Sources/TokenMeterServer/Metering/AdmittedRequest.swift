@@ -1,0 +1,54 @@
+import TokenMeterCatalog
+import TokenMeterClient
+import TokenMeterLedger
+import TokenMeterTokenizer
+
+/// A chat request that passed authentication, validation and pre-flight, with its reservation held.
+struct AdmittedRequest: Sendable {
+    /// The ledger's request id (also the `id` of chunks TokenMeter writes itself).
+    let requestID: String
+    /// Who pays.
+    let key: AuthenticatedKey
+    /// The model name as the client sent it.
+    let requestedModel: String
+    /// The catalog entry it resolved to.
+    let model: CatalogModel
+    /// The encoding completions are counted in.
+    let encoding: Encoding
+    /// Prices and prompt count.
+    let preflight: Preflight
+    /// Completion tokens the budget affords (`Int.max` when unlimited); the stream is cut past it.
+    let budgetAllowance: Int
+    /// The output cap sent upstream: the budget allowance, the client's own max and the model's limit.
+    let upstreamMaxTokens: Int?
+    /// The held reservation.
+    let reservation: Reservation
+    /// Where the request goes.
+    let upstream: UpstreamConfiguration
+    /// The body sent upstream (the client's, with the output cap rewritten).
+    let upstreamRequest: TokenMeterClient.ChatRequest
+    /// Whether the client asked for a stream.
+    let streaming: Bool
+    /// Whether the client asked for the usage chunk.
+    let includeUsage: Bool
+
+    /// Prompt tokens counted locally.
+    var promptTokens: Int { preflight.promptTokens }
+
+    /// What to record for `completionTokens` delivered, billed by the provider's counts when given.
+    func usage(completionTokens: Int, provider: ChatUsage?) -> MeteredUsage {
+        let local = preflight.cost(completionTokens: completionTokens)
+        guard let provider else {
+            return MeteredUsage(promptTokens: Int64(promptTokens), completionTokens: Int64(completionTokens), cost: local)
+        }
+        let cached = min(provider.cachedTokens ?? 0, provider.promptTokens)
+        let cost = preflight.cost(completionTokens: provider.completionTokens, promptTokens: provider.promptTokens,
+                                  cachedTokens: cached)
+        return MeteredUsage(
+            promptTokens: Int64(promptTokens), completionTokens: Int64(completionTokens),
+            provider: ProviderUsage(promptTokens: Int64(provider.promptTokens), completionTokens: Int64(provider.completionTokens),
+                                    cachedTokens: provider.cachedTokens.map(Int64.init),
+                                    reasoningTokens: provider.reasoningTokens.map(Int64.init)),
+            billedBy: .provider, cost: cost)
+    }
+}

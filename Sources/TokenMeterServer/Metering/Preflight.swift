@@ -1,0 +1,64 @@
+import TokenMeterCatalog
+import TokenMeterLedger
+import TokenMeterMoney
+
+/// The budget arithmetic before a request goes upstream: does the prompt alone fit, and how many
+/// completion tokens can the user's remaining money, remaining tokens and per-request cap pay for.
+struct Preflight: Sendable {
+    /// The model's prices; nil for a model without prices (local models), which costs nothing.
+    let price: ModelPrice?
+    /// Prompt tokens, counted with the chat rule.
+    let promptTokens: Int
+
+    /// The exact cost of `completion` tokens after the prompt (pico-USD). Saturates instead of overflowing.
+    func cost(completionTokens completion: Int, promptTokens prompt: Int? = nil, cachedTokens: Int = 0) -> Money {
+        guard let price else { return .zero }
+        return (try? price.cost(promptTokens: prompt ?? promptTokens, cachedTokens: cachedTokens, completionTokens: completion))
+            ?? Money(picoUSD: .max)
+    }
+
+    /// Most completion tokens `money` pays for after the prompt; nil when the prompt alone costs more.
+    func affordableCompletion(within money: Money) -> Int? {
+        let promptCost = cost(completionTokens: 0)
+        guard promptCost <= money else { return nil }
+        guard let price else { return Int.max }
+        let rate = price.rates(forPromptTokens: promptTokens).output.picoUSD
+        guard rate > 0 else { return Int.max }
+        var n = Int((money - promptCost).picoUSD / rate)
+        while n > 0, cost(completionTokens: n) > money { n -= 1 }  // rounding in `cost`, if any
+        return n
+    }
+
+    /// Completion tokens the budget allows: the smallest of what the remaining money, the remaining tokens
+    /// and the per-request cap pay for (`Int.max` when nothing limits). Throws 429 `insufficient_quota` when
+    /// the prompt alone exceeds one of them, or nothing is left for output.
+    func budgetAllowance(status: BudgetStatus) throws(GatewayError) -> Int {
+        var allowance = Int.max
+        if let money = status.remainingCost {
+            guard let n = affordableCompletion(within: money) else {
+                throw .insufficientQuota("You exceeded your current quota: the prompt alone (\(promptTokens) tokens, "
+                    + "\(cost(completionTokens: 0))) costs more than the \(money) left in your budget for \(status.period).")
+            }
+            allowance = min(allowance, n)
+        }
+        if let tokens = status.remainingTokens {
+            guard Int64(promptTokens) <= tokens else {
+                throw .insufficientQuota("You exceeded your current quota: the prompt alone (\(promptTokens) tokens) "
+                    + "is more than the \(tokens) tokens left in your budget for \(status.period).")
+            }
+            allowance = min(allowance, Int(tokens) - promptTokens)
+        }
+        if let cap = status.budget.maxRequestCost {
+            guard let n = affordableCompletion(within: cap) else {
+                throw .insufficientQuota("The prompt alone (\(promptTokens) tokens, \(cost(completionTokens: 0))) "
+                    + "costs more than your per-request maximum of \(cap).")
+            }
+            allowance = min(allowance, n)
+        }
+        guard allowance > 0 else {
+            throw .insufficientQuota("You exceeded your current quota: nothing is left in your budget for "
+                + "\(status.period) to pay for any completion tokens.")
+        }
+        return allowance
+    }
+}

@@ -1,0 +1,76 @@
+import CoreMetrics
+import Prometheus
+import TokenMeterLedger
+
+/// The gateway's Prometheus metrics, through swift-metrics with an app-owned factory (no global
+/// bootstrap, so several apps can live in one process, as in the tests).
+///
+/// - `tokenmeter_requests_total{status}`: settled chat requests by ledger status, plus `rejected` for
+///   refusals before the upstream call.
+/// - `tokenmeter_prompt_tokens_total`, `tokenmeter_completion_tokens_total`: billed tokens.
+/// - `tokenmeter_cost_picousd_total`: billed cost in pico-USD (10^-12 USD).
+/// - `tokenmeter_active_streams`: requests between reservation and settlement.
+/// - `tokenmeter_budget_cuts_total`: streams ended by the budget.
+/// - `tokenmeter_upstream_ttft_seconds`: histogram of the upstream's time to first event.
+struct GatewayMetrics: Sendable {
+    /// The registry `/metrics` renders.
+    let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    private let promptTokens: CoreMetrics.Counter
+    private let completionTokens: CoreMetrics.Counter
+    private let cost: CoreMetrics.Counter
+    private let activeStreams: CoreMetrics.Meter
+    private let budgetCuts: CoreMetrics.Counter
+    private let ttft: CoreMetrics.Timer
+
+    /// Metrics in a fresh registry.
+    init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10),
+        ]
+        self.factory = factory
+        promptTokens = CoreMetrics.Counter(label: "tokenmeter_prompt_tokens_total", factory: factory)
+        completionTokens = CoreMetrics.Counter(label: "tokenmeter_completion_tokens_total", factory: factory)
+        cost = CoreMetrics.Counter(label: "tokenmeter_cost_picousd_total", factory: factory)
+        activeStreams = CoreMetrics.Meter(label: "tokenmeter_active_streams", factory: factory)
+        budgetCuts = CoreMetrics.Counter(label: "tokenmeter_budget_cuts_total", factory: factory)
+        ttft = CoreMetrics.Timer(label: "tokenmeter_upstream_ttft_seconds", factory: factory)
+    }
+
+    /// A request was refused before any upstream call (bad input, auth, quota).
+    func rejected() {
+        CoreMetrics.Counter(label: "tokenmeter_requests_total", dimensions: [("status", "rejected")], factory: factory).increment()
+    }
+
+    /// A reservation was taken.
+    func streamStarted() { activeStreams.increment() }
+
+    /// The upstream's first event arrived `duration` after the request started.
+    func firstEvent(after duration: Duration) { ttft.recordNanoseconds(duration.nanoseconds) }
+
+    /// A request was settled with `usage` and `status`.
+    func settled(_ usage: MeteredUsage, status: UsageStatus) {
+        activeStreams.decrement()
+        CoreMetrics.Counter(label: "tokenmeter_requests_total", dimensions: [("status", status.rawValue)], factory: factory).increment()
+        let prompt = usage.billedBy == .provider ? usage.provider?.promptTokens ?? 0 : usage.promptTokens
+        let completion = usage.billedBy == .provider ? usage.provider?.completionTokens ?? 0 : usage.completionTokens
+        promptTokens.increment(by: prompt)
+        completionTokens.increment(by: completion)
+        cost.increment(by: usage.cost.picoUSD)
+        if status == .cutByBudget { budgetCuts.increment() }
+    }
+
+    /// The exposition text.
+    func render() -> [UInt8] { registry.emitToBuffer() }
+}
+
+extension Duration {
+    /// Whole nanoseconds (saturating).
+    var nanoseconds: Int64 {
+        let (s, atto) = components
+        return s.multipliedReportingOverflow(by: 1_000_000_000).partialValue + atto / 1_000_000_000
+    }
+}

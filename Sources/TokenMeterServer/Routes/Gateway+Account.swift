@@ -1,0 +1,79 @@
+import Foundation
+import Hummingbird
+import TokenMeterClient
+import TokenMeterLedger
+import TokenMeterMoney
+
+extension Gateway {
+    /// `GET /v1/models`: the catalog's chat models that a route sends to an upstream, in OpenAI's list shape.
+    func models(_ request: Request, context: some RequestContext) async throws -> Response {
+        _ = try await authenticate(authorization: request.headers[.authorization])
+        let data: [JSONValue] = catalog.models
+            .filter { $0.mode == "chat" && configuration.upstream(forModel: $0.name) != nil }
+            .map { ["id": .string($0.name), "object": "model", "created": 0, "owned_by": .string($0.provider)] }
+        return Self.json(["object": "list", "data": .array(data)])
+    }
+
+    /// `GET /v1/usage?month=YYYY-MM` (default: the current UTC month): the caller's own settled usage in
+    /// the month, per model, and what is left of the budget this month. Money as exact USD decimal strings
+    /// and as integer pico-USD.
+    func usage(_ request: Request, context: some RequestContext) async throws -> Response {
+        let key = try await authenticate(authorization: request.headers[.authorization])
+        let period: BillingPeriod
+        if let month = request.uri.queryParameters["month"].map(String.init) {
+            guard let p = BillingPeriod(parsing: month) else {
+                throw GatewayError.badRequest("Invalid 'month': expected YYYY-MM, got '\(month)'.", param: "month")
+            }
+            period = p
+        } else {
+            period = BillingPeriod(containing: Date())
+        }
+        let summary: UsageSummary, status: BudgetStatus
+        do {
+            summary = try await store.usage(userID: key.user.id, period: period)
+            status = try await store.remaining(userID: key.user.id)
+        } catch { throw Self.ledgerFailure(error) }
+        let models: [JSONValue] = summary.models.map { m in
+            [
+                "model": .string(m.model), "requests": .int(m.requests), "prompt_tokens": .int(m.promptTokens),
+                "completion_tokens": .int(m.completionTokens), "billed_tokens": .int(m.billedTokens),
+                "cost_usd": .string(m.cost.decimalString), "cost_picousd": .int(m.cost.picoUSD),
+            ]
+        }
+        return Self.json([
+            "object": "usage", "user": .string(key.user.name), "month": .string(period.description),
+            "requests": .int(summary.requests), "billed_tokens": .int(summary.billedTokens),
+            "cost_usd": .string(summary.cost.decimalString), "cost_picousd": .int(summary.cost.picoUSD),
+            "models": .array(models),
+            "budget": Self.budgetJSON(status),
+        ])
+    }
+
+    /// `GET /healthz`: 200 `{"status":"ok"}` when the ledger answers.
+    func health() async throws -> Response {
+        do { _ = try await store.schemaVersion() } catch {
+            throw GatewayError(.serviceUnavailable, "The usage ledger is not answering.", type: "server_error")
+        }
+        return Self.json(["status": "ok"])
+    }
+
+    /// The budget and what is left of it this month.
+    static func budgetJSON(_ status: BudgetStatus) -> JSONValue {
+        func money(_ m: Money?) -> JSONValue { m.map { .string($0.decimalString) } ?? .null }
+        return [
+            "month": .string(status.period.description),
+            "monthly_limit_usd": money(status.budget.monthlyLimit),
+            "monthly_token_limit": status.budget.monthlyTokenLimit.map(JSONValue.int) ?? .null,
+            "max_request_usd": money(status.budget.maxRequestCost),
+            "spent_usd": .string(status.settledCost.decimalString), "spent_tokens": .int(status.settledTokens),
+            "held_usd": .string(status.heldCost.decimalString), "held_tokens": .int(status.heldTokens),
+            "remaining_usd": money(status.remainingCost),
+            "remaining_tokens": status.remainingTokens.map(JSONValue.int) ?? .null,
+        ]
+    }
+
+    /// A 200 JSON response.
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: value.encoded())))
+    }
+}

@@ -1,0 +1,142 @@
+import Crypto
+import Foundation
+import Hummingbird
+import TokenMeterClient
+import TokenMeterLedger
+
+extension Gateway {
+    /// The `/admin/` routes, the same operations as `tokenmeter users|keys`. They need
+    /// `Authorization: Bearer <admin key>` (the configuration's `adminKey`); without a configured admin key
+    /// they answer 404.
+    ///
+    /// - `GET /admin/users`, `POST /admin/users` `{"name", "monthly_usd"?, "monthly_tokens"?, "max_request_usd"?}`
+    /// - `GET /admin/users/:name` (user, budget and what is left this month)
+    /// - `PATCH /admin/users/:name/budget` `{"monthly_usd"?, "monthly_tokens"?, "max_request_usd"?}` (`"none"` clears)
+    /// - `POST /admin/users/:name/disable`, `POST /admin/users/:name/enable`
+    /// - `POST /admin/users/:name/keys` (answers the new key once), `GET /admin/keys?user=NAME`
+    /// - `DELETE /admin/keys/:prefix` (revoke)
+    func addAdminRoutes(to router: Router<BasicRequestContext>) {
+        let admin = router.group("admin")
+        admin.get("users") { request, _ in
+            try await adminCall(request) { _ in .array(try await store.listUsers().map(Self.userJSON)) }
+        }
+        admin.post("users") { request, _ in
+            try await adminCall(request, status: .created) { body in
+                guard let name = body["name"]?.stringValue else { throw GatewayError.badRequest("Missing 'name'.", param: "name") }
+                let patch = try Self.budgetPatch(body)
+                let user = try await store.addUser(name: name, budget: patch.applied(to: .unlimited))
+                return Self.userJSON(user)
+            }
+        }
+        admin.get("users/:name") { request, context in
+            let name = try context.parameters.require("name")
+            return try await adminCall(request) { _ in
+                let user = try await store.user(named: name)
+                var json = Self.userJSON(user)
+                if case .object(var o) = json { o["budget"] = Self.budgetJSON(try await store.remaining(userID: user.id)); json = .object(o) }
+                return json
+            }
+        }
+        admin.patch("users/:name/budget") { request, context in
+            let name = try context.parameters.require("name")
+            return try await adminCall(request) { body in
+                let user = try await store.user(named: name)
+                _ = try await store.updateBudget(userID: user.id, try Self.budgetPatch(body))
+                return Self.budgetJSON(try await store.remaining(userID: user.id))
+            }
+        }
+        for (action, status) in [("disable", UserStatus.disabled), ("enable", UserStatus.active)] {
+            admin.post("users/:name/\(action)") { request, context in
+                let name = try context.parameters.require("name")
+                return try await adminCall(request) { _ in
+                    Self.userJSON(try await store.setStatus(userID: try await store.user(named: name).id, status))
+                }
+            }
+        }
+        admin.post("users/:name/keys") { request, context in
+            let name = try context.parameters.require("name")
+            return try await adminCall(request, status: .created) { _ in
+                let issued = try await store.createAPIKey(userID: try await store.user(named: name).id)
+                guard case .object(var json) = Self.keyJSON(issued.info) else { return .null }
+                json["key"] = .string(issued.key)
+                return .object(json)
+            }
+        }
+        admin.get("keys") { request, _ in
+            try await adminCall(request) { _ in
+                let userID = try await request.uri.queryParameters["user"].asyncMap { try await store.user(named: String($0)).id }
+                return .array(try await store.listAPIKeys(userID: userID).map(Self.keyJSON))
+            }
+        }
+        admin.delete("keys/:prefix") { request, context in
+            let prefix = try context.parameters.require("prefix")
+            return try await adminCall(request) { _ in Self.keyJSON(try await store.revokeAPIKey(prefix: prefix)) }
+        }
+    }
+
+    /// Checks the admin key (constant time), parses a JSON body if any, runs `operation`, and maps ledger
+    /// errors to OpenAI-format bodies.
+    private func adminCall(_ request: Request, status: HTTPResponse.Status = .ok,
+                           _ operation: ([String: JSONValue]) async throws -> JSONValue) async throws -> Response {
+        guard let adminKey = configuration.adminKey else {
+            throw GatewayError(.notFound, "Admin routes are disabled: no admin key is configured.", code: "not_found")
+        }
+        let presented = request.headers[.authorization].flatMap { $0.lowercased().hasPrefix("bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
+        guard Self.constantTimeEqual(presented, adminKey) else { throw GatewayError.invalidAPIKey("Admin routes need the admin key.") }
+        var body: [String: JSONValue] = [:]
+        var request = request
+        let bytes = try await collectBody(&request)
+        if !bytes.isEmpty {
+            guard case .object(let o)? = try? JSONValue(parsing: Data(bytes)) else {
+                throw GatewayError.badRequest("The request body must be a JSON object.")
+            }
+            body = o
+        }
+        do {
+            return Self.json(try await operation(body), status: status)
+        } catch let error as LedgerError {
+            throw GatewayError.from(error)
+        }
+    }
+
+    /// Compares SHA-256 digests of the two strings without early exit.
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(SHA256.hash(data: Data(a.utf8))), y = Array(SHA256.hash(data: Data(b.utf8)))
+        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    static func budgetPatch(_ body: [String: JSONValue]) throws -> BudgetPatch {
+        func text(_ key: String) throws -> String? {
+            switch body[key] {
+            case nil: return nil
+            case .null?: return "none"
+            case .string(let s)?: return s
+            case .int(let n)?: return String(n)
+            case .double(let d)?: return String(d)
+            default: throw GatewayError.badRequest("Invalid '\(key)': expected a decimal string, a number or null.", param: key)
+            }
+        }
+        return try BudgetPatch(monthlyUSD: try text("monthly_usd"), monthlyTokens: try text("monthly_tokens"),
+                               maxRequestUSD: try text("max_request_usd"))
+    }
+
+    static func userJSON(_ user: User) -> JSONValue {
+        ["id": .int(user.id), "name": .string(user.name), "status": .string(user.status.rawValue),
+         "created_at": .int(Int64(user.createdAt.timeIntervalSince1970))]
+    }
+
+    static func keyJSON(_ info: APIKeyInfo) -> JSONValue {
+        ["id": .int(info.id), "user": .string(info.userName), "prefix": .string(info.displayPrefix),
+         "created_at": .int(Int64(info.createdAt.timeIntervalSince1970)),
+         "revoked_at": info.revokedAt.map { .int(Int64($0.timeIntervalSince1970)) } ?? .null,
+         "last_used_at": info.lastUsedAt.map { .int(Int64($0.timeIntervalSince1970)) } ?? .null]
+    }
+}
+
+extension Optional {
+    /// `map` with an async throwing transform.
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import TokenMeterCatalog
+import TokenMeterClient
+import TokenMeterLedger
+import TokenMeterTokenizer
+
+extension Gateway {
+    /// Pre-flight for a validated request: resolves the model and its upstream, counts the prompt with the
+    /// chat rule, checks the context window, works out how many completion tokens the budget pays for,
+    /// clamps the output cap sent upstream to it, and reserves prompt + allowance in the ledger.
+    ///
+    /// Throws 404 `model_not_found`, 400 `context_length_exceeded`, 429 `insufficient_quota`.
+    func admit(_ intake: ChatIntake, key: AuthenticatedKey, logger: Logger) async throws(GatewayError) -> AdmittedRequest {
+        let resolved: ResolvedModel
+        do { resolved = try catalog.resolve(intake.model) } catch {
+            throw GatewayError(.notFound, "The model `\(intake.model)` does not exist or you do not have access to it.",
+                               param: "model", code: "model_not_found")
+        }
+        guard let upstream = configuration.upstream(forModel: intake.model) else {
+            throw GatewayError(.notFound, "No upstream is configured for the model `\(intake.model)`.",
+                               param: "model", code: "model_not_found")
+        }
+        let model = resolved.model
+        let encoding: Encoding
+        do { encoding = try Encoding.named(EncodingName.named(model.encoding.encodingName)) } catch {
+            throw GatewayError(.internalServerError, "The tokenizer for `\(intake.model)` could not be loaded.", type: "server_error")
+        }
+        let counter = ChatPromptCounter(model: model, countText: { encoding.count($0) })
+        let promptTokens = counter.count(intake.counted).tokens
+        if model.contextWindow > 0 {
+            let wanted = promptTokens + (intake.counted.maxOutputTokens ?? 0)
+            if promptTokens >= model.contextWindow || wanted > model.contextWindow {
+                let detail = intake.counted.maxOutputTokens.map {
+                    "you requested \(wanted) tokens (\(promptTokens) in the messages, \($0) in the completion)"
+                } ?? "your messages resulted in \(promptTokens) tokens"
+                throw GatewayError(.badRequest, "This model's maximum context length is \(model.contextWindow) tokens. "
+                    + "However, \(detail). Please reduce the length of the messages or completion.",
+                    param: "messages", code: "context_length_exceeded")
+            }
+        }
+        if model.maxOutputTokens > 0, let asked = intake.counted.maxOutputTokens, asked > model.maxOutputTokens {
+            throw .badRequest("max_tokens is too large: \(asked). This model supports at most \(model.maxOutputTokens) completion tokens.",
+                              param: "max_tokens", code: "invalid_value")
+        }
+        let preflight = Preflight(price: try? model.billingPrice(), promptTokens: promptTokens)
+        let status: BudgetStatus
+        do { status = try await store.remaining(userID: key.user.id) } catch { throw Self.ledgerFailure(error) }
+        let allowance = try preflight.budgetAllowance(status: status)
+
+        var cap = allowance
+        if let asked = intake.counted.maxOutputTokens { cap = min(cap, asked) }
+        if model.maxOutputTokens > 0 { cap = min(cap, model.maxOutputTokens) }
+        if model.contextWindow > 0 { cap = min(cap, model.contextWindow - promptTokens) }
+        let upstreamCap: Int? = cap == Int.max ? nil : cap
+        var body = intake.body
+        if let upstreamCap {
+            if intake.counted.maxOutputTokens == nil, model.provider == "openai", upstream.provider == .openAICompatible {
+                // OpenAI's reasoning models refuse `max_tokens`; `max_completion_tokens` works for all its chat models.
+                body.body["max_completion_tokens"] = .int(Int64(upstreamCap))
+            } else {
+                body.maxOutputTokens = upstreamCap
+            }
+        }
+
+        let requestID = "chatcmpl-tm" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let held = upstreamCap ?? 0
+        let estimate = UsageEstimate(cost: preflight.cost(completionTokens: held), tokens: Int64(promptTokens + held))
+        let reservation: Reservation
+        do {
+            reservation = try await store.reserve(ReservationRequest(
+                requestID: requestID, userID: key.user.id, apiKeyID: key.apiKeyID, model: intake.model,
+                upstream: upstream.name, estimate: estimate))
+        } catch { throw Self.ledgerFailure(error) }
+        logger.info("admitted", metadata: [
+            "request_id": "\(requestID)", "user": "\(key.user.name)", "key": "tm_\(key.prefix)_…", "model": "\(intake.model)",
+            "upstream": "\(upstream.name)", "prompt_tokens": "\(promptTokens)", "max_tokens": "\(upstreamCap.map(String.init) ?? "none")",
+            "stream": "\(intake.streaming)",
+        ])
+        return AdmittedRequest(
+            requestID: requestID, key: key, requestedModel: intake.model, model: model, encoding: encoding,
+            preflight: preflight, budgetAllowance: allowance, upstreamMaxTokens: upstreamCap, reservation: reservation,
+            upstream: upstream, upstreamRequest: body, streaming: intake.streaming, includeUsage: intake.includeUsage)
+    }
+
+    static func ledgerFailure(_ error: any Error) -> GatewayError {
+        (error as? LedgerError).map(GatewayError.from)
+            ?? GatewayError(.internalServerError, "The usage ledger failed.", type: "server_error", code: "ledger_error")
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import TokenMeterClient
+import TokenMeterLedger
+
+extension Gateway {
+    /// `POST /v1/chat/completions`: authenticate, validate, pre-flight and reserve, then stream from the
+    /// upstream with live metering. Anything refused before the reservation costs nothing and calls no
+    /// upstream; after it, every path ends in exactly one settled usage record.
+    func chatCompletions(_ incoming: Request, context: some RequestContext) async throws -> Response {
+        let logger = context.logger
+        // The body is collected through the request (not `request.body.collect`) so the request keeps the
+        // connection's part stream: `consumeWithCancellationOnInboundClose` replays the collected body from it
+        // and then watches the connection for the client closing.
+        var request = incoming
+        let admitted: AdmittedRequest
+        do {
+            let key = try await authenticate(authorization: request.headers[.authorization])
+            let bytes = try await collectBody(&request)
+            let intake = try ChatIntake(bytes: bytes, maxTokensCeiling: configuration.maxTokensCeiling)
+            admitted = try await admit(intake, key: key, logger: logger)
+        } catch {
+            metrics.rejected()
+            logger.info("refused", metadata: ["status": "\(error.status.code)", "code": "\(error.code ?? error.type)"])
+            throw error
+        }
+        var requestLogger = logger
+        requestLogger[metadataKey: "request_id"] = "\(admitted.requestID)"
+        metrics.streamStarted()
+
+        let started = ContinuousClock.now
+        let stream = client.stream(admitted.upstreamRequest, to: admitted.upstream.clientUpstream, timeouts: admitted.upstream.timeouts)
+        let events = IteratorHandOff(stream)
+
+        if !admitted.streaming {
+            let assembler = CompletionAssembler(gateway: self, admitted: admitted)
+            let outcome: CompletionAssembler.Outcome
+            do {
+                outcome = try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    let outcome = await assembler.run(events: events, stream: stream)
+                    await settle(admitted, usage: outcome.usage, status: outcome.status, logger: requestLogger)
+                    return outcome
+                }
+            } catch {
+                // Cancelled around the assembler: the client left. Settling is idempotent, so this only
+                // writes a record if the assembler did not get to it.
+                events.close()
+                await settle(admitted, usage: admitted.usage(completionTokens: 0, provider: nil), status: .clientCancelled, logger: requestLogger)
+                throw error
+            }
+            switch outcome.result {
+            case .success(let body):
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            case .failure(let error):
+                throw error
+            }
+        }
+
+        let first: ChatEvent?
+        do {
+            first = try await events.next()
+        } catch {
+            events.close()
+            requestLogger.warning("upstream failed before the first byte", metadata: ["error": "\(error)"])
+            await settle(admitted, usage: .zero, status: .upstreamError, logger: requestLogger)
+            throw GatewayError.from(error)
+        }
+        metrics.firstEvent(after: .now - started)
+        let responder = SSEResponder(gateway: self, admitted: admitted, logger: requestLogger)
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        let collected = request
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            do {
+                try await collected.body.consumeWithCancellationOnInboundClose { _ in
+                    await responder.run(first: first, events: events, stream: stream, writer: &writer)
+                }
+            } catch {
+                // The client went away; the responder has settled (or settles as it unwinds).
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    /// The request body, at most `bodyLimitBytes` (413 beyond, checked on Content-Length first).
+    func collectBody(_ request: inout Request) async throws(GatewayError) -> [UInt8] {
+        let limit = configuration.bodyLimitBytes
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw .bodyTooLarge(limit: limit) }
+        do {
+            let buffer = try await request.collectBody(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw .bodyTooLarge(limit: limit)
+        } catch {
+            throw .badRequest("The request body could not be read: \(error)")
+        }
+    }
+}

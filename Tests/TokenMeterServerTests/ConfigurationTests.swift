@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+import TokenMeterServer
+
+@Suite("Server configuration")
+struct ConfigurationTests {
+    @Test("zero config: OpenAI when OPENAI_API_KEY is set, otherwise Ollama on 127.0.0.1:11434; 127.0.0.1:8080; ./tokenmeter.sqlite")
+    func zeroConfig() throws {
+        let withKey = try ServerConfiguration.load(file: nil, environment: ["OPENAI_API_KEY": "sk-x"])
+        #expect(withKey.upstreams.map(\.baseURL) == ["https://api.openai.com/v1"])
+        #expect(withKey.upstreams.first?.apiKey == "sk-x")
+        let without = try ServerConfiguration.load(file: nil, environment: [:])
+        #expect(without.upstreams.map(\.baseURL) == ["http://127.0.0.1:11434"])
+        #expect(without.upstreams.first?.provider == .ollama)
+        #expect(without.host == "127.0.0.1" && without.port == 8080 && without.databasePath == "./tokenmeter.sqlite")
+    }
+
+    @Test("the YAML file sets everything, routes pick upstreams, and TOKENMETER_* variables override the file")
+    func yamlAndEnvironment() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tm-config-\(UUID().uuidString).yaml").path
+        try """
+            listen: {host: 0.0.0.0, port: 9000}
+            database: /tmp/ledger.sqlite
+            admin_key_env: MY_ADMIN
+            body_limit_bytes: 65536
+            checkpoint_interval_ms: 250
+            shutdown_grace_seconds: 2.5
+            upstreams:
+              - {name: openai, provider: openai, base_url: "https://api.openai.com/v1", api_key_env: UP_KEY,
+                 timeouts: {connect_seconds: 3, first_byte_seconds: 30, idle_seconds: 15}}
+              - {name: local, provider: ollama, base_url: "http://127.0.0.1:11434"}
+            routes:
+              - {model: "gpt-*", upstream: openai}
+              - {model: "*", upstream: local}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let env = ["MY_ADMIN": "admin-secret-0123456789", "UP_KEY": "sk-up", "TOKENMETER_PORT": "9100"]
+        let config = try ServerConfiguration.load(file: path, environment: env)
+        #expect(config.host == "0.0.0.0")
+        #expect(config.port == 9100)
+        #expect(config.databasePath == "/tmp/ledger.sqlite")
+        #expect(config.adminKey == "admin-secret-0123456789")
+        #expect(config.bodyLimitBytes == 65536)
+        #expect(config.checkpointInterval == .milliseconds(250))
+        #expect(config.shutdownGrace == .milliseconds(2500))
+        #expect(config.upstreams.map(\.name) == ["openai", "local"])
+        #expect(config.upstreams[0].apiKey == "sk-up")
+        #expect(config.upstreams[0].timeouts.firstByte == 30)
+        #expect(config.routes.count == 2)
+        #expect(throws: ConfigurationError.self) {
+            try ServerConfiguration.load(file: path, environment: ["TOKENMETER_PORT": "eighty"])
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+import Testing
+import TokenMeterClient
+import TokenMeterLedger
+import TokenMeterMoney
+import TokenMeterServer
+import TokenMeterTestUpstream
+import TokenMeterTokenizer
+
+/// Every server test runs one at a time: each starts a real server and upstream, and the timing bars
+/// (50 ms) are meaningless on a 2-core machine running a dozen servers at once.
+@Suite("TokenMeter server", .serialized) struct ServerTests {}
+
+/// Deadlines short enough that a broken test fails in seconds.
+let testTimeouts = ChatTimeouts(connect: 5, firstByte: 5, idle: 5)
+
+/// A real TokenMeter server on 127.0.0.1 (port chosen by the kernel) in front of a real test upstream, with
+/// a temporary ledger file. Stop it with ``stop()``.
+final class GatewayHarness: Sendable {
+    let upstream: TestUpstream
+    let databasePath: String
+    let port: Int
+    /// A client for calling the gateway as an SDK would.
+    let client: ChatClient
+    private let group: ServiceGroup
+    private let running: Task<Void, any Error>
+    let ownsUpstream: Bool
+
+    /// Starts a server; `configure` edits the configuration (the test upstream is the only upstream).
+    static func start(upstream given: TestUpstream? = nil, databasePath: String? = nil,
+                      provider: Upstream.Provider = .openAICompatible,
+                      configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> GatewayHarness {
+        _ = try Encoding.named(.o200k_base)  // load the vocabulary before any deadline runs
+        await ProcessResourceGate.shared.enterShared()
+        let upstream: TestUpstream
+        if let given { upstream = given } else { upstream = try await TestUpstream.start() }
+        let path = databasePath ?? FileManager.default.temporaryDirectory
+            .appendingPathComponent("tm-server-\(UUID().uuidString).sqlite").path
+        var configuration = ServerConfiguration(upstreams: [
+            UpstreamConfiguration(name: "test", baseURL: provider == .ollama ? upstream.baseURL : upstream.openAIBaseURL,
+                                  provider: provider, apiKey: "sk-upstream-secret", timeouts: testTimeouts),
+        ])
+        configuration.port = 0
+        configuration.databasePath = path
+        configuration.checkpointInterval = .milliseconds(100)
+        configuration.adminKey = "admin-key-0123456789abcdef"
+        configure(&configuration)
+        var logger = Logger(label: "tokenmeter-test")
+        logger.logLevel = .warning
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = try await buildApplication(configuration, logger: logger) { port in continuation.yield(port) }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let running = Task { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw HarnessError.serverDidNotStart }
+        let client = try ChatClient(configuration: .init(timeouts: testTimeouts))
+        return GatewayHarness(upstream: upstream, databasePath: path, port: port, client: client, group: group,
+                              running: running, ownsUpstream: given == nil)
+    }
+
+    private init(upstream: TestUpstream, databasePath: String, port: Int, client: ChatClient, group: ServiceGroup,
+                 running: Task<Void, any Error>, ownsUpstream: Bool) {
+        self.upstream = upstream
+        self.databasePath = databasePath
+        self.port = port
+        self.client = client
+        self.group = group
+        self.running = running
+        self.ownsUpstream = ownsUpstream
+    }
+
+    /// Shuts the server down gracefully and waits for it; shuts the upstream down when the harness made it.
+    func stop(keepUpstream: Bool = false) async throws {
+        await group.triggerGracefulShutdown()
+        try await running.value
+        client.shutdown()
+        if ownsUpstream && !keepUpstream { try await upstream.shutdown() }
+        await ProcessResourceGate.shared.leaveShared()
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// The gateway as an OpenAI-compatible upstream for `key`.
+    func gateway(key: String) -> Upstream {
+        Upstream(baseURL: baseURL + "/v1", provider: .openAICompatible, apiKey: key)
+    }
+
+    /// Adds a user with `budget` and returns a fresh key, through the ledger's administration role.
+    func addUser(_ name: String, budget: Budget = .unlimited) async throws -> String {
+        var configuration = SQLiteUsageStore.Configuration()
+        configuration.role = .administration
+        let admin = try SQLiteUsageStore(path: databasePath, configuration: configuration)
+        let user = try await admin.addUser(name: name, budget: budget)
+        return try await admin.createAPIKey(userID: user.id).key
+    }
+
+    /// One settled usage record as stored.
+    struct Record: Sendable {
+        var status: String
+        var promptTokens: Int64
+        var completionTokens: Int64
+        var providerCompletionTokens: Int64?
+        var billedBy: String
+        var billedTokens: Int64
+        var costPicoUSD: Int64
+    }
+
+    /// The settled records of `user`, oldest first.
+    func records(user: String) throws -> [Record] {
+        let queue = try DatabaseQueue(path: databasePath)
+        return try queue.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT r.status, r.prompt_tokens, r.completion_tokens, r.provider_completion_tokens, r.billed_by,
+                       r.billed_tokens, r.cost_pusd
+                FROM usage_records r JOIN users u ON u.id = r.user_id WHERE u.name = ? ORDER BY r.id
+                """, arguments: [user]).map {
+                Record(status: $0[0], promptTokens: $0[1], completionTokens: $0[2], providerCompletionTokens: $0[3],
+                       billedBy: $0[4], billedTokens: $0[5], costPicoUSD: $0[6])
+            }
+        }
+    }
+
+    /// Waits until `user` has `count` records (settling happens as the stream unwinds), then returns them.
+    func waitForRecords(user: String, count: Int, timeout: Duration = .seconds(5)) async throws -> [Record] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let found = try records(user: user)
+            if found.count >= count || ContinuousClock.now > deadline { return found }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
+
+enum HarnessError: Error { case serverDidNotStart }
+
+/// A chat request for `model` with one user message.
+func chat(_ model: String = "gpt-4o-mini", _ text: String = "Say hello", maxTokens: Int? = nil,
+          includeUsage: Bool = false) -> ChatRequest {
+    var request = ChatRequest(model: model, messages: [ChatMessage(role: "user", content: text)], maxTokens: maxTokens)
+    if includeUsage { request.body["stream_options"] = ["include_usage": true] }
+    return request
+}
+
+/// Every event of a stream, and the error it ended with.
+func collect(_ stream: ChatStream) async -> (events: [ChatEvent], error: ChatClientError?) {
+    var events: [ChatEvent] = []
+    do {
+        for try await event in stream { events.append(event) }
+        return (events, nil)
+    } catch {
+        return (events, error)
+    }
+}
+
+/// Runs curl against the gateway and returns (HTTP status, body). `body` is sent as raw bytes.
+func curl(_ url: String, method: String = "POST", key: String?, body: [UInt8]? = nil,
+          headers: [String] = []) throws -> (status: Int, body: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    var args = ["-s", "-S", "-X", method, "-o", "-", "-w", "\n%{http_code}", "--max-time", "10"]
+    if let key { args += ["-H", "Authorization: Bearer \(key)"] }
+    for h in headers { args += ["-H", h] }
+    let input = Pipe()
+    if body != nil { args += ["-H", "Content-Type: application/json", "--data-binary", "@-"] }
+    args.append(url)
+    process.arguments = args
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardInput = input
+    try process.run()
+    if let body { input.fileHandleForWriting.write(Data(body)) }
+    try input.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
+    guard let newline = text.lastIndex(of: "\n") else { return (0, text) }
+    return (Int(text[text.index(after: newline)...]) ?? 0, String(text[..<newline]))
+}

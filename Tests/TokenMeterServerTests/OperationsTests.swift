@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+import TokenMeterClient
+import TokenMeterLedger
+import TokenMeterMoney
+import TokenMeterTestUpstream
+
+extension ServerTests {
+    @Suite("SDK, restart, load and operations")
+    struct OperationsTests {
+        @Test("the official openai Python SDK streams and completes through the gateway unchanged")
+        func officialPythonSDK() async throws {
+            let harness = try await GatewayHarness.start()
+            let key = try await harness.addUser("sdk")
+            let scenario = TestScenario(chunks: ["Streaming", " through", " TokenMeter", " — ok ✓"], promptTokens: 12)
+            harness.upstream.setDefaultScenario(scenario)
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("scripts/openai_sdk_check.py").path
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", script, harness.baseURL + "/v1", key, "gpt-4o-mini", scenario.text]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            do { try process.run() } catch {
+                try await harness.stop()
+                withKnownIssue("python3 is not installed; the SDK check needs python3 with `pip install openai`") { throw error }
+                return
+            }
+            // Read on a separate thread so the server (same process) keeps running while Python waits on it.
+            let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
+            process.waitUntilExit()
+            let text = String(decoding: data, as: UTF8.self)
+            if process.terminationStatus == 77 {
+                try await harness.stop()
+                withKnownIssue("skipped: \(text) (make test installs it)") { Issue.record("openai SDK missing") }
+                return
+            }
+            #expect(process.terminationStatus == 0, "\(text)")
+            #expect(text.contains(#""stream_text": "Streaming through TokenMeter — ok ✓""#), "\(text)")
+            let records = try await harness.waitForRecords(user: "sdk", count: 2)
+            #expect(records.map(\.status) == ["completed", "completed"], "the wrong key is not billed")
+            try await harness.stop()
+        }
+
+        @Test("a restarted server on the same database keeps the books and the keys")
+        func restartWithSameDatabase() async throws {
+            let upstream = try await TestUpstream.start()
+            let first = try await GatewayHarness.start(upstream: upstream)
+            let key = try await first.addUser("ray", budget: Budget(monthlyTokenLimit: 10_000))
+            _ = await collect(first.client.stream(chat(), to: first.gateway(key: key)))
+            _ = try await first.waitForRecords(user: "ray", count: 1)
+            try await first.stop()
+            let second = try await GatewayHarness.start(upstream: upstream, databasePath: first.databasePath)
+            let (events, error) = await collect(second.client.stream(chat(), to: second.gateway(key: key)))
+            #expect(error == nil)
+            #expect(!events.isEmpty)
+            let records = try await second.waitForRecords(user: "ray", count: 2)
+            #expect(records.map(\.status) == ["completed", "completed"])
+            let usage = try curl(second.baseURL + "/v1/usage", method: "GET", key: key)
+            #expect(usage.status == 200)
+            let json = try JSONValue(parsing: Data(usage.body.utf8))
+            #expect(json["requests"]?.intValue == 2)
+            let billed = records.reduce(0) { $0 + $1.billedTokens }
+            #expect(json["billed_tokens"]?.intValue == billed)
+            #expect(json["budget"]?["remaining_tokens"]?.intValue == 10_000 - billed)
+            try await second.stop()
+            try await upstream.shutdown()
+        }
+
+        @Test("40 users streaming at once each get their exact text and exactly one record")
+        func manyUsersAtOnce() async throws {
+            let harness = try await GatewayHarness.start()
+            let scenario = TestScenario(chunks: (0..<30).map { "part\($0) " }, interval: .milliseconds(3))
+            harness.upstream.setDefaultScenario(scenario)
+            var keys: [String] = []
+            for i in 0..<40 { keys.append(try await harness.addUser("user\(i)")) }
+            let client = harness.client
+            let upstreams = keys.map { harness.gateway(key: $0) }
+            let texts = await withTaskGroup(of: String.self) { group in
+                for upstream in upstreams {
+                    group.addTask { await collect(client.stream(chat(), to: upstream)).events.compactMap(\.content).joined() }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(texts.count == 40)
+            #expect(texts.allSatisfy { $0 == scenario.text })
+            for i in 0..<40 {
+                #expect(try await harness.waitForRecords(user: "user\(i)", count: 1).map(\.status) == ["completed"])
+            }
+            try await harness.stop()
+        }
+
+        @Test("healthz, models, metrics and the admin API answer; admin needs the admin key")
+        func operationsEndpoints() async throws {
+            let harness = try await GatewayHarness.start()
+            #expect(try curl(harness.baseURL + "/healthz", method: "GET", key: nil).body == #"{"status":"ok"}"#)
+            let admin = "Authorization: Bearer admin-key-0123456789abcdef"
+            #expect(try curl(harness.baseURL + "/admin/users", method: "GET", key: "wrong").status == 401)
+            let created = try curl(harness.baseURL + "/admin/users", key: nil, body: Array(#"{"name":"sam","monthly_usd":"1.50"}"#.utf8), headers: [admin])
+            #expect(created.status == 201, "\(created.body)")
+            let issued = try curl(harness.baseURL + "/admin/users/sam/keys", key: nil, headers: [admin])
+            #expect(issued.status == 201)
+            let key = try #require(try JSONValue(parsing: Data(issued.body.utf8))["key"]?.stringValue)
+            let models = try curl(harness.baseURL + "/v1/models", method: "GET", key: key)
+            #expect(models.status == 200)
+            #expect(models.body.contains(#""id":"gpt-4o-mini""#))
+            _ = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
+            _ = try await harness.waitForRecords(user: "sam", count: 1)
+            let usage = try JSONValue(parsing: Data(try curl(harness.baseURL + "/v1/usage", method: "GET", key: key).body.utf8))
+            #expect(usage["budget"]?["monthly_limit_usd"]?.stringValue == "1.50")
+            #expect(usage["requests"]?.intValue == 1)
+            let metrics = try curl(harness.baseURL + "/metrics", method: "GET", key: nil).body
+            #expect(metrics.contains(#"tokenmeter_requests_total{status="completed"} 1"#), "\(metrics)")
+            #expect(metrics.contains("tokenmeter_upstream_ttft_seconds_bucket"))
+            #expect(metrics.contains("tokenmeter_active_streams 0"))
+            try await harness.stop()
+        }
+    }
+}
+
+extension ServerTests {
+    @Suite("Graceful shutdown")
+    struct ShutdownTests {
+        @Test("on shutdown a running stream continues for the grace period, then is cut with an error event and settled as interrupted")
+        func shutdownCutsAfterGrace() async throws {
+            let harness = try await GatewayHarness.start { $0.shutdownGrace = .milliseconds(300) }
+            let key = try await harness.addUser("tia")
+            harness.upstream.setDefaultScenario(TestScenario.counting(400, interval: .milliseconds(20)))
+            let stream = harness.client.stream(chat(), to: harness.gateway(key: key))
+            let reader = Task { await collect(stream) }
+            _ = await harness.upstream.waitUntil(timeout: .seconds(2)) { ($0.first?.chunksWritten ?? 0) >= 3 }
+            let began = ContinuousClock.now
+            try await harness.stop(keepUpstream: true)
+            let stoppedAfter = ContinuousClock.now - began
+            let (events, error) = await reader.value
+            let text = events.compactMap(\.content).joined()
+            #expect(stoppedAfter >= .milliseconds(300) && stoppedAfter < .seconds(3), "stopped after \(stoppedAfter)")
+            guard case .providerError(let body)? = error else { Issue.record("expected an error event, got \(String(describing: error))"); return }
+            #expect(body.code == "server_shutdown")
+            #expect(text.count > 3 * 3, "the stream kept going during the grace period: \(text)")
+            let records = try harness.records(user: "tia")
+            #expect(records.map(\.status) == ["interrupted"])
+            #expect(records.first?.completionTokens ?? 0 > 0)
+            try await harness.upstream.shutdown()
+        }
+    }
+}

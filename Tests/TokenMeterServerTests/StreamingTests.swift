@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import TokenMeterClient
+import TokenMeterLedger
+import TokenMeterTestUpstream
+import TokenMeterTokenizer
+
+extension ServerTests {
+    @Suite("Streaming through the gateway")
+    struct StreamingTests {
+        @Test("stream: true passes the upstream's text through exactly and settles one completed record billed by the provider")
+        func streamingTextIsExact() async throws {
+            let harness = try await GatewayHarness.start()
+            let key = try await harness.addUser("ann")
+            let scenario = TestScenario(chunks: ["Hello", ",", " wörld", " 🌍", "!", " 日本語のテキスト"], promptTokens: 11)
+            harness.upstream.setDefaultScenario(scenario)
+            let (events, error) = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
+            #expect(error == nil)
+            let text = events.compactMap(\.content).joined()
+            #expect(text == scenario.text)
+            #expect(events.contains { $0.finishReason == .stop })
+        let records = try await harness.waitForRecords(user: "ann", count: 1)
+            #expect(records.count == 1)
+            let local = try Encoding.named(.o200k_base).count(scenario.text)
+            #expect(records.first?.status == "completed")
+            #expect(records.first?.completionTokens == Int64(local))
+            #expect(records.first?.billedBy == "provider")
+            #expect(records.first?.providerCompletionTokens == Int64(scenario.chunks.count))
+            // TokenMeter asked the upstream for usage even though the client did not.
+            let sent = try #require(harness.upstream.records.first)
+            let body = try JSONValue(parsing: sent.body)
+            #expect(body["stream_options"]?["include_usage"]?.boolValue == true)
+            #expect(sent.header("authorization") == "Bearer sk-upstream-secret")
+            try await harness.stop()
+        }
+
+        @Test("the usage chunk reaches the client only when it asked for include_usage")
+        func usageChunkOnlyWhenAsked() async throws {
+            let harness = try await GatewayHarness.start()
+            let key = try await harness.addUser("bob")
+            harness.upstream.setDefaultScenario(TestScenario(chunks: ["a", "b", "c"], promptTokens: 7))
+            let url = harness.baseURL + "/v1/chat/completions"
+            let plain = try curl(url, key: key, body: Array(#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#.utf8))
+            #expect(plain.status == 200)
+            #expect(plain.body.hasSuffix("data: [DONE]\n\n"))
+            #expect(!plain.body.contains("prompt_tokens"), "no usage chunk unless asked: \(plain.body)")
+            let asked = try curl(url, key: key, body: Array(#"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"#.utf8))
+            #expect(asked.body.contains(#""choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3"#))
+            let records = try await harness.waitForRecords(user: "bob", count: 2)
+            #expect(records.map(\.billedBy) == ["provider", "provider"])
+            try await harness.stop()
+        }
+
+        @Test("stream: false returns one chat.completion with the whole text and usage")
+        func nonStreaming() async throws {
+            let harness = try await GatewayHarness.start()
+            let key = try await harness.addUser("cat")
+            let scenario = TestScenario(chunks: ["The", " answer", " is", " 42."], promptTokens: 5)
+            harness.upstream.setDefaultScenario(scenario)
+            let completion = try await harness.client.complete(chat(), to: harness.gateway(key: key))
+            #expect(completion.content == scenario.text)
+            #expect(completion.finishReason == .stop)
+            #expect(completion.usage?.completionTokens == 4)
+            let records = try await harness.waitForRecords(user: "cat", count: 1)
+            #expect(records.map(\.status) == ["completed"])
+            try await harness.stop()
+        }
+
+        @Test("an Ollama-native upstream is translated to OpenAI chunks")
+        func ollamaTranslated() async throws {
+            let harness = try await GatewayHarness.start(provider: .ollama)
+            let key = try await harness.addUser("dan")
+            let scenario = TestScenario(chunks: ["Bonjour", " le", " monde"], promptTokens: 6)
+            harness.upstream.setDefaultScenario(scenario)
+            let (events, error) = await collect(harness.client.stream(chat("llama3.1", includeUsage: true), to: harness.gateway(key: key)))
+            #expect(error == nil)
+            #expect(events.compactMap(\.content).joined() == scenario.text)
+            #expect(events.first?.role == "assistant")
+            #expect(events.compactMap(\.usage).first?.completionTokens == 3)
+            #expect(harness.upstream.records.first?.path == "/api/chat")
+            let records = try await harness.waitForRecords(user: "dan", count: 1)
+            #expect(records.first?.status == "completed")
+            #expect(records.first?.billedBy == "provider")
+            try await harness.stop()
+        }
+    }
+}
