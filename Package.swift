@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "TokenMeterCatalog", targets: ["TokenMeterCatalog"]),
         .library(name: "TokenMeterLedger", targets: ["TokenMeterLedger"]),
         .library(name: "TokenMeterClient", targets: ["TokenMeterClient"]),
+        .library(name: "TokenMeterReports", targets: ["TokenMeterReports"]),
         .library(name: "TokenMeterTestUpstream", targets: ["TokenMeterTestUpstream"]),
         .library(name: "TokenMeterServer", targets: ["TokenMeterServer"]),
     ],
@@ -85,12 +86,29 @@ let package = Package(
             name: "TokenMeterLedgerTests",
             dependencies: ["TokenMeterLedger", "TokenMeterMoney", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // Monthly usage reports: renderers (table, CSV, JSON, HTML with inline SVG) that are pure functions
+        // of the ledger's `MonthlyReport` value, shared by `tokenmeter report` and the server's admin route.
+        .target(name: "TokenMeterReports", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
+        .testTarget(
+            name: "TokenMeterReportsTests",
+            dependencies: ["TokenMeterReports", "TokenMeterLedger", "TokenMeterMoney",
+                           .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Fills a SQLite ledger with 1,000,000 records by bulk SQL and times every report format
+        // (Benchmarks/run-report-benchmark.sh writes BENCHMARKS-reports.md).
+        .executableTarget(
+            name: "report-bench",
+            dependencies: ["TokenMeterReports", "TokenMeterLedger", "TokenMeterMoney",
+                           .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Benchmarks/ReportBenchmark"
+        ),
         .executableTarget(
             name: "tokenmeter",
             dependencies: [
                 "TokenMeterTokenizer",
                 "TokenMeterCatalog",
                 "TokenMeterLedger",
+                "TokenMeterReports",
                 "TokenMeterClient",
                 "TokenMeterMoney",
                 "TokenMeterServer",
@@ -102,7 +120,8 @@ let package = Package(
         // Test-only helper: opens a ledger, leaves reservations open with checkpoints, prints "ready" and
         // waits to be killed with SIGKILL (the crash-recovery tests spawn it).
         .executableTarget(name: "ledger-crash-helper", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
-        .testTarget(name: "tokenmeterTests", dependencies: ["TokenMeterLedger", "TokenMeterMoney", "TokenMeterTestUpstream"]),
+        .testTarget(name: "tokenmeterTests", dependencies: ["TokenMeterLedger", "TokenMeterMoney", "TokenMeterTestUpstream",
+                                                     "TokenMeterReports"]),
         // Streaming upstream client: libcurl transport (the only importer of CCurl), SSE/NDJSON
         // decoders, OpenAI-compatible and Ollama adapters. Depends on no other TokenMeter module.
         .target(name: "TokenMeterClient", dependencies: ["CCurl"]),

@@ -7,13 +7,14 @@ import GRDB
 /// (10^-12 USD, see `Money`); token counts are whole tokens. docs/LEDGER.md describes every column.
 enum LedgerMigrations {
     /// Migration identifiers in order; the last one is the current schema version.
-    static let names = ["v1-core", "v2-monthly-rollup"]
+    static let names = ["v1-core", "v2-monthly-rollup", "v3-daily-rollup"]
 
     /// The migrator with every migration registered.
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1-core", migrate: v1Core)
         m.registerMigration("v2-monthly-rollup", migrate: v2MonthlyRollup)
+        m.registerMigration("v3-daily-rollup", migrate: v3DailyRollup)
         return m
     }
 
@@ -131,6 +132,88 @@ enum LedgerMigrations {
                     request_count = request_count + 1,
                     billed_tokens = billed_tokens + excluded.billed_tokens,
                     cost_pusd = cost_pusd + excluded.cost_pusd;
+            END;
+            """)
+    }
+
+    /// Per-UTC-day, per-user, per-model sums of settled usage (`daily_usage`), kept by a trigger on every
+    /// record insert and backfilled from existing records, so a monthly report reads at most
+    /// days × users × models rows however many records the month has. `day` is days since 1970-01-01 UTC
+    /// (`ended_at / 86400000`); a NULL cached or reasoning sum means no record of the group reported one.
+    private static func v3DailyRollup(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE daily_usage (
+                day                         INTEGER NOT NULL CHECK (day >= 0),
+                user_id                     INTEGER NOT NULL REFERENCES users(id),
+                model                       TEXT NOT NULL,
+                requests                    INTEGER NOT NULL CHECK (requests >= 0),
+                prompt_tokens               INTEGER NOT NULL CHECK (prompt_tokens >= 0),
+                completion_tokens           INTEGER NOT NULL CHECK (completion_tokens >= 0),
+                provider_requests           INTEGER NOT NULL CHECK (provider_requests >= 0),
+                provider_prompt_tokens      INTEGER NOT NULL CHECK (provider_prompt_tokens >= 0),
+                provider_completion_tokens  INTEGER NOT NULL CHECK (provider_completion_tokens >= 0),
+                cached_tokens               INTEGER CHECK (cached_tokens >= 0),
+                reasoning_tokens            INTEGER CHECK (reasoning_tokens >= 0),
+                billed_tokens               INTEGER NOT NULL CHECK (billed_tokens >= 0),
+                cost_pusd                   INTEGER NOT NULL CHECK (cost_pusd >= 0),
+                provider_billed_requests    INTEGER NOT NULL CHECK (provider_billed_requests >= 0),
+                provider_billed_tokens      INTEGER NOT NULL CHECK (provider_billed_tokens >= 0),
+                provider_billed_pusd        INTEGER NOT NULL CHECK (provider_billed_pusd >= 0),
+                completed                   INTEGER NOT NULL CHECK (completed >= 0),
+                cut_by_budget               INTEGER NOT NULL CHECK (cut_by_budget >= 0),
+                client_cancelled            INTEGER NOT NULL CHECK (client_cancelled >= 0),
+                upstream_error              INTEGER NOT NULL CHECK (upstream_error >= 0),
+                interrupted                 INTEGER NOT NULL CHECK (interrupted >= 0),
+                PRIMARY KEY (day, user_id, model)
+            ) STRICT, WITHOUT ROWID;
+
+            INSERT INTO daily_usage
+            SELECT ended_at / 86400000, user_id, model,
+                   COUNT(*), SUM(prompt_tokens), SUM(completion_tokens),
+                   COUNT(provider_prompt_tokens), COALESCE(SUM(provider_prompt_tokens), 0),
+                   COALESCE(SUM(provider_completion_tokens), 0),
+                   SUM(provider_cached_tokens), SUM(provider_reasoning_tokens),
+                   SUM(billed_tokens), SUM(cost_pusd),
+                   SUM(billed_by = 'provider'), SUM(CASE billed_by WHEN 'provider' THEN billed_tokens ELSE 0 END),
+                   SUM(CASE billed_by WHEN 'provider' THEN cost_pusd ELSE 0 END),
+                   SUM(status = 'completed'), SUM(status = 'cut_by_budget'), SUM(status = 'client_cancelled'),
+                   SUM(status = 'upstream_error'), SUM(status = 'interrupted')
+            FROM usage_records GROUP BY 1, 2, 3;
+
+            CREATE TRIGGER usage_records_daily_rollup AFTER INSERT ON usage_records
+            BEGIN
+                INSERT INTO daily_usage VALUES (
+                    NEW.ended_at / 86400000, NEW.user_id, NEW.model,
+                    1, NEW.prompt_tokens, NEW.completion_tokens,
+                    NEW.provider_prompt_tokens IS NOT NULL, COALESCE(NEW.provider_prompt_tokens, 0),
+                    COALESCE(NEW.provider_completion_tokens, 0),
+                    NEW.provider_cached_tokens, NEW.provider_reasoning_tokens,
+                    NEW.billed_tokens, NEW.cost_pusd,
+                    NEW.billed_by = 'provider', CASE NEW.billed_by WHEN 'provider' THEN NEW.billed_tokens ELSE 0 END,
+                    CASE NEW.billed_by WHEN 'provider' THEN NEW.cost_pusd ELSE 0 END,
+                    NEW.status = 'completed', NEW.status = 'cut_by_budget', NEW.status = 'client_cancelled',
+                    NEW.status = 'upstream_error', NEW.status = 'interrupted')
+                ON CONFLICT (day, user_id, model) DO UPDATE SET
+                    requests = requests + 1,
+                    prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+                    completion_tokens = completion_tokens + excluded.completion_tokens,
+                    provider_requests = provider_requests + excluded.provider_requests,
+                    provider_prompt_tokens = provider_prompt_tokens + excluded.provider_prompt_tokens,
+                    provider_completion_tokens = provider_completion_tokens + excluded.provider_completion_tokens,
+                    cached_tokens = CASE WHEN excluded.cached_tokens IS NULL THEN cached_tokens
+                                         ELSE COALESCE(cached_tokens, 0) + excluded.cached_tokens END,
+                    reasoning_tokens = CASE WHEN excluded.reasoning_tokens IS NULL THEN reasoning_tokens
+                                            ELSE COALESCE(reasoning_tokens, 0) + excluded.reasoning_tokens END,
+                    billed_tokens = billed_tokens + excluded.billed_tokens,
+                    cost_pusd = cost_pusd + excluded.cost_pusd,
+                    provider_billed_requests = provider_billed_requests + excluded.provider_billed_requests,
+                    provider_billed_tokens = provider_billed_tokens + excluded.provider_billed_tokens,
+                    provider_billed_pusd = provider_billed_pusd + excluded.provider_billed_pusd,
+                    completed = completed + excluded.completed,
+                    cut_by_budget = cut_by_budget + excluded.cut_by_budget,
+                    client_cancelled = client_cancelled + excluded.client_cancelled,
+                    upstream_error = upstream_error + excluded.upstream_error,
+                    interrupted = interrupted + excluded.interrupted;
             END;
             """)
     }

@@ -1,0 +1,170 @@
+import TokenMeterLedger
+import TokenMeterMoney
+
+/// Renders a ``MonthlyReport`` as one self-contained HTML file: inline CSS and SVG charts (daily cost
+/// stacked by user, cost by model, budget use against the limit), summary cards, and tables of users,
+/// models and days with every figure exact. No script, no external resource, so it opens offline, mails
+/// as an attachment and prints (A4, colours kept). The markup is well-formed XML (void elements closed,
+/// every attribute quoted, all user-provided text escaped), which the tests check by parsing it.
+public enum HTMLReportRenderer {
+    /// The HTML document.
+    public static func render(_ report: MonthlyReport) -> String {
+        let title = "TokenMeter usage report \(report.period)" + (report.userFilter.map { " for \($0)" } ?? "")
+        var html = """
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8"/>
+            <meta name="viewport" content="width=device-width, initial-scale=1"/>
+            <meta name="generator" content="TokenMeter"/>
+            <title>\(HTMLText.escape(title))</title>
+            <style>
+            \(ReportStyle.css)
+            </style>
+            </head>
+            <body>
+            <main>
+
+            """
+        html += header(report, title: title)
+        html += cards(report)
+        html += panel("Daily cost by user (UTC days)", DailyCostChart.html(report))
+        html += "<div class=\"columns\">"
+        html += panel("Cost by model", ModelCostChart.html(report))
+        html += panel("Monthly budget used", BudgetUseChart.html(report))
+        html += "</div>\n"
+        html += panel("Users", usersTable(report), tablePanel: true)
+        if !report.models.isEmpty { html += panel("Models", modelsTable(report), tablePanel: true) }
+        if !report.isEmpty { html += panel("Days", daysTable(report), tablePanel: true) }
+        html += panel("Where the counts come from", sources(report.totals))
+        html += """
+            <footer>Generated \(ReportText.timestamp(report.generatedAt)) by TokenMeter. Amounts are exact USD \
+            from the usage ledger; months and days are UTC; only settled requests are counted. Budgets are the \
+            limits in force when the report was made.</footer>
+            </main>
+            </body>
+            </html>
+
+            """
+        return html
+    }
+
+    private static func header(_ report: MonthlyReport, title: String) -> String {
+        let coverage = report.coverage
+        let badge: String
+        switch coverage {
+        case .complete: badge = "complete month"
+        case .partial(let through): badge = "partial: to \(ReportText.day(through))"
+        case .notStarted: badge = "not started"
+        }
+        let note: String
+        switch coverage {
+        case .complete: note = ""
+        case .partial(let through): note = " The month is in progress: figures run to \(ReportText.timestamp(through)) and will grow."
+        case .notStarted: note = " The month has not begun."
+        }
+        return """
+            <header><h1>\(HTMLText.escape(title))<span class="badge \(coverage.name)">\(badge)</span></h1>
+            <p>Calendar month \(ReportText.day(report.period.start)) to \
+            \(ReportText.day(report.period.end.addingTimeInterval(-1))), UTC.\(note)</p></header>
+
+            """
+    }
+
+    private static func cards(_ report: MonthlyReport) -> String {
+        let t = report.totals
+        let active = report.users.filter { !$0.totals.isEmpty }.count
+        let items = [
+            ("Total cost", ReportText.usd(t.cost)), ("Requests", ReportText.count(t.requests)),
+            ("Billed tokens", ReportText.count(t.billedTokens)), ("Users with usage", ReportText.count(Int64(active))),
+            ("Cut by budget", ReportText.count(t.outcomes.cutByBudget)),
+        ]
+        // The exact total can be long (up to 12 decimals): its card takes two columns.
+        return "<section class=\"cards\">" + items.enumerated().map { index, item in
+            "<div class=\"card\(index == 0 ? " wide" : "")\"><div class=\"label\">\(item.0)</div>"
+                + "<div class=\"value\">\(item.1)</div></div>"
+        }.joined() + "</section>\n"
+    }
+
+    private static func panel(_ title: String, _ body: String, tablePanel: Bool = false) -> String {
+        "<section class=\"panel\(tablePanel ? " table-panel" : "")\"><h2>\(title)</h2>\(body)</section>\n"
+    }
+
+    private static let usageHeads = ["Requests", "Prompt", "Completion", "Cached", "Reasoning", "Billed tokens", "Cost"]
+    private static let outcomeHeads = ["Cut by budget", "Cancelled", "Upstream failed", "Interrupted"]
+
+    private static func usageCells(_ t: UsageTotals) -> [String] {
+        [ReportText.count(t.requests), ReportText.count(t.promptTokens), ReportText.count(t.completionTokens),
+         t.cachedTokens.map(ReportText.count) ?? "–", t.reasoningTokens.map(ReportText.count) ?? "–",
+         ReportText.count(t.billedTokens), ReportText.usd(t.cost)]
+    }
+
+    private static func outcomeCells(_ o: OutcomeCounts) -> [String] {
+        [o.cutByBudget, o.clientCancelled, o.upstreamError, o.interrupted].map(ReportText.count)
+    }
+
+    /// A table: `text` columns first (left-aligned, escaped), then numeric ones (right-aligned).
+    private static func table(text: [String], numbers: [String], rows: [(cssClass: String?, text: [String], numbers: [String])],
+                              footer: (text: [String], numbers: [String])?) -> String {
+        func row(_ tag: String, _ text: [String], _ numbers: [String], _ cssClass: String? = nil) -> String {
+            let open = cssClass.map { "<tr class=\"\($0)\">" } ?? "<tr>"
+            return open + text.map { "<\(tag)>\(HTMLText.escape($0))</\(tag)>" }.joined()
+                + numbers.map { "<\(tag) class=\"num\">\(HTMLText.escape($0))</\(tag)>" }.joined() + "</tr>"
+        }
+        var html = "<div class=\"scroll\"><table><thead>" + row("th", text, numbers) + "</thead><tbody>"
+        for r in rows { html += row("td", r.text, r.numbers, r.cssClass) + "\n" }
+        html += "</tbody>"
+        if let footer { html += "<tfoot>" + row("td", footer.text, footer.numbers) + "</tfoot>" }
+        return html + "</table></div>"
+    }
+
+    private static func usersTable(_ report: MonthlyReport) -> String {
+        guard !report.users.isEmpty else { return "<p class=\"empty\">No users.</p>" }
+        let rows = report.users.map { u in
+            let used = u.costLimitUsedBasisPoints.map { ReportText.percent(basisPoints: $0) + "%" } ?? "–"
+            return (cssClass: u.user.status == .disabled ? "disabled" : nil,
+                    text: [u.user.name + (u.user.status == .disabled ? " (disabled)" : "")],
+                    numbers: usageCells(u.totals) + [u.budget.monthlyLimit.map(ReportText.usd) ?? "none", used]
+                        + outcomeCells(u.totals.outcomes))
+        }
+        return table(text: ["User"], numbers: usageHeads + ["Monthly limit", "Used"] + outcomeHeads,
+                     rows: rows as [(cssClass: String?, text: [String], numbers: [String])],
+                     footer: (["Total"], usageCells(report.totals) + ["", ""] + outcomeCells(report.totals.outcomes)))
+    }
+
+    private static func modelsTable(_ report: MonthlyReport) -> String {
+        table(text: ["Model"], numbers: usageHeads + outcomeHeads,
+              rows: report.models.map { (cssClass: nil, text: [$0.model], numbers: usageCells($0.totals) + outcomeCells($0.totals.outcomes)) },
+              footer: (["Total"], usageCells(report.totals) + outcomeCells(report.totals.outcomes)))
+    }
+
+    private static func daysTable(_ report: MonthlyReport) -> String {
+        table(text: ["Date"], numbers: ["Requests", "Billed tokens", "Cost"],
+              rows: report.days.map { d in
+                  (cssClass: nil, text: [ReportText.day(d.date)],
+                   numbers: [ReportText.count(d.totals.requests), ReportText.count(d.totals.billedTokens),
+                             ReportText.usd(d.totals.cost)])
+              },
+              footer: (["Total"], [ReportText.count(report.totals.requests), ReportText.count(report.totals.billedTokens),
+                                   ReportText.usd(report.totals.cost)]))
+    }
+
+    private static func sources(_ t: UsageTotals) -> String {
+        let p = t.billedByProvider, l = t.billedLocally
+        let cached = t.cachedTokens.map(ReportText.count) ?? "not reported"
+        let reasoning = t.reasoningTokens.map(ReportText.count) ?? "not reported"
+        return """
+            <dl class="sources">
+            <dt>Counted locally</dt><dd>Prompt and completion tokens, for every request: \
+            \(ReportText.count(t.promptTokens)) prompt, \(ReportText.count(t.completionTokens)) completion.</dd>
+            <dt>Reported by the provider</dt><dd>\(ReportText.count(t.providerReportedRequests)) of \
+            \(ReportText.count(t.requests)) requests: \(ReportText.count(t.providerPromptTokens)) prompt, \
+            \(ReportText.count(t.providerCompletionTokens)) completion; cached \(cached); reasoning \(reasoning).</dd>
+            <dt>Billed from provider counts</dt><dd>\(ReportText.count(p.requests)) requests, \
+            \(ReportText.count(p.billedTokens)) tokens, \(ReportText.usd(p.cost))</dd>
+            <dt>Billed from local counts</dt><dd>\(ReportText.count(l.requests)) requests, \
+            \(ReportText.count(l.billedTokens)) tokens, \(ReportText.usd(l.cost))</dd>
+            </dl>
+            """
+    }
+}

@@ -1,0 +1,210 @@
+import Foundation
+import GRDB
+import Synchronization
+import Testing
+import TokenMeterLedger
+import TokenMeterMoney
+
+/// A fresh directory under the system temp dir, removed when the value is released.
+final class TemporaryDirectory: Sendable {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("tm-reports-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// A wall clock the test sets by hand.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+
+    init(_ start: Date) { current = Mutex(start) }
+
+    var now: Date { current.withLock { $0 } }
+    func set(_ date: Date) { current.withLock { $0 = date } }
+}
+
+/// The instant `ms` milliseconds after 1970-01-01 UTC.
+func instant(ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
+
+/// The UTC instant of a calendar date and time, to the millisecond.
+func utc(_ year: Int, _ month: Int, _ day: Int, _ hour: Int = 0, _ minute: Int = 0, _ second: Int = 0,
+         ms: Int = 0) -> Date {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: "UTC")!
+    let whole = calendar.date(from: DateComponents(year: year, month: month, day: day, hour: hour, minute: minute,
+                                                   second: second))!
+    return instant(ms: Int64(whole.timeIntervalSince1970) * 1000 + Int64(ms))
+}
+
+/// One request the scenario settles, and what the report must count for it.
+struct SettledRequest {
+    var user: String
+    var model: String
+    var endedAt: Date
+    var usage: MeteredUsage
+    var status: UsageStatus
+}
+
+/// A ledger written only through the public API (users, keys, reservations settled with known usage),
+/// remembering every request it settled so tests can compute the expected sums themselves.
+final class ReportLedger {
+    let directory: TemporaryDirectory
+    let clock: TestClock
+    let store: SQLiteUsageStore
+    private(set) var settled: [SettledRequest] = []
+    private var customers: [String: (user: User, key: IssuedAPIKey)] = [:]
+    private var counter = 0
+
+    var path: String { store.path }
+
+    init(now: Date, path: String? = nil) throws {
+        directory = try TemporaryDirectory()
+        clock = TestClock(now)
+        var configuration = SQLiteUsageStore.Configuration()
+        configuration.role = .administration
+        let clock = clock
+        configuration.now = { clock.now }
+        store = try SQLiteUsageStore(path: path ?? directory.path("ledger.sqlite"), configuration: configuration)
+    }
+
+    /// Adds a user with one key.
+    @discardableResult
+    func addUser(_ name: String, budget: Budget = .unlimited) async throws -> User {
+        let user = try await store.addUser(name: name, budget: budget)
+        customers[name] = (user, try await store.createAPIKey(userID: user.id))
+        return user
+    }
+
+    /// Reserves a request of `user` a second before `endedAt` and settles it at `endedAt` with `usage`.
+    func settle(_ user: String, model: String, at endedAt: Date, _ usage: MeteredUsage,
+                status: UsageStatus = .completed) async throws {
+        let customer = customers[user]!
+        counter += 1
+        clock.set(endedAt.addingTimeInterval(-1))
+        let reservation = try await store.reserve(ReservationRequest(
+            requestID: "req-\(counter)", userID: customer.user.id, apiKeyID: customer.key.info.id, model: model,
+            upstream: "openai", estimate: UsageEstimate(cost: .zero, tokens: 0)))
+        clock.set(endedAt)
+        let outcome = try await store.settle(reservation, usage: usage, status: status)
+        #expect(outcome.record.endedAt == endedAt)
+        settled.append(SettledRequest(user: user, model: model, endedAt: endedAt, usage: usage, status: status))
+    }
+
+    /// The requests settled in `period`, as the test wrote them.
+    func requests(in period: BillingPeriod, user: String? = nil) -> [SettledRequest] {
+        settled.filter { $0.endedAt >= period.start && $0.endedAt < period.end && (user == nil || $0.user == user) }
+    }
+}
+
+/// Local-count usage: `prompt` + `completion` tokens at `picoPerToken` each.
+func local(_ prompt: Int64, _ completion: Int64, picoPerToken: Int64) -> MeteredUsage {
+    MeteredUsage(promptTokens: prompt, completionTokens: completion,
+                 cost: Money(picoUSD: (prompt + completion) * picoPerToken))
+}
+
+/// Provider-billed usage: the local counts, the provider's counts (with cached and reasoning tokens when
+/// given) and a cost of the provider's total at `picoPerToken`.
+func provider(local prompt: Int64, _ completion: Int64, reported p: Int64, _ c: Int64, cached: Int64? = nil,
+              reasoning: Int64? = nil, picoPerToken: Int64) -> MeteredUsage {
+    MeteredUsage(promptTokens: prompt, completionTokens: completion,
+                 provider: ProviderUsage(promptTokens: p, completionTokens: c, cachedTokens: cached,
+                                         reasoningTokens: reasoning),
+                 billedBy: .provider, cost: Money(picoUSD: (p + c) * picoPerToken))
+}
+
+/// Sums computed in Swift from the requests the test settled: the reference every format must match.
+struct ExpectedSums: Equatable {
+    var requests: Int64 = 0
+    var promptTokens: Int64 = 0
+    var completionTokens: Int64 = 0
+    var billedTokens: Int64 = 0
+    var cost = Money.zero
+    var providerRequests: Int64 = 0
+    var cached: Int64?
+    var reasoning: Int64?
+    var statuses: [UsageStatus: Int64] = [:]
+
+    init(_ requests: [SettledRequest]) {
+        for r in requests {
+            self.requests += 1
+            promptTokens += r.usage.promptTokens
+            completionTokens += r.usage.completionTokens
+            billedTokens += r.usage.billedTokens
+            cost += r.usage.cost
+            if let p = r.usage.provider {
+                providerRequests += 1
+                if let c = p.cachedTokens { cached = (cached ?? 0) + c }
+                if let x = p.reasoningTokens { reasoning = (reasoning ?? 0) + x }
+            }
+            statuses[r.status, default: 0] += 1
+        }
+    }
+}
+
+/// February 2028 (a leap month): the scenario's main month.
+let february2028 = BillingPeriod(year: 2028, month: 2)!
+
+/// A model name full of characters that need escaping in every format.
+let awkwardModel = "weird,\"model\"\n<script>alert('x')</script> & co"
+
+/// The scenario the format tests share: five users (budgeted, unbudgeted, disabled, over budget, idle),
+/// requests of every outcome, provider and local counts, cached and reasoning tokens, an awkward model
+/// name, and requests on both sides of each edge of February 2028 (a leap year), down to the millisecond.
+func makeScenario() async throws -> ReportLedger {
+    let ledger = try ReportLedger(now: utc(2028, 1, 10))
+    try await ledger.addUser("ann", budget: Budget(monthlyLimit: try Money(parsing: "20"), monthlyTokenLimit: 1_000_000))
+    try await ledger.addUser("bob")
+    try await ledger.addUser("cy", budget: Budget(monthlyLimit: try Money(parsing: "5")))
+    try await ledger.addUser("dee", budget: Budget(monthlyLimit: try Money(parsing: "0.005")))
+    try await ledger.addUser("eve", budget: Budget(monthlyLimit: try Money(parsing: "1")))
+
+    // Just outside February, on both sides.
+    try await ledger.settle("ann", model: "gpt-4o-mini", at: utc(2028, 1, 31, 23, 59, 59, ms: 999),
+                            local(1_000, 1, picoPerToken: 150_001))
+    try await ledger.settle("ann", model: "gpt-4o-mini", at: utc(2028, 3, 1), local(2_000, 3, picoPerToken: 150_001))
+    // February: the first and the last millisecond, and the leap day.
+    try await ledger.settle("ann", model: "gpt-4o-mini", at: utc(2028, 2, 1),
+                            provider(local: 1_000, 200, reported: 1_002, 200, cached: 100, picoPerToken: 150_001))
+    try await ledger.settle("ann", model: "gpt-4o", at: utc(2028, 2, 10, 12), local(500, 50, picoPerToken: 2_500_003),
+                            status: .clientCancelled)
+    try await ledger.settle("ann", model: "o3-mini", at: utc(2028, 2, 29, 23, 59, 59, ms: 999),
+                            provider(local: 300, 400, reported: 301, 420, reasoning: 64, picoPerToken: 1_100_007))
+    try await ledger.settle("ann", model: "gpt-4o-mini", at: utc(2028, 2, 15, 8), local(700, 33, picoPerToken: 150_001),
+                            status: .cutByBudget)
+    try await ledger.settle("bob", model: awkwardModel, at: utc(2028, 2, 20, 6), local(10, 0, picoPerToken: 7),
+                            status: .upstreamError)
+    try await ledger.settle("bob", model: "gpt-4o-mini", at: utc(2028, 2, 20, 7),
+                            provider(local: 40, 41, reported: 40, 40, cached: 0, picoPerToken: 150_001),
+                            status: .interrupted)
+    try await ledger.settle("cy", model: "gpt-4o", at: utc(2028, 2, 5, 9), local(1_234, 567, picoPerToken: 2_500_003))
+    try await ledger.settle("dee", model: "gpt-4o", at: utc(2028, 2, 29, 1), local(2_000, 1_999, picoPerToken: 2_500_003))
+    _ = try await ledger.store.setStatus(userID: try await ledger.store.user(named: "cy").id, .disabled)
+    ledger.clock.set(utc(2028, 4, 2, 10))
+    return ledger
+}
+
+/// Checks that `daily_usage` equals a GROUP BY over `usage_records` (the rollup trigger's invariant).
+func assertDailyRollupMatchesRecords(path: String) throws {
+    try DatabaseQueue(path: path).read { db in
+        let fromRecords = try Row.fetchAll(db, sql: """
+            SELECT ended_at / 86400000, user_id, model, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens),
+                   COUNT(provider_prompt_tokens), COALESCE(SUM(provider_prompt_tokens), 0),
+                   COALESCE(SUM(provider_completion_tokens), 0), SUM(provider_cached_tokens),
+                   SUM(provider_reasoning_tokens), SUM(billed_tokens), SUM(cost_pusd), SUM(billed_by = 'provider'),
+                   SUM(CASE billed_by WHEN 'provider' THEN billed_tokens ELSE 0 END),
+                   SUM(CASE billed_by WHEN 'provider' THEN cost_pusd ELSE 0 END),
+                   SUM(status = 'completed'), SUM(status = 'cut_by_budget'), SUM(status = 'client_cancelled'),
+                   SUM(status = 'upstream_error'), SUM(status = 'interrupted')
+            FROM usage_records GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            """).map { Array($0.databaseValues) }
+        let rollup = try Row.fetchAll(db, sql: "SELECT * FROM daily_usage ORDER BY 1, 2, 3").map { Array($0.databaseValues) }
+        #expect(fromRecords == rollup)
+        #expect(!rollup.isEmpty)
+    }
+}
