@@ -2,7 +2,7 @@
 SWIFT    ?= swift
 PREFIX   ?= /usr/local
 CONFIG   ?= release
-APT_PKGS := libpcre2-dev libcurl4-openssl-dev libsqlite3-dev
+APT_PKGS := libpcre2-dev libcurl4-openssl-dev libsqlite3-dev curl
 BIN       = .build/$(CONFIG)/tokenmeter
 
 .PHONY: deps test-deps build release test run install bench clean

@@ -151,6 +151,7 @@ let package = Package(
         .target(
             name: "TokenMeterServer",
             dependencies: [
+                "TokenMeterReports",
                 "TokenMeterTokenizer",
                 "TokenMeterCatalog",
                 "TokenMeterLedger",

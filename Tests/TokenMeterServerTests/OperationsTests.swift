@@ -116,6 +116,33 @@ extension ServerTests {
             #expect(metrics.contains("tokenmeter_active_streams 0"))
             try await harness.stop()
         }
+
+        @Test("admins get the monthly report over HTTP in every format, with the ledger's figures")
+        func monthlyReportRoute() async throws {
+            let harness = try await GatewayHarness.start()
+            let key = try await harness.addUser("rio")
+            _ = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
+            let records = try await harness.waitForRecords(user: "rio", count: 1)
+            let admin = "Authorization: Bearer admin-key-0123456789abcdef"
+            let url = harness.baseURL + "/admin/reports/monthly"
+            #expect(try curl(url, method: "GET", key: "wrong").status == 401)
+            let json = try curl(url + "?format=json", method: "GET", key: nil, headers: [admin])
+            #expect(json.status == 200, "\(json.body)")
+            let report = try JSONValue(parsing: Data(json.body.utf8))
+            #expect(report["totals"]?["requests"]?.intValue == 1, "\(json.body.prefix(400))")
+            #expect(report["totals"]?["billed_tokens"]?.intValue == records[0].billedTokens)
+            let csv = try curl(url + "?format=csv&user=rio", method: "GET", key: nil, headers: [admin])
+            #expect(csv.status == 200)
+            #expect(csv.body.hasPrefix("month,user,"))
+            #expect(csv.body.contains("rio,"))
+            let html = try curl(url + "?format=html", method: "GET", key: nil, headers: [admin])
+            #expect(html.status == 200)
+            #expect(html.body.contains("<svg"))
+            #expect(try curl(url + "?month=2026-13", method: "GET", key: nil, headers: [admin]).status == 400)
+            #expect(try curl(url + "?format=pdf", method: "GET", key: nil, headers: [admin]).status == 400)
+            #expect(try curl(url + "?user=nobody", method: "GET", key: nil, headers: [admin]).status == 404)
+            try await harness.stop()
+        }
     }
 }
 

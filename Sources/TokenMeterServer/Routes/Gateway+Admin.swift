@@ -17,6 +17,7 @@ extension Gateway {
     /// - `DELETE /admin/keys/:prefix` (revoke)
     func addAdminRoutes(to router: Router<BasicRequestContext>) {
         let admin = router.group("admin")
+        admin.get("reports/monthly") { request, _ in try await monthlyReport(request) }
         admin.get("users") { request, _ in
             try await adminCall(request) { _ in .array(try await store.listUsers().map(Self.userJSON)) }
         }
@@ -76,13 +77,18 @@ extension Gateway {
 
     /// Checks the admin key (constant time), parses a JSON body if any, runs `operation`, and maps ledger
     /// errors to OpenAI-format bodies.
+    /// Throws unless `request` carries the admin key (compared in constant time).
+    func requireAdmin(_ request: Request, adminKey: String) throws {
+        let presented = request.headers[.authorization].flatMap { $0.lowercased().hasPrefix("bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
+        guard Self.constantTimeEqual(presented, adminKey) else { throw GatewayError.invalidAPIKey("Admin routes need the admin key.") }
+    }
+
     private func adminCall(_ request: Request, status: HTTPResponse.Status = .ok,
                            _ operation: ([String: JSONValue]) async throws -> JSONValue) async throws -> Response {
         guard let adminKey = configuration.adminKey else {
             throw GatewayError(.notFound, "Admin routes are disabled: no admin key is configured.", code: "not_found")
         }
-        let presented = request.headers[.authorization].flatMap { $0.lowercased().hasPrefix("bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
-        guard Self.constantTimeEqual(presented, adminKey) else { throw GatewayError.invalidAPIKey("Admin routes need the admin key.") }
+        try requireAdmin(request, adminKey: adminKey)
         var body: [String: JSONValue] = [:]
         var request = request
         let bytes = try await collectBody(&request)
