@@ -103,3 +103,40 @@ import TokenMeterTokenizer
         }
     }
 }
+
+/// Brute force over short ASCII texts built from the characters the stable-piece shortcut reasons
+/// about: every split point, both encodings, incremental == batch at every step.
+@Suite struct StablePieceShortcutTests {
+    @Test(arguments: [EncodingName.cl100k_base, .o200k_base])
+    func randomASCIITextsCountExactlyAtEverySplit(encoding: EncodingName) throws {
+        let enc = try Encoding.named(encoding)
+        let atoms = ["a", "Z", "it", "'", "'s", "'ll", "1", "22", "333", " ", "  ", "\t", "\n", "\r\n", "\r", "(", ".", "/",
+                     "->", "//", "!!", "_", "x1", "HTTP", "Server", " \n", "\n ", "é", "日"]
+        var rng = SeededGenerator(seed: 0x57AB1E)
+        for _ in 0..<400 {
+            let text = (0..<Int.random(in: 2...9, using: &rng)).map { _ in atoms.randomElement(using: &rng)! }.joined()
+            let bytes = Array(text.utf8)
+            var counter = IncrementalCounter(encoding: enc)
+            // Feed one byte at a time: every piece boundary is a delta boundary at some point.
+            for (i, b) in bytes.enumerated() {
+                let got = try [b].withUnsafeBufferPointer { try counter.append(utf8: $0) }
+                var complete = i + 1
+                while complete < bytes.count && complete > 0 && (bytes[complete] & 0xC0) == 0x80 { complete -= 1 }
+                let expected = enc.count(String(decoding: bytes[..<complete], as: UTF8.self))
+                if got != expected {
+                    Issue.record("\(encoding) \(text.debugDescription) after \(i + 1) bytes: \(got) vs \(expected)")
+                    return
+                }
+            }
+            // And in random deltas.
+            var counter2 = IncrementalCounter(encoding: enc)
+            var at = 0
+            while at < bytes.count {
+                let n = min(Int.random(in: 1...4, using: &rng), bytes.count - at)
+                _ = try Array(bytes[at..<(at + n)]).withUnsafeBufferPointer { try counter2.append(utf8: $0) }
+                at += n
+            }
+            #expect(counter2.count == enc.count(text), "\(text.debugDescription)")
+        }
+    }
+}

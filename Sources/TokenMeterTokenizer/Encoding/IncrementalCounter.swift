@@ -99,6 +99,15 @@ public struct IncrementalCounter {
             guard let base = all.baseAddress else { return }
             var known = 0  // index into `previous`, which is in order
             commit: while offset < checkUpTo {
+                // The usual case needs no regex call: a word or number piece followed by a character
+                // that cannot extend it is final (see `StablePiece`).
+                while known < previous.count && previous[known].start < offset { known += 1 }
+                if known < previous.count, previous[known].start == offset, previous[known].end < validLength,
+                   StablePiece.isFinal(base, from: offset, to: previous[known].end) {
+                    newCommitted += previous[known].tokens
+                    offset = previous[known].end
+                    continue
+                }
                 switch matcher.next(in: base, count: validLength, from: offset, partial: true) {
                 case let .piece(s, e):
                     while known < previous.count && previous[known].start < s { known += 1 }
