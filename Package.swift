@@ -84,21 +84,21 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenMeterLedgerTests",
-            dependencies: ["TokenMeterLedger", "TokenMeterMoney", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["TokenMeterLedger", "TokenMeterMoney", "TokenMeterTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Monthly usage reports: renderers (table, CSV, JSON, HTML with inline SVG) that are pure functions
         // of the ledger's `MonthlyReport` value, shared by `tokenmeter report` and the server's admin route.
         .target(name: "TokenMeterReports", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
         .testTarget(
             name: "TokenMeterReportsTests",
-            dependencies: ["TokenMeterReports", "TokenMeterLedger", "TokenMeterMoney",
+            dependencies: ["TokenMeterReports", "TokenMeterLedger", "TokenMeterMoney", "TokenMeterTestSupport",
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Fills a SQLite ledger with 1,000,000 records by bulk SQL and times every report format
         // (Benchmarks/run-report-benchmark.sh writes BENCHMARKS-reports.md).
         .executableTarget(
             name: "report-bench",
-            dependencies: ["TokenMeterReports", "TokenMeterLedger", "TokenMeterMoney",
+            dependencies: ["TokenMeterReports", "TokenMeterLedger", "TokenMeterMoney", "TokenMeterTestSupport",
                            .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/ReportBenchmark"
         ),

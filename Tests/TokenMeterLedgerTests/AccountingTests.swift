@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokenMeterTestSupport
 @testable import TokenMeterLedger
 import TokenMeterMoney
 

@@ -4,32 +4,7 @@ import Synchronization
 import Testing
 import TokenMeterLedger
 import TokenMeterMoney
-
-/// A fresh directory under the system temp dir, removed when the value is released.
-final class TemporaryDirectory: Sendable {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("tm-ledger-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    /// A path inside the directory.
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
-
-/// A wall clock the test sets by hand.
-final class TestClock: Sendable {
-    private let current: Mutex<Date>
-
-    init(_ start: Date) { current = Mutex(start) }
-
-    var now: Date { current.withLock { $0 } }
-    func set(_ date: Date) { current.withLock { $0 = date } }
-    func advance(seconds: TimeInterval) { current.withLock { $0 += seconds } }
-}
+import TokenMeterTestSupport
 
 /// 2025-06-15 12:00:00 UTC.
 let midJune2025 = Date(timeIntervalSince1970: 1_749_988_800)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import TokenMeterTestSupport
 @testable import TokenMeterLedger
 import TokenMeterMoney
 

@@ -4,30 +4,7 @@ import Synchronization
 import Testing
 import TokenMeterLedger
 import TokenMeterMoney
-
-/// A fresh directory under the system temp dir, removed when the value is released.
-final class TemporaryDirectory: Sendable {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("tm-reports-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
-
-/// A wall clock the test sets by hand.
-final class TestClock: Sendable {
-    private let current: Mutex<Date>
-
-    init(_ start: Date) { current = Mutex(start) }
-
-    var now: Date { current.withLock { $0 } }
-    func set(_ date: Date) { current.withLock { $0 = date } }
-}
+import TokenMeterTestSupport
 
 /// The instant `ms` milliseconds after 1970-01-01 UTC.
 func instant(ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
