@@ -6,7 +6,11 @@ extension SQLiteUsageStore: UsageStore {
     public func authenticate(apiKey: String) async throws -> AuthenticatedKey {
         guard let prefix = APIKeyFormat.prefix(ofKey: apiKey) else { throw LedgerError.invalidAPIKey }
         let presentedHash = APIKeyFormat.hash(ofKey: apiKey)
-        return try await read { db in
+        let (cached, generation) = authentication.withLock { cache in
+            (cache.lookup(prefix: prefix, keySHA256: presentedHash, at: .now), cache.generation)
+        }
+        if let cached { return cached }
+        let key = try await read { db in
             guard let key = try APIKeyRow.filter(APIKeyRow.Columns.prefix == prefix).fetchOne(db),
                   APIKeyFormat.constantTimeEqual(key.keySHA256, presentedHash) else { throw LedgerError.invalidAPIKey }
             guard key.revokedAt == nil else { throw LedgerError.apiKeyRevoked(prefix: prefix) }
@@ -15,6 +19,10 @@ extension SQLiteUsageStore: UsageStore {
             return AuthenticatedKey(user: user, apiKeyID: key.id!, prefix: prefix,
                                     budget: try BudgetRow.budget(ofUser: user.id, db))
         }
+        authentication.withLock {
+            $0.store(prefix: prefix, keySHA256: presentedHash, key: key, generationAtRead: generation, at: .now)
+        }
+        return key
     }
 
     public func reserve(_ request: ReservationRequest) async throws -> Reservation {

@@ -19,6 +19,8 @@ public final class SQLiteUsageStore: Sendable {
 
     let pool: DatabasePool
     let coalescer: Mutex<CheckpointCoalescer>
+    /// Recent authentications (see ``AuthenticationCache``); emptied by every administrative write.
+    let authentication: Mutex<AuthenticationCache>
     private let instanceLock: InstanceLock?
 
     /// Opens (or creates) the ledger at `path`, migrates it to the current schema, and recovers
@@ -34,6 +36,7 @@ public final class SQLiteUsageStore: Sendable {
         self.instanceLock = configuration.role == .owner ? try InstanceLock(databasePath: path) : nil
         self.coalescer = Mutex(CheckpointCoalescer(policy: .init(
             interval: configuration.checkpointInterval, tokenStride: configuration.checkpointTokenStride)))
+        self.authentication = Mutex(AuthenticationCache(timeToLive: configuration.authenticationCacheTTL))
 
         var grdb = GRDB.Configuration()
         grdb.foreignKeysEnabled = true
@@ -86,6 +89,13 @@ public final class SQLiteUsageStore: Sendable {
     /// A write transaction (`BEGIN IMMEDIATE`); GRDB errors become ``LedgerError``. Honours cancellation.
     func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do { return try await pool.write(updates) } catch { throw Self.ledgerError(error, path: path) }
+    }
+
+    /// A write transaction that may change who authenticates or with which budget: the authentication
+    /// cache is emptied once it has committed (and also if it failed part-way, to be safe).
+    func administrativeWrite<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        defer { authentication.withLock { $0.invalidateAll() } }
+        return try await write(updates)
     }
 
     /// A read from a WAL snapshot; GRDB errors become ``LedgerError``. Honours cancellation.
