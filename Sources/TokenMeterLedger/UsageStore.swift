@@ -25,6 +25,17 @@ public protocol UsageStore: Sendable {
     /// `.requestCapExceeded`, `.userDisabled`, `.apiKeyRevoked` or `.duplicateRequestID`.
     func reserve(_ request: ReservationRequest) async throws -> Reservation
 
+    /// Like ``reserve(_:)``, but the estimate is worked out inside the same transaction from the user's
+    /// budget status as it is at that moment: `planning` gets the status and returns the estimate to hold
+    /// (replacing `request.estimate`) and a value for the caller (e.g. how many completion tokens it
+    /// affords). One round trip instead of `remaining` then `reserve`, and the plan can never be based on
+    /// a status that changed before the hold. An error thrown by `planning` aborts the reservation and
+    /// is rethrown unchanged; the estimate is still checked against the limits and the per-request cap.
+    /// `planning` runs on the database's writer: it must be quick and must not block.
+    func reserve<Plan: Sendable>(
+        _ request: ReservationRequest, planning: @escaping @Sendable (BudgetStatus) throws -> (UsageEstimate, Plan)
+    ) async throws -> (reservation: Reservation, plan: Plan)
+
     /// Records a stream's usage so far. Cheap: coalesced in memory to at most one database write per
     /// stream per checkpoint interval or token stride; returns whether this call wrote.
     @discardableResult

@@ -53,6 +53,45 @@ struct APIKeyTests {
         }
     }
 
+    @Test("a key revoked by another process may still authenticate from the cache for its TTL, but reserves nothing")
+    func revokedElsewhereCannotReserve() async throws {
+        let dir = try TemporaryDirectory()
+        let server = try SQLiteUsageStore(path: dir.path("l.sqlite"))
+        var adminConfiguration = SQLiteUsageStore.Configuration()
+        adminConfiguration.role = .administration
+        let admin = try SQLiteUsageStore(path: dir.path("l.sqlite"), configuration: adminConfiguration)
+        let c = try await Customer.add(admin, name: "ann", budget: .unlimited)
+        #expect(try await server.authenticate(apiKey: c.key.key).user.name == "ann")  // now cached in `server`
+
+        _ = try await admin.revokeAPIKey(prefix: c.key.info.prefix)
+        // The server's cache does not see another process's write (the documented bound)...
+        #expect(try await server.authenticate(apiKey: c.key.key).apiKeyID == c.key.info.id)
+        // ...but the reservation re-checks the key in its transaction, so no money moves.
+        await #expect(throws: LedgerError.apiKeyRevoked(prefix: c.key.info.prefix)) {
+            try await server.reserve(c.request("r1", cost: .zero))
+        }
+        // With the cache off, authentication sees the revocation at once.
+        var uncached = SQLiteUsageStore.Configuration()
+        uncached.role = .administration
+        uncached.authenticationCacheTTL = .zero
+        let fresh = try SQLiteUsageStore(path: dir.path("l.sqlite"), configuration: uncached)
+        await #expect(throws: LedgerError.apiKeyRevoked(prefix: c.key.info.prefix)) {
+            try await fresh.authenticate(apiKey: c.key.key)
+        }
+    }
+
+    @Test("a cached authentication is bound to the whole key: a wrong secret with a cached prefix is refused")
+    func cacheChecksTheSecret() async throws {
+        let dir = try TemporaryDirectory()
+        let store = try SQLiteUsageStore(path: dir.path("l.sqlite"))
+        let c = try await Customer.add(store, name: "ann", budget: .unlimited)
+        _ = try await store.authenticate(apiKey: c.key.key)
+        let forged = c.key.key.dropLast() + (c.key.key.hasSuffix("a") ? "b" : "a")
+        await #expect(throws: LedgerError.invalidAPIKey) { try await store.authenticate(apiKey: String(forged)) }
+        _ = try await store.updateBudget(userID: c.user.id, BudgetPatch(monthlyTokenLimit: .set(7)))
+        #expect(try await store.authenticate(apiKey: c.key.key).budget.monthlyTokenLimit == 7)
+    }
+
     @Test("revoked keys and disabled users are refused; enabling restores access")
     func revokeAndDisable() async throws {
         let dir = try TemporaryDirectory()

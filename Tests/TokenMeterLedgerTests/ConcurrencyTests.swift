@@ -28,6 +28,37 @@ struct ConcurrencyTests {
         #expect(status.liveReservations == 33)
     }
 
+    @Test("50 concurrent planned reservations each hold what is left after the ones before: never more than the budget")
+    func plannedReservationsSeeEachOther() async throws {
+        struct NothingLeft: Error {}
+        let dir = try TemporaryDirectory()
+        let store = try SQLiteUsageStore(path: dir.path("l.sqlite"))
+        let c = try await Customer.add(store, name: "ann", budget: Budget(monthlyTokenLimit: 1_000))
+        // Each reservation takes half of what is left (at least 1 token), the way the gateway sizes its hold
+        // from the status read in the reservation's own transaction (batched with the others).
+        let results = await withTaskGroup(of: Result<Int64, any Error>.self) { group in
+            for i in 0..<50 {
+                group.addTask {
+                    await Result(catching: {
+                        try await store.reserve(c.request("p\(i)", cost: .zero)) { status in
+                            let left = status.remainingTokens ?? 0
+                            guard left > 0 else { throw NothingLeft() }
+                            let take = max(1, left / 2)
+                            return (UsageEstimate(cost: .zero, tokens: take), take)
+                        }.plan
+                    })
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        let held = results.compactMap { try? $0.get() }
+        #expect(held.reduce(0, +) == 1_000)  // halving 1000 down to single tokens spends it all, exactly
+        for case .failure(let error) in results { #expect(error is NothingLeft) }  // rethrown unchanged
+        let status = try await store.remaining(userID: c.user.id)
+        #expect(status.heldTokens == 1_000)
+        #expect(status.liveReservations == held.count)
+    }
+
     @Test("50 concurrent streams with checkpoints: settled spend ≤ budget + one delta per stream, books balance")
     func streamsStayInBudget() async throws {
         let dir = try TemporaryDirectory()

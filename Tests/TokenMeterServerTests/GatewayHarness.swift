@@ -110,7 +110,10 @@ final class GatewayHarness: Sendable {
 
     /// The settled records of `user`, oldest first.
     func records(user: String) throws -> [Record] {
-        let queue = try DatabaseQueue(path: databasePath)
+        // The server writes while the test reads: wait for its lock instead of failing with SQLITE_BUSY.
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        let queue = try DatabaseQueue(path: databasePath, configuration: configuration)
         return try queue.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT r.status, r.prompt_tokens, r.completion_tokens, r.provider_completion_tokens, r.billed_by,

@@ -6,7 +6,11 @@ extension SQLiteUsageStore: UsageStore {
     public func authenticate(apiKey: String) async throws -> AuthenticatedKey {
         guard let prefix = APIKeyFormat.prefix(ofKey: apiKey) else { throw LedgerError.invalidAPIKey }
         let presentedHash = APIKeyFormat.hash(ofKey: apiKey)
-        return try await read { db in
+        let (cached, generation) = authentication.withLock { cache in
+            (cache.lookup(prefix: prefix, keySHA256: presentedHash, at: .now), cache.generation)
+        }
+        if let cached { return cached }
+        let key = try await read { db in
             guard let key = try APIKeyRow.filter(APIKeyRow.Columns.prefix == prefix).fetchOne(db),
                   APIKeyFormat.constantTimeEqual(key.keySHA256, presentedHash) else { throw LedgerError.invalidAPIKey }
             guard key.revokedAt == nil else { throw LedgerError.apiKeyRevoked(prefix: prefix) }
@@ -15,18 +19,27 @@ extension SQLiteUsageStore: UsageStore {
             return AuthenticatedKey(user: user, apiKeyID: key.id!, prefix: prefix,
                                     budget: try BudgetRow.budget(ofUser: user.id, db))
         }
+        authentication.withLock {
+            $0.store(prefix: prefix, keySHA256: presentedHash, key: key, generationAtRead: generation, at: .now)
+        }
+        return key
     }
 
     public func reserve(_ request: ReservationRequest) async throws -> Reservation {
+        try await reserve(request, planning: { _ in (request.estimate, ()) }).reservation
+    }
+
+    public func reserve<Plan: Sendable>(
+        _ request: ReservationRequest, planning: @escaping @Sendable (BudgetStatus) throws -> (UsageEstimate, Plan)
+    ) async throws -> (reservation: Reservation, plan: Plan) {
         guard (1...200).contains(request.requestID.utf8.count) else {
             throw LedgerError.invalidUsage("a request id must be 1 to 200 bytes long (got \(request.requestID.utf8.count))")
         }
-        guard request.estimate.cost >= .zero, request.estimate.tokens >= 0 else {
-            throw LedgerError.invalidUsage("a reservation estimate must be ≥ 0 (got \(request.estimate.cost), "
-                                           + "\(request.estimate.tokens) tokens)")
-        }
         let now = configuration.now()
-        let reservation = try await write { db in
+        let period = BillingPeriod(containing: now)
+        let outcome: (Reservation, Plan)
+        do {
+            outcome = try await batchedWrite { db in
             let user = try LedgerQueries.user(db, id: request.userID).user()
             guard user.status == .active else { throw LedgerError.userDisabled(user.name) }
             guard let key = try APIKeyRow.fetchOne(db, key: request.apiKeyID) else { throw LedgerError.invalidAPIKey }
@@ -34,14 +47,19 @@ extension SQLiteUsageStore: UsageStore {
             guard key.revokedAt == nil else { throw LedgerError.apiKeyRevoked(prefix: key.prefix) }
 
             let budget = try BudgetRow.budget(ofUser: user.id, db)
+            let status = try LedgerQueries.budgetStatus(db, userID: user.id, budget: budget, period: period)
+            let planned: (UsageEstimate, Plan)
+            do { planned = try planning(status) } catch { throw PlanningRefusal(underlying: error) }
+            var request = request
+            request.estimate = planned.0
+            guard request.estimate.cost >= .zero, request.estimate.tokens >= 0 else {
+                throw LedgerError.invalidUsage("a reservation estimate must be ≥ 0 (got \(request.estimate.cost), "
+                                               + "\(request.estimate.tokens) tokens)")
+            }
             if let cap = budget.maxRequestCost, request.estimate.cost > cap {
                 throw LedgerError.requestCapExceeded(cap: cap, requested: request.estimate.cost)
             }
-            if budget.monthlyLimit != nil || budget.monthlyTokenLimit != nil {
-                let status = try LedgerQueries.budgetStatus(db, userID: user.id, budget: budget,
-                                                           period: BillingPeriod(containing: now))
-                try Self.checkFits(request.estimate, in: status, userName: user.name)
-            }
+            try Self.checkFits(request.estimate, in: status, userName: user.name)
             if try UsageRecordRow.filter(UsageRecordRow.Columns.requestID == request.requestID).fetchCount(db) > 0
                 || ReservationRow.filter(ReservationRow.Columns.requestID == request.requestID).fetchCount(db) > 0 {
                 throw LedgerError.duplicateRequestID(request.requestID)
@@ -50,10 +68,18 @@ extension SQLiteUsageStore: UsageStore {
             try row.insert(db)
             try db.execute(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ?",
                            arguments: [now.ledgerMilliseconds, key.id])
-            return row.reservation
+            return (row.reservation, planned.1)
+            }
+        } catch let refusal as PlanningRefusal {
+            throw refusal.underlying
         }
-        coalescer.withLock { $0.reserved(reservation.id, at: .now) }
-        return reservation
+        coalescer.withLock { $0.reserved(outcome.0.id, at: .now) }
+        return outcome
+    }
+
+    /// Carries an error thrown by a reservation's planning closure out of the transaction unchanged.
+    struct PlanningRefusal: Error {
+        let underlying: any Error
     }
 
     /// Throws `.budgetExhausted` unless `estimate` fits in what `status` has left of both monthly limits.

@@ -31,7 +31,7 @@ extension SQLiteUsageStore: LedgerAdministration {
     }
 
     public func updateBudget(userID: Int64, _ patch: BudgetPatch) async throws -> Budget {
-        try await write { db in
+        try await administrativeWrite { db in
             _ = try LedgerQueries.user(db, id: userID)
             let budget = patch.applied(to: try BudgetRow.budget(ofUser: userID, db))
             try budget.validate()
@@ -41,7 +41,7 @@ extension SQLiteUsageStore: LedgerAdministration {
     }
 
     public func setStatus(userID: Int64, _ status: UserStatus) async throws -> User {
-        try await write { db in
+        try await administrativeWrite { db in
             var row = try LedgerQueries.user(db, id: userID)
             row.status = status.rawValue
             try row.update(db)
@@ -80,7 +80,7 @@ extension SQLiteUsageStore: LedgerAdministration {
     public func revokeAPIKey(prefix text: String) async throws -> APIKeyInfo {
         let prefix = Self.normalizedPrefix(text)
         let now = configuration.now().ledgerMilliseconds
-        return try await write { db in
+        return try await administrativeWrite { db in
             guard var row = try APIKeyRow.filter(APIKeyRow.Columns.prefix == prefix).fetchOne(db) else {
                 throw LedgerError.apiKeyNotFound(prefix: prefix)
             }

@@ -38,6 +38,12 @@ extension SQLiteUsageStore {
         /// Completion tokens since a stream's last checkpoint write that make the next one due regardless
         /// of time (the "N tokens" of the coalescing rule).
         public var checkpointTokenStride: Int64 = 256
+        /// How long a successful authentication is remembered in memory (zero turns the cache off).
+        /// Revocations, disables and budget changes made through this store take effect at once; made by
+        /// another process (the CLI beside a running server), they reach `authenticate` within this time.
+        /// `reserve` always re-checks the key and the user in its transaction, so no money is ever spent on
+        /// a revoked key or a disabled user, whatever this is.
+        public var authenticationCacheTTL: Duration = .seconds(2)
         /// The wall clock for `*_at` columns and billing months; tests inject a fixed or stepped clock.
         public var now: @Sendable () -> Date = { Date() }
 

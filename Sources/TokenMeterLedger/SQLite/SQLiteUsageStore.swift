@@ -18,7 +18,11 @@ public final class SQLiteUsageStore: Sendable {
     public let recoveredReservations: Int
 
     let pool: DatabasePool
+    /// Group commit for reservations (see ``WriteBatcher``).
+    let batcher: WriteBatcher
     let coalescer: Mutex<CheckpointCoalescer>
+    /// Recent authentications (see ``AuthenticationCache``); emptied by every administrative write.
+    let authentication: Mutex<AuthenticationCache>
     private let instanceLock: InstanceLock?
 
     /// Opens (or creates) the ledger at `path`, migrates it to the current schema, and recovers
@@ -34,6 +38,7 @@ public final class SQLiteUsageStore: Sendable {
         self.instanceLock = configuration.role == .owner ? try InstanceLock(databasePath: path) : nil
         self.coalescer = Mutex(CheckpointCoalescer(policy: .init(
             interval: configuration.checkpointInterval, tokenStride: configuration.checkpointTokenStride)))
+        self.authentication = Mutex(AuthenticationCache(timeToLive: configuration.authenticationCacheTTL))
 
         var grdb = GRDB.Configuration()
         grdb.foreignKeysEnabled = true
@@ -45,6 +50,7 @@ public final class SQLiteUsageStore: Sendable {
             throw exists ? .cannotOpenDatabase(path: path, reason: "\(error)")
                          : .cannotCreateDatabase(path: path, reason: "\(error)")
         }
+        batcher = WriteBatcher(pool: pool)
         do {
             // GRDB sets synchronous=NORMAL while switching the writer to WAL; set ours after it.
             try pool.writeWithoutTransaction { db in
@@ -103,6 +109,20 @@ public final class SQLiteUsageStore: Sendable {
         do { return try await pool.write(updates) } catch { throw Self.ledgerError(error, path: path) }
     }
 
+    /// A write that joins the next group commit (``WriteBatcher``): it runs in its own savepoint of a
+    /// transaction shared with the writes that arrived meanwhile, and returns after that transaction
+    /// committed. Honours cancellation until it is queued.
+    func batchedWrite<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await batcher.write(updates) } catch { throw Self.ledgerError(error, path: path) }
+    }
+
+    /// A write transaction that may change who authenticates or with which budget: the authentication
+    /// cache is emptied once it has committed (and also if it failed part-way, to be safe).
+    func administrativeWrite<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        defer { authentication.withLock { $0.invalidateAll() } }
+        return try await write(updates)
+    }
+
     /// A read from a WAL snapshot; GRDB errors become ``LedgerError``. Honours cancellation.
     func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do { return try await pool.read(value) } catch { throw Self.ledgerError(error, path: path) }
@@ -113,6 +133,7 @@ public final class SQLiteUsageStore: Sendable {
     static func ledgerError(_ error: any Error, path: String) -> any Error {
         switch error {
         case let e as LedgerError: return e
+        case let e as PlanningRefusal: return e
         case let e as CancellationError: return e
         case let e as DatabaseError where e.isInterruptionError: return CancellationError()
         case let e as DatabaseError where e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED:

@@ -44,34 +44,36 @@ extension Gateway {
                               param: "max_tokens", code: "invalid_value")
         }
         let preflight = Preflight(price: try? model.billingPrice(), promptTokens: promptTokens)
-        let status: BudgetStatus
-        do { status = try await store.remaining(userID: key.user.id) } catch { throw Self.ledgerFailure(error) }
-        let allowance = try preflight.budgetAllowance(status: status)
-
-        var cap = allowance
-        if let asked = intake.counted.maxOutputTokens { cap = min(cap, asked) }
-        if model.maxOutputTokens > 0 { cap = min(cap, model.maxOutputTokens) }
-        if model.contextWindow > 0 { cap = min(cap, model.contextWindow - promptTokens) }
-        let upstreamCap: Int? = cap == Int.max ? nil : cap
+        let requestID = "chatcmpl-tm" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let asked = intake.counted.maxOutputTokens
+        // The allowance is worked out from the budget status read inside the reservation's own transaction:
+        // one ledger round trip, and the hold is sized on exactly the spend it is checked against.
+        let reservation: Reservation
+        let allowance: Int
+        let upstreamCap: Int?
+        do {
+            (reservation, (allowance, upstreamCap)) = try await store.reserve(ReservationRequest(
+                requestID: requestID, userID: key.user.id, apiKeyID: key.apiKeyID, model: intake.model,
+                upstream: upstream.name, estimate: UsageEstimate(cost: .zero, tokens: 0))
+            ) { status in
+                let allowance = try preflight.budgetAllowance(status: status)
+                let cap = Self.outputCap(allowance: allowance, asked: asked, model: model, promptTokens: promptTokens)
+                let held = cap ?? 0
+                return (UsageEstimate(cost: preflight.cost(completionTokens: held), tokens: Int64(promptTokens + held)),
+                        (allowance, cap))
+            }
+        } catch let error as GatewayError {
+            throw error
+        } catch { throw Self.ledgerFailure(error) }
         var body = intake.body
         if let upstreamCap {
-            if intake.counted.maxOutputTokens == nil, model.provider == "openai", upstream.provider == .openAICompatible {
+            if asked == nil, model.provider == "openai", upstream.provider == .openAICompatible {
                 // OpenAI's reasoning models refuse `max_tokens`; `max_completion_tokens` works for all its chat models.
                 body.body["max_completion_tokens"] = .int(Int64(upstreamCap))
             } else {
                 body.maxOutputTokens = upstreamCap
             }
         }
-
-        let requestID = "chatcmpl-tm" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let held = upstreamCap ?? 0
-        let estimate = UsageEstimate(cost: preflight.cost(completionTokens: held), tokens: Int64(promptTokens + held))
-        let reservation: Reservation
-        do {
-            reservation = try await store.reserve(ReservationRequest(
-                requestID: requestID, userID: key.user.id, apiKeyID: key.apiKeyID, model: intake.model,
-                upstream: upstream.name, estimate: estimate))
-        } catch { throw Self.ledgerFailure(error) }
         logger.info("admitted", metadata: [
             "request_id": "\(requestID)", "user": "\(key.user.name)", "key": "tm_\(key.prefix)_…", "model": "\(intake.model)",
             "upstream": "\(upstream.name)", "prompt_tokens": "\(promptTokens)", "max_tokens": "\(upstreamCap.map(String.init) ?? "none")",
@@ -81,6 +83,16 @@ extension Gateway {
             requestID: requestID, key: key, requestedModel: intake.model, model: model, encoding: encoding,
             preflight: preflight, budgetAllowance: allowance, upstreamMaxTokens: upstreamCap, reservation: reservation,
             upstream: upstream, upstreamRequest: body, streaming: intake.streaming, includeUsage: intake.includeUsage)
+    }
+
+    /// The output cap to send upstream (tokens): the budget's allowance, the client's own cap and the model's
+    /// limits, whichever is smallest; nil when none applies (unlimited budget, no cap asked, limits unknown).
+    static func outputCap(allowance: Int, asked: Int?, model: CatalogModel, promptTokens: Int) -> Int? {
+        var cap = allowance
+        if let asked { cap = min(cap, asked) }
+        if model.maxOutputTokens > 0 { cap = min(cap, model.maxOutputTokens) }
+        if model.contextWindow > 0 { cap = min(cap, model.contextWindow - promptTokens) }
+        return cap == Int.max ? nil : cap
     }
 
     static func ledgerFailure(_ error: any Error) -> GatewayError {
