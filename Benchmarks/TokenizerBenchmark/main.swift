@@ -42,7 +42,22 @@ func incremental(_ path: String, tokens: Int, verify: Bool = true) throws {
     // a UTF-8 character; the counter holds those bytes until the character is complete).
     let deltas = try ids.map { try enc.decode([$0]) }
     let text = deltas.flatMap { $0 }
-    let batch = bestSeconds { _ = text.withUnsafeBufferPointer { enc.count(utf8: $0) } }
+    if let phase = ProcessInfo.processInfo.environment["TOKENIZER_BENCH_PHASE"] {
+        // One phase alone, 200 times, for `perf stat` (instruction counts are steadier than time on
+        // a shared machine).
+        var sink = 0
+        for _ in 0..<200 {
+            if phase == "batch" {
+                sink &+= text.withUnsafeBufferPointer { enc.count(utf8: $0) }
+            } else {
+                var counter = IncrementalCounter(encoding: enc)
+                for d in deltas { sink &+= d.withUnsafeBufferPointer { (try? counter.append(utf8: $0)) ?? -1 } }
+            }
+        }
+        print(phase, sink)
+        return
+    }
+    let batch = bestSeconds(verify ? 5 : 200) { _ = text.withUnsafeBufferPointer { enc.count(utf8: $0) } }
     var totals: [Int] = []
     let streamed = bestSeconds(verify ? 5 : 200) {
         var counter = IncrementalCounter(encoding: enc)

@@ -17,7 +17,7 @@ enum BytePairMerge {
     @inline(__always)
     static func merge(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable,
                       _ emit: (UInt32) -> Void) {
-        if n > longPiece { return mergeLong(piece, n, table, emit) }
+        if n > longPiece { return mergeLong(piece, n, table) { s, e in emit(table.rank(piece + s, e - s)) } }
         withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n + 1) { parts in
             let length = mergeShort(piece, n, table, parts)
             for j in 0..<(length - 1) {
@@ -33,11 +33,23 @@ enum BytePairMerge {
     static func count(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable) -> Int {
         if n > longPiece {
             var c = 0
-            mergeLong(piece, n, table) { _ in c += 1 }
+            mergeLong(piece, n, table) { _, _ in c += 1 }
             return c
         }
         return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n + 1) { parts in
             mergeShort(piece, n, table, parts) - 1
+        }
+    }
+
+    /// Appends the end offset of each token of `piece[0..<n]` (n ≥ 1), left to right, to `ends`:
+    /// the token boundaries `IncrementalCounter` keeps for a piece that grows delta by delta.
+    static func appendTokenEnds(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable,
+                                to ends: inout [Int32]) {
+        if n == 1 || table.rank(piece, n) != .max { ends.append(Int32(n)); return }
+        if n > longPiece { return mergeLong(piece, n, table) { _, e in ends.append(Int32(e)) } }
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n + 1) { parts in
+            let length = mergeShort(piece, n, table, parts)
+            for j in 1..<length { ends.append(Int32(truncatingIfNeeded: parts[j] & 0xFFFF_FFFF)) }
         }
     }
 
@@ -79,13 +91,14 @@ enum BytePairMerge {
     /// The long-piece algorithm on any piece, so tests can compare it with the scan.
     static func mergeLongForTesting(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable,
                                     _ emit: (UInt32) -> Void) {
-        mergeLong(piece, n, table, emit)
+        mergeLong(piece, n, table) { s, e in emit(table.rank(piece + s, e - s)) }
     }
 
     /// The same merges for long pieces: a binary heap of (rank << 32 | start) keys, invalidated lazily,
-    /// over a doubly linked list of parts indexed by their start offset.
+    /// over a doubly linked list of parts indexed by their start offset. Calls `emit(start, end)` for
+    /// each token.
     private static func mergeLong(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable,
-                                  _ emit: (UInt32) -> Void) {
+                                  _ emit: (Int, Int) -> Void) {
         var next = [Int32](unsafeUninitializedCapacity: n + 1) { b, c in for i in 0...n { b[i] = Int32(i + 1) }; c = n + 1 }
         var prev = [Int32](unsafeUninitializedCapacity: n + 1) { b, c in for i in 0...n { b[i] = Int32(i - 1) }; c = n + 1 }
         var pairRank = [UInt32](repeating: .max, count: n)
@@ -124,7 +137,7 @@ enum BytePairMerge {
         var s = 0
         while s < n {
             let e = Int(next[s])
-            emit(table.rank(piece + s, e - s))
+            emit(s, e)
             s = e
         }
     }

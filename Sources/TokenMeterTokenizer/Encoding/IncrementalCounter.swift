@@ -30,6 +30,8 @@ public struct IncrementalCounter {
     private var tail = 0
     /// Total bytes accepted before `buffer[0]`, for error offsets.
     private var dropped = 0
+    /// The last piece of the text as of the last append, when long, with its token boundaries.
+    private var growing = GrowingPiece()
 
     /// A counter for text in `encoding`.
     public init(encoding: Encoding) {
@@ -94,6 +96,7 @@ public struct IncrementalCounter {
         nextTailPieces = []
         pieces.removeAll(keepingCapacity: true)
         let previous = tailPieces
+        var last: (start: Int, end: Int)?
         var newTail = 0
         buffer.withUnsafeBufferPointer { all in
             guard let base = all.baseAddress else { return }
@@ -123,11 +126,21 @@ public struct IncrementalCounter {
             }
             start = offset
             while offset < validLength, case let .piece(s, e) = matcher.next(in: base, count: validLength, from: offset) {
+                if e == validLength && e - s >= GrowingPiece.minimumLength {
+                    last = (s, e)  // counted below, with the boundaries kept from the last delta
+                    break
+                }
                 let tokens = encoding.pieceCount(base + s, e - s)
                 pieces.append((s, e, tokens))
                 newTail += tokens
                 offset = e
             }
+        }
+        if let last {
+            let table = encoding.table
+            let tokens = buffer.withUnsafeBufferPointer { growing.count($0.baseAddress!, last.start, last.end, table) }
+            pieces.append((last.start, last.end, tokens))
+            newTail += tokens
         }
         committed += newCommitted
         tail = newTail
@@ -142,7 +155,56 @@ public struct IncrementalCounter {
         buffer.removeFirst(start)
         dropped += start
         for i in tailPieces.indices { tailPieces[i].start -= start; tailPieces[i].end -= start }
+        growing.start -= start
+        growing.end -= start
         start = 0
+    }
+
+    /// The last piece of the text with the end offset of each of its tokens, relative to its start.
+    private struct GrowingPiece {
+        /// Shorter pieces are merged whole on every delta: cheaper than keeping their boundaries.
+        static let minimumLength = 16
+        var start = -1
+        var end = -1
+        var ends: [Int32] = []
+        /// Reused storage for the tokens of a re-merged suffix.
+        var suffixEnds: [Int32] = []
+
+        /// The tokens of `base[s..<e]`, the piece that ends the text, reusing the token boundaries of the
+        /// same piece as it was on an earlier delta.
+        ///
+        /// A run of letters without spaces (Chinese, Japanese, Thai) is one piece that grows by a
+        /// character or two per delta; merging it whole every time would cost its length squared. Instead:
+        /// let t_0..t_m be the tokens of the piece as it was. Re-merge only from the start of a token
+        /// t_j near the end to the new end, giving u_0..u_k. If u_0 is t_j again, then t_0..t_{j-1} u_0..u_k
+        /// is the piece's encoding: t_0..t_j is a valid encoding (a run of tokens of one), so is u_0..u_k,
+        /// and two valid encodings sharing the token where they meet join into a valid one (no merge
+        /// crosses the shared token in either, so none crosses it in the whole), which is unique. Otherwise
+        /// the boundary moved further back: try a token further left, and at worst merge the whole piece.
+        mutating func count(_ base: UnsafePointer<UInt8>, _ s: Int, _ e: Int, _ table: TokenTable) -> Int {
+            if start == s && end <= e && ends.count >= 2 {
+                if end == e { return ends.count }
+                var j = ends.count - 1
+                while j > 0 {
+                    let tokenStart = Int(ends[j - 1])
+                    let tokenLength = Int(ends[j]) - tokenStart
+                    suffixEnds.removeAll(keepingCapacity: true)
+                    BytePairMerge.appendTokenEnds(base + s + tokenStart, e - s - tokenStart, table, to: &suffixEnds)
+                    if Int(suffixEnds[0]) == tokenLength {
+                        ends.removeSubrange(j...)
+                        for suffixEnd in suffixEnds { ends.append(Int32(tokenStart) + suffixEnd) }
+                        end = e
+                        return ends.count
+                    }
+                    j -= min(j, 4)
+                }
+            }
+            start = s
+            end = e
+            ends.removeAll(keepingCapacity: true)
+            BytePairMerge.appendTokenEnds(base + s, e - s, table, to: &ends)
+            return ends.count
+        }
     }
 
     private func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
