@@ -163,7 +163,7 @@ public struct IncrementalCounter {
     /// The last piece of the text with the end offset of each of its tokens, relative to its start.
     private struct GrowingPiece {
         /// Shorter pieces are merged whole on every delta: cheaper than keeping their boundaries.
-        static let minimumLength = 16
+        static let minimumLength = 8
         var start = -1
         var end = -1
         var ends: [Int32] = []
