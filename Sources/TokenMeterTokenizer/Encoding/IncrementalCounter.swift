@@ -97,6 +97,7 @@ public struct IncrementalCounter {
         pieces.removeAll(keepingCapacity: true)
         let previous = tailPieces
         var last: (start: Int, end: Int)?
+        var firstTail: PieceMatch?
         var newTail = 0
         buffer.withUnsafeBufferPointer { all in
             guard let base = all.baseAddress else { return }
@@ -110,6 +111,16 @@ public struct IncrementalCounter {
                     newCommitted += previous[known].tokens
                     offset = previous[known].end
                     continue
+                }
+                // A piece that ended the text and is followed by more non-ASCII text is most likely
+                // growing (a run of CJK or Thai letters): match it normally first. If it still ends
+                // the text it is not final (more text could extend it), and it is the tail's first
+                // piece; one regex pass over it per delta instead of a partial and a normal one.
+                if known < previous.count, previous[known].start == offset, previous[known].end == checkUpTo,
+                   checkUpTo < validLength, base[checkUpTo] >= 0x80,
+                   case let .piece(s, e) = matcher.next(in: base, count: validLength, from: offset), e == validLength {
+                    firstTail = .piece(start: s, end: e)
+                    break commit
                 }
                 switch matcher.next(in: base, count: validLength, from: offset, partial: true) {
                 case let .piece(s, e):
@@ -125,7 +136,8 @@ public struct IncrementalCounter {
                 }
             }
             start = offset
-            while offset < validLength, case let .piece(s, e) = matcher.next(in: base, count: validLength, from: offset) {
+            while offset < validLength,
+                  case let .piece(s, e) = firstTail.take() ?? matcher.next(in: base, count: validLength, from: offset) {
                 if e == validLength && e - s >= GrowingPiece.minimumLength {
                     last = (s, e)  // counted below, with the boundaries kept from the last delta
                     break
