@@ -21,6 +21,10 @@ public enum EncodingName: String, CaseIterable, Sendable, Hashable {
         }
     }
 
+    /// Whether the pattern splits a run of letters where a small letter is followed by a capital
+    /// (o200k's "camelCase" rule); cl100k keeps the run whole.
+    var splitsCaseRuns: Bool { self != .cl100k_base }
+
     /// The pre-tokenization regex, verbatim from tiktoken (`tiktoken_ext/openai_public.py`).
     var pattern: String {
         switch self {

@@ -13,6 +13,8 @@
 public struct IncrementalCounter {
     private let encoding: Encoding
     private var matcher: PieceMatcher
+    /// `EncodingName.splitsCaseRuns`, for `StablePiece.isWholeTail`.
+    private let caseRuns: Bool
     /// Whether the stream has had a character that needs the compatibility pattern (then kept).
     private var compatible = false
     /// Bytes received; `buffer[start...]` is the text from the first unstable piece onwards (valid
@@ -36,6 +38,7 @@ public struct IncrementalCounter {
     /// A counter for text in `encoding`.
     public init(encoding: Encoding) {
         self.encoding = encoding
+        caseRuns = encoding.name.splitsCaseRuns
         matcher = PieceMatcher(encoding.preTokenizer)
     }
 
@@ -136,8 +139,10 @@ public struct IncrementalCounter {
                 }
             }
             start = offset
-            while offset < validLength,
-                  case let .piece(s, e) = firstTail.take() ?? matcher.next(in: base, count: validLength, from: offset) {
+            while offset < validLength, case let .piece(s, e) = firstTail.take() ?? (
+                      StablePiece.isWholeTail(base, from: offset, to: validLength, caseRuns: caseRuns)
+                          ? .piece(start: offset, end: validLength)
+                          : matcher.next(in: base, count: validLength, from: offset)) {
                 if e == validLength && e - s >= GrowingPiece.minimumLength {
                     last = (s, e)  // counted below, with the boundaries kept from the last delta
                     break

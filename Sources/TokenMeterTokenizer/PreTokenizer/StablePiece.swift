@@ -56,6 +56,37 @@ enum StablePiece {
         return i == end && (next == 0x20 || next == 0x09 || isDigit(next))
     }
 
+    /// Whether `p[start..<end]`, the end of the text, is one whole piece, so that finding it needs no
+    /// regex call (`IncrementalCounter` counts the last piece of the text on every delta):
+    /// - ASCII letters after an optional first character that is ASCII and not a letter, digit, CR, LF
+    ///   or `'` (a `'` could start one of cl100k's contractions). The patterns' first letter alternative
+    ///   (after cl100k's contractions, which need the `'`) takes the optional character and then
+    ///   letters up to the end of the text. With `caseRuns` (o200k's pattern) that holds only when the
+    ///   letters are capitals followed by small letters: the pattern cuts "wOrld" before the "O".
+    ///   Capitals alone are taken whole by o200k's second alternative.
+    /// - One to three ASCII digits: `\p{N}{1,3}`, the letter alternatives needing a letter.
+    @inline(__always)
+    static func isWholeTail(_ p: UnsafePointer<UInt8>, from start: Int, to end: Int, caseRuns: Bool) -> Bool {
+        var i = start
+        let first = p[i]
+        if isDigit(first) {
+            while i < end && isDigit(p[i]) { i += 1 }
+            return i == end && end - start <= 3
+        }
+        if !isLetter(first) {
+            guard first < 0x80, first != 0x0D, first != 0x0A, first != UInt8(ascii: "'") else { return false }
+            i += 1
+            guard i < end else { return false }
+        }
+        if caseRuns {
+            while i < end && p[i] >= 0x41 && p[i] <= 0x5A { i += 1 }
+            while i < end && p[i] >= 0x61 && p[i] <= 0x7A { i += 1 }
+            return i == end
+        }
+        while i < end && isLetter(p[i]) { i += 1 }
+        return i == end
+    }
+
     /// ASCII white space as the patterns' `\s` sees it (tab, LF, VT, FF, CR, space).
     @inline(__always) static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
     /// ASCII characters that are neither letters, digits nor white space.
