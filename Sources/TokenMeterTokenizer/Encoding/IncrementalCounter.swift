@@ -110,10 +110,16 @@ public struct IncrementalCounter {
                 // that cannot extend it is final (see `StablePiece`).
                 while known < previous.count && previous[known].start < offset { known += 1 }
                 if known < previous.count, previous[known].start == offset, previous[known].end < validLength,
-                   StablePiece.isFinal(base, from: offset, to: previous[known].end) {
+                   StablePiece.isFinal(base, from: offset, to: previous[known].end, caseRuns: caseRuns) {
                     newCommitted += previous[known].tokens
                     offset = previous[known].end
                     continue
+                }
+                // The rest of the text is one piece (usually a word being streamed in parts): not
+                // final, since it reaches the end, and it is the tail's first piece.
+                if StablePiece.isWholeTail(base, from: offset, to: validLength, caseRuns: caseRuns) {
+                    firstTail = .piece(start: offset, end: validLength)
+                    break commit
                 }
                 // A piece that ended the text and is followed by more non-ASCII text is most likely
                 // growing (a run of CJK or Thai letters): match it normally first. If it still ends
