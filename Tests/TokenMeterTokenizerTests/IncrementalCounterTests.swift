@@ -110,8 +110,7 @@ import TokenMeterTokenizer
     @Test(arguments: [EncodingName.cl100k_base, .o200k_base])
     func randomASCIITextsCountExactlyAtEverySplit(encoding: EncodingName) throws {
         let enc = try Encoding.named(encoding)
-        let atoms = ["a", "Z", "it", "'", "'s", "'ll", "1", "22", "333", " ", "  ", "\t", "\n", "\r\n", "\r", "(", ".", "/",
-                     "->", "//", "!!", "_", "x1", "HTTP", "Server", " \n", "\n ", "é", "日"]
+        let atoms = StablePieceTests.atoms
         var rng = SeededGenerator(seed: 0x57AB1E)
         for _ in 0..<400 {
             let text = (0..<Int.random(in: 2...9, using: &rng)).map { _ in atoms.randomElement(using: &rng)! }.joined()
