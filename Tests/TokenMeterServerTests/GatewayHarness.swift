@@ -31,7 +31,7 @@ final class GatewayHarness: Sendable {
 
     /// Starts a server; `configure` edits the configuration (the test upstream is the only upstream).
     static func start(upstream given: TestUpstream? = nil, databasePath: String? = nil,
-                      provider: Upstream.Provider = .openAICompatible,
+                      provider: Upstream.Provider = .openAICompatible, logger givenLogger: Logger? = nil,
                       configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> GatewayHarness {
         _ = try Encoding.named(.o200k_base)  // load the vocabulary before any deadline runs
         await ProcessResourceGate.shared.enterShared()
@@ -50,6 +50,7 @@ final class GatewayHarness: Sendable {
         configure(&configuration)
         var logger = Logger(label: "tokenmeter-test")
         logger.logLevel = .warning
+        if let givenLogger { logger = givenLogger }
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = try await buildApplication(configuration, logger: logger) { port in continuation.yield(port) }
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
