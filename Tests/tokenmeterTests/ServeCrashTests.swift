@@ -68,7 +68,7 @@ struct ServeCrashTests {
         let expectedStalled = Self.stallAfter.mapValues {
             Int64(encoding.count(TestScenario.counting(200).chunks.prefix($0).joined()))
         }
-        let settledIn = try await Self.poll(timeout: .seconds(30)) {
+        let allCheckpointed = try await Self.poll(timeout: .seconds(30)) {
             let rows = try ledger.read { db in
                 try Row.fetchAll(db, sql: "SELECT model, completion_tokens FROM reservations WHERE checkpoint_at IS NOT NULL")
             }
@@ -76,7 +76,7 @@ struct ServeCrashTests {
             let flowingStarted = rows.filter { $0["model"] as String == Self.flowing && ($0["completion_tokens"] as Int64) > 0 }
             return stalledDone.count == 34 && flowingStarted.count == 16
         }
-        #expect(settledIn, "not every stream reached its checkpoint before the kill")
+        #expect(allCheckpointed, "not every stream reached its checkpoint before the kill")
 
         server.kill9()
         // The ledger as the dead server left it: what recovery must turn into records.
