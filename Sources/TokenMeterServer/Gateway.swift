@@ -52,12 +52,16 @@ struct Gateway: Sendable {
                 unsettled.add(.init(admitted: admitted, usage: usage, status: status, logger: logger))
             }
         }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { for await _ in written {} }
-            group.addTask { try? await Task.sleep(for: Self.settleWait) }
-            await group.next()
-            group.cancelAll()
-        }
+        // The wait runs in its own task so a cancelled caller still waits for the write (up to the bound):
+        // settling twice (a cancelled path settles again) must find the first record in place.
+        await Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { for await _ in written {} }
+                group.addTask { try? await Task.sleep(for: Self.settleWait) }
+                await group.next()
+                group.cancelAll()
+            }
+        }.value
     }
 
     /// At shutdown: waits for settles still being written, then retries the failed ones once more; returns

@@ -2,6 +2,8 @@ import Foundation
 import GRDB
 import Testing
 import TokenMeterClient
+import TokenMeterLedger
+import TokenMeterMoney
 import TokenMeterTestUpstream
 import TokenMeterTokenizer
 
@@ -19,7 +21,12 @@ struct ServeCrashTests {
 
     @Test("kill -9 during 50 streams: after a restart every stream has one interrupted record with its last checkpoint, sums and budgets hold, integrity ok, and it serves again")
     func killNineDuringFiftyStreams() async throws {
-        await ProcessResourceGate.shared.enterShared()
+        // 50 streams, two server processes and CLI runs load a 2-core machine: keep the in-process server
+        // tests (shared holders of the gate) from running at the same time.
+        try await ProcessResourceGate.shared.exclusive { try await run() }
+    }
+
+    private func run() async throws {
         let upstream = try await TestUpstream.start()
         let runner = try CLIRunner()
         let client = try ChatClient(configuration: .init(timeouts: ChatTimeouts(connect: 5, firstByte: 10, idle: 30)))
@@ -27,16 +34,25 @@ struct ServeCrashTests {
         for (model, count) in Self.stallAfter {
             upstream.setScenario(.counting(200, interval: .milliseconds(2), fault: .stall(afterChunks: count)), forModel: model)
         }
-        upstream.setScenario(.counting(100_000, interval: .milliseconds(15)), forModel: Self.flowing)
+        // Its chunks differ from the stalled streams' ("f0 " …, not "t0 " …), so no flowing stream's text can
+        // pass for a stalled one's.
+        upstream.setScenario(TestScenario(chunks: (0..<100_000).map { "f\($0) " }, interval: .milliseconds(15)), forModel: Self.flowing)
 
-        // Users and keys through the real CLI.
+        // The first user and key through the real CLI, the others through the ledger's administration API
+        // (each CLI run is a process start; on a loaded machine that is most of this test's time).
         var keys: [String: String] = [:]
-        for user in Self.users {
-            #expect(try runner.ledger("users", "add", user, "--monthly-usd", "5").status == 0)
-            let issued = try runner.ledger("keys", "create", user)
-            #expect(issued.status == 0, "\(issued.stderr)")
-            keys[user] = issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try await offPool { try runner.ledger("users", "add", Self.users[0], "--monthly-usd", "5") }.status == 0)
+        let issued = try await offPool { try runner.ledger("keys", "create", Self.users[0]) }
+        #expect(issued.status == 0, "\(issued.stderr)")
+        keys[Self.users[0]] = issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        var administration = SQLiteUsageStore.Configuration()
+        administration.role = .administration
+        let admin = try SQLiteUsageStore(path: runner.database, configuration: administration)
+        for user in Self.users.dropFirst() {
+            let added = try await admin.addUser(name: user, budget: Budget(monthlyLimit: Money(picoUSD: Self.monthlyLimitPicoUSD)))
+            keys[user] = try await admin.createAPIKey(userID: added.id).key
         }
+        try await admin.close()
         let config = runner.directory.appendingPathComponent("serve.yaml")
         try """
             upstreams:
@@ -47,7 +63,7 @@ struct ServeCrashTests {
                 timeouts: {connect_seconds: 5, first_byte_seconds: 10, idle_seconds: 60}
             """.write(to: config, atomically: true, encoding: .utf8)
 
-        var server = try ServeProcess(runner: runner, config: config.path)
+        var server = try await offPool { try ServeProcess(runner: runner, config: config.path) }
         let gatewayURL = "http://127.0.0.1:\(server.port)/v1"
 
         // 50 streams: 10 per user, the models in turn.
@@ -55,10 +71,10 @@ struct ServeCrashTests {
         let readers = streams.map { stream in
             let request = ChatRequest(model: stream.model, messages: [ChatMessage(role: "user", content: "count for me")], maxTokens: 2000)
             let chat = client.stream(request, to: Upstream(baseURL: gatewayURL, provider: .openAICompatible, apiKey: keys[stream.user]!))
-            return Task { () -> String in
+            return Task { () -> (model: String, text: String) in
                 var text = ""
                 do { for try await event in chat { text += event.content ?? "" } } catch {}
-                return text
+                return (stream.model, text)
             }
         }
 
@@ -76,16 +92,37 @@ struct ServeCrashTests {
             let flowingStarted = rows.filter { $0["model"] as String == Self.flowing && ($0["completion_tokens"] as Int64) > 0 }
             return stalledDone.count == 34 && flowingStarted.count == 16
         }
-        #expect(allCheckpointed, "not every stream reached its checkpoint before the kill")
+        if !allCheckpointed {
+            let state: [String] = try await ledger.read { db in
+                let open = try Row.fetchAll(db, sql: """
+                    SELECT model, checkpoint_at IS NOT NULL AS checkpointed, completion_tokens, COUNT(*) AS n
+                    FROM reservations GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+                    """).map { row -> String in
+                    let model: String = row["model"], checkpointed: Bool = row["checkpointed"]
+                    let tokens: Int64 = row["completion_tokens"], n: Int = row["n"]
+                    return "\(model) checkpointed=\(checkpointed) tokens=\(tokens): \(n)"
+                }
+                let settled = try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM usage_records GROUP BY 1")
+                    .map { row -> String in
+                        let status: String = row["status"], n: Int = row["n"]
+                        return "record \(status): \(n)"
+                    }
+                return open + settled
+            }
+            let message = "not every stream reached its checkpoint before the kill; upstream saw \(upstream.records.count) "
+                + "requests; expected stalled counts \(expectedStalled); ledger: \(state)"
+            Issue.record(Comment(rawValue: message))
+        }
 
-        server.kill9()
+        let dying = server
+        await offPool { dying.kill9() }
         // The ledger as the dead server left it: what recovery must turn into records.
         let leftOpen = try await ledger.read { db in
             try Row.fetchAll(db, sql: "SELECT request_id, user_id, \(Self.usageColumns) FROM reservations ORDER BY request_id")
         }
         #expect(leftOpen.count == 50)
         #expect(try await ledger.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM usage_records") } == 0)
-        let received = await withTaskGroup(of: String.self) { group in
+        let received = await withTaskGroup(of: (model: String, text: String).self) { group in
             for reader in readers { group.addTask { await reader.value } }
             return await group.reduce(into: []) { $0.append($1) }
         }
@@ -93,11 +130,11 @@ struct ServeCrashTests {
         // Each stalled stream's client got exactly what its checkpoint holds.
         for (model, count) in Self.stallAfter {
             let text = TestScenario.counting(200).chunks.prefix(count).joined()
-            #expect(received.filter { $0 == text }.count == 17, "\(model)")
+            #expect(received.filter { $0.model == model }.map(\.text) == Array(repeating: text, count: 17), "\(model)")
         }
 
         // Restart on the same database.
-        server = try ServeProcess(runner: runner, config: config.path)
+        server = try await offPool { try ServeProcess(runner: runner, config: config.path) }
         #expect(try await ledger.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM reservations") } == 0)
         let records = try await ledger.read { db in
             try Row.fetchAll(db, sql: "SELECT request_id, user_id, \(Self.usageColumns), status FROM usage_records ORDER BY request_id")
@@ -129,7 +166,8 @@ struct ServeCrashTests {
                     SELECT COALESCE(SUM(r.cost_pusd), 0) FROM usage_records r JOIN users u ON u.id = r.user_id WHERE u.name = ?
                     """, arguments: [user])
             } ?? -1
-            let usage = try Self.getJSON(gatewayURL: "http://127.0.0.1:\(server.port)/v1", key: keys[user]!)
+            let (port, key) = (server.port, keys[user]!)
+            let usage = try await offPool { try Self.getJSON(gatewayURL: "http://127.0.0.1:\(port)/v1", key: key) }
             #expect(usage["requests"]?.intValue == 10, "\(user)")
             #expect(usage["cost_picousd"]?.intValue == spent, "\(user)")
             #expect(spent > 0, "\(user)")
@@ -149,9 +187,9 @@ struct ServeCrashTests {
         #expect(try await Self.poll(timeout: .seconds(5)) {
             try ledger.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM usage_records WHERE status = 'completed'") } == 1
         })
-        #expect(try server.terminate() == 0)
+        let stopping = server
+        #expect(try await offPool { try stopping.terminate() } == 0)
         try await upstream.shutdown()
-        await ProcessResourceGate.shared.leaveShared()
     }
 
     static let usageColumns = """
@@ -198,8 +236,23 @@ struct ServeCrashTests {
     }
 }
 
+/// Runs blocking work (waiting for a child process, reading its pipes) on a Dispatch thread, so the
+/// cooperative pool (two threads on a 2-core machine) stays free for the servers in this test process.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+    }
+}
+
+/// ``offPool(_:)`` for work that cannot fail.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: work()) }
+    }
+}
+
 /// `tokenmeter serve` as a child process on a kernel-chosen port.
-struct ServeProcess {
+struct ServeProcess: Sendable {
     let process: Process
     let port: Int
     private let stderr: Pipe
