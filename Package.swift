@@ -121,7 +121,8 @@ let package = Package(
         // waits to be killed with SIGKILL (the crash-recovery tests spawn it).
         .executableTarget(name: "ledger-crash-helper", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
         .testTarget(name: "tokenmeterTests", dependencies: ["TokenMeterLedger", "TokenMeterMoney", "TokenMeterTestUpstream",
-                                                     "TokenMeterReports"]),
+                                                     "TokenMeterReports", "TokenMeterClient", "TokenMeterTokenizer",
+                                                     .product(name: "GRDB", package: "GRDB.swift")]),
         // Streaming upstream client: libcurl transport (the only importer of CCurl), SSE/NDJSON
         // decoders, OpenAI-compatible and Ollama adapters. Depends on no other TokenMeter module.
         .target(name: "TokenMeterClient", dependencies: ["CCurl"]),
@@ -184,6 +185,7 @@ let package = Package(
                 "TokenMeterMoney",
                 "TokenMeterClient",
                 "TokenMeterTestUpstream",
+                "TokenMeterTestSupport",
                 "TokenMeterTokenizer",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

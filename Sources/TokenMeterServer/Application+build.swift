@@ -24,6 +24,7 @@ public func buildApplication(
     var ledgerConfiguration = SQLiteUsageStore.Configuration()
     ledgerConfiguration.role = .owner
     ledgerConfiguration.checkpointInterval = configuration.checkpointInterval
+    ledgerConfiguration.busyTimeout = configuration.ledgerBusyTimeout
     let store = try SQLiteUsageStore(path: configuration.databasePath, configuration: ledgerConfiguration)
     if store.recoveredReservations > 0 {
         logger.notice("recovered interrupted requests from the last run", metadata: ["count": "\(store.recoveredReservations)"])
@@ -40,7 +41,8 @@ public func buildApplication(
     if let path = configuration.catalogPath { catalog = try catalog.merging(fileAt: path) }
     let client = try ChatClient()
     let gateway = Gateway(configuration: configuration, store: store, catalog: catalog, client: client,
-                          metrics: GatewayMetrics(), logger: logger)
+                          metrics: GatewayMetrics(), logger: logger, unsettled: UnsettledRequests(),
+                          concurrency: KeyConcurrencyLimiter(limit: configuration.maxConcurrentRequestsPerKey))
 
     let router = Router()
     router.post("/v1/chat/completions") { request, context in try await gateway.chatCompletions(request, context: context) }
@@ -56,7 +58,9 @@ public func buildApplication(
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TokenMeter"),
-        services: [CheckpointFlusher(store: store, interval: configuration.checkpointInterval, logger: logger)],
+        services: [CheckpointFlusher(store: store, retryUnsettled: { await gateway.retryUnsettled() },
+                                     finishSettles: { await gateway.finishSettles() },
+                                     interval: configuration.checkpointInterval, logger: logger)],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )

@@ -22,6 +22,8 @@ struct ResponseScript {
         case end
         /// Close the connection abruptly.
         case close
+        /// Reset the connection (RST instead of FIN).
+        case reset
         /// Do nothing more; the connection stays open until the client leaves.
         case stall
     }
@@ -52,6 +54,7 @@ struct ResponseScript {
             prelude.append(.head(status: 200, contentType: "application/json"))
             switch scenario.fault {
             case .dropConnection?: prelude.append(.close)
+            case .resetConnection?: prelude.append(.reset)
             case .stall?: prelude.append(.stall)
             default: prelude += [.chunk(writer.completeBody()), .end]
             }
@@ -63,6 +66,9 @@ struct ResponseScript {
         case .dropConnection(let after)? where after <= chunks.count:
             contentCount = after
             epilogue = [.close]
+        case .resetConnection(let after)? where after <= chunks.count:
+            contentCount = after
+            epilogue = [.reset]
         case .stall(let after)? where after <= chunks.count:
             contentCount = after
             epilogue = [.stall]

@@ -6,6 +6,9 @@ public struct TestScenario: Sendable, Hashable {
     public enum Fault: Sendable, Hashable {
         /// Close the connection abruptly after writing `afterChunks` content chunks.
         case dropConnection(afterChunks: Int)
+        /// Reset the connection (TCP RST: `SO_LINGER` 0, then close) after writing `afterChunks` content
+        /// chunks, as a crashed or killed upstream host does.
+        case resetConnection(afterChunks: Int)
         /// Answer with this HTTP status and an error body in the request format's style (OpenAI:
         /// `{"error":{message,type,param,code}}`; Ollama: `{"error":"message"}`).
         case status(Int, message: String, type: String = "server_error", code: String? = nil)

@@ -146,6 +146,15 @@ final class UpstreamHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             self.recordID = nil
             script = nil
             context.close(promise: nil)
+        case .reset:
+            self.recordID = nil
+            script = nil
+            // SO_LINGER with a zero timeout makes close() send RST and drop unsent data. The option is set on
+            // this event loop, so it is in place before the close below runs.
+            if let socket = context.channel as? any SocketOptionProvider {
+                _ = socket.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+            }
+            context.close(promise: nil)
         case .pause, .stall:
             preconditionFailure("pauses and stalls are handled by runSteps")
         }

@@ -31,7 +31,7 @@ final class GatewayHarness: Sendable {
 
     /// Starts a server; `configure` edits the configuration (the test upstream is the only upstream).
     static func start(upstream given: TestUpstream? = nil, databasePath: String? = nil,
-                      provider: Upstream.Provider = .openAICompatible,
+                      provider: Upstream.Provider = .openAICompatible, logger givenLogger: Logger? = nil,
                       configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> GatewayHarness {
         _ = try Encoding.named(.o200k_base)  // load the vocabulary before any deadline runs
         await ProcessResourceGate.shared.enterShared()
@@ -50,6 +50,7 @@ final class GatewayHarness: Sendable {
         configure(&configuration)
         var logger = Logger(label: "tokenmeter-test")
         logger.logLevel = .warning
+        if let givenLogger { logger = givenLogger }
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = try await buildApplication(configuration, logger: logger) { port in continuation.yield(port) }
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
@@ -174,7 +175,9 @@ func curl(_ url: String, method: String = "POST", key: String?, body: [UInt8]? =
     process.standardOutput = output
     process.standardInput = input
     try process.run()
-    if let body { input.fileHandleForWriting.write(Data(body)) }
+    // curl may exit (an early 413, a timeout) before reading the whole body: no SIGPIPE for the test process.
+    signal(SIGPIPE, SIG_IGN)
+    if let body { try? input.fileHandleForWriting.write(contentsOf: Data(body)) }
     try input.fileHandleForWriting.close()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()

@@ -36,6 +36,8 @@ extension ServerConfiguration {
         var checkpoint_interval_ms: Int?
         var shutdown_grace_seconds: Double?
         var max_tokens_ceiling: Int?
+        var ledger_busy_timeout_ms: Int?
+        var max_concurrent_requests_per_key: Int?
         var catalog: String?
         var upstreams: [UpstreamEntry]?
         var routes: [Route]?
@@ -43,7 +45,8 @@ extension ServerConfiguration {
 
     /// The configuration from a YAML file (nil: zero-config defaults), then environment overrides:
     /// `TOKENMETER_HOST`, `TOKENMETER_PORT`, `TOKENMETER_DB`, `TOKENMETER_ADMIN_KEY`,
-    /// `TOKENMETER_BODY_LIMIT_BYTES`, `TOKENMETER_CHECKPOINT_INTERVAL_MS`, `TOKENMETER_SHUTDOWN_GRACE_SECONDS`.
+    /// `TOKENMETER_BODY_LIMIT_BYTES`, `TOKENMETER_CHECKPOINT_INTERVAL_MS`, `TOKENMETER_SHUTDOWN_GRACE_SECONDS`,
+    /// `TOKENMETER_LEDGER_BUSY_TIMEOUT_MS`, `TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY`.
     public static func load(file path: String?, environment: [String: String]) throws(ConfigurationError) -> ServerConfiguration {
         var config = zeroConfig(environment: environment)
         if let path {
@@ -71,6 +74,8 @@ extension ServerConfiguration {
         if let ms = file.checkpoint_interval_ms { checkpointInterval = .milliseconds(ms) }
         if let s = file.shutdown_grace_seconds { shutdownGrace = .milliseconds(Int64(s * 1000)) }
         if let c = file.max_tokens_ceiling { maxTokensCeiling = c }
+        if let ms = file.ledger_busy_timeout_ms { ledgerBusyTimeout = .milliseconds(ms) }
+        if let n = file.max_concurrent_requests_per_key { maxConcurrentRequestsPerKey = n }
         if let c = file.catalog { catalogPath = c }
         if let entries = file.upstreams {
             guard !entries.isEmpty else { throw ConfigurationError("\(origin): 'upstreams' is empty") }
@@ -116,6 +121,8 @@ extension ServerConfiguration {
         if let b = try int("TOKENMETER_BODY_LIMIT_BYTES") { bodyLimitBytes = b }
         if let ms = try int("TOKENMETER_CHECKPOINT_INTERVAL_MS") { checkpointInterval = .milliseconds(ms) }
         if let s = try int("TOKENMETER_SHUTDOWN_GRACE_SECONDS") { shutdownGrace = .seconds(s) }
+        if let ms = try int("TOKENMETER_LEDGER_BUSY_TIMEOUT_MS") { ledgerBusyTimeout = .milliseconds(ms) }
+        if let n = try int("TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY") { maxConcurrentRequestsPerKey = n }
         try validate(origin: "environment")
     }
 
@@ -124,6 +131,10 @@ extension ServerConfiguration {
         guard (0...65535).contains(port) else { throw ConfigurationError("\(origin): port \(port) is not 0–65535") }
         guard bodyLimitBytes >= 1024 else { throw ConfigurationError("\(origin): body_limit_bytes must be at least 1024") }
         guard checkpointInterval > .zero else { throw ConfigurationError("\(origin): checkpoint interval must be positive") }
+        if let n = maxConcurrentRequestsPerKey, n < 1 {
+            throw ConfigurationError("\(origin): max_concurrent_requests_per_key must be at least 1")
+        }
+        guard ledgerBusyTimeout >= .zero else { throw ConfigurationError("\(origin): the ledger busy timeout must not be negative") }
         guard !upstreams.isEmpty else { throw ConfigurationError("\(origin): no upstream configured") }
         if let adminKey, adminKey.count < 16 { throw ConfigurationError("\(origin): the admin key must be at least 16 characters") }
     }

@@ -26,6 +26,12 @@ public struct ServerConfiguration: Sendable {
     public var shutdownGrace: Duration = .seconds(10)
     /// Largest `max_tokens` a request may ask for when the model's own limit is unknown (tokens).
     public var maxTokensCeiling: Int = 1_000_000
+    /// How long a ledger write waits for another process's lock (e.g. a backup or the CLI holding a write
+    /// transaction) before it fails: a reservation then gets 503 `ledger_busy`, a settle is retried.
+    public var ledgerBusyTimeout: Duration = .seconds(5)
+    /// Most chat requests one API key may have in flight at once; more get 429 `rate_limit_exceeded`.
+    /// nil (the default) sets no cap.
+    public var maxConcurrentRequestsPerKey: Int?
 
     /// A configuration with explicit upstreams and defaults for everything else.
     public init(upstreams: [UpstreamConfiguration]) {

@@ -27,6 +27,7 @@ struct CompletionAssembler {
         var receivedAny = false
         var status = UsageStatus.completed
         var failure: GatewayError?
+        let checkpoints = CheckpointPump(store: gateway.store, reservation: admitted.reservation)
         reading: while true {
             let event: ChatEvent?
             do { event = try await events.next() } catch {
@@ -59,9 +60,9 @@ struct CompletionAssembler {
                 status = .cutByBudget
                 break reading
             }
-            _ = try? await gateway.store.checkpoint(
-                admitted.reservation, usage: admitted.usage(completionTokens: pipeline.meteredTokens, provider: nil))
+            checkpoints.submit(admitted.usage(completionTokens: pipeline.meteredTokens, provider: nil))
         }
+        checkpoints.finish()
         events.close()
         pipeline.deliveredTokens = pipeline.meteredTokens
         // An upstream that failed before sending anything is not billed (as with stream: true).

@@ -47,7 +47,7 @@ struct SSEResponder {
         case .clientGone: status = .clientCancelled
         case .upstreamFailed(let error):
             status = .upstreamError
-            logger.warning("upstream failed mid-stream", metadata: ["error": "\(error)"])
+            logger.warning("upstream failed mid-stream", metadata: ["error": "\(error.logDescription)"])
         case .shutdown: status = .interrupted
         }
         let usage = admitted.usage(completionTokens: pipeline.deliveredTokens, provider: pipeline.providerUsage)
@@ -57,6 +57,8 @@ struct SSEResponder {
     private func loop(first: ChatEvent?, events: IteratorHandOff, stream: ChatStream, pipeline: inout StreamPipeline,
                       writer: inout any ResponseBodyWriter, shutdownCut: StopFlag) async -> End {
         let passThrough = admitted.upstream.provider == .openAICompatible
+        let checkpoints = CheckpointPump(store: gateway.store, reservation: admitted.reservation)
+        defer { checkpoints.finish() }
         var factory = ChunkFactory(id: admitted.requestID, model: admitted.requestedModel)
         if passThrough, let first { factory.adopt(first.raw) }
         var sentRole = false
@@ -101,8 +103,7 @@ struct SSEResponder {
             }
             pipeline.deliveredTokens = pipeline.meteredTokens
             if cut { return .cut }
-            _ = try? await gateway.store.checkpoint(
-                admitted.reservation, usage: admitted.usage(completionTokens: pipeline.deliveredTokens, provider: nil))
+            checkpoints.submit(admitted.usage(completionTokens: pipeline.deliveredTokens, provider: nil))
             do {
                 next = try await events.next()
             } catch {

@@ -16,8 +16,14 @@ extension Gateway {
         // and then watches the connection for the client closing.
         var request = incoming
         let admitted: AdmittedRequest
-        do {
+        // Held until the response is written (or dropped): the key's place under its concurrency cap.
+        let slot: KeyConcurrencyLimiter.Slot
+        do throws(GatewayError) {
             let key = try await authenticate(authorization: request.headers[.authorization])
+            guard let granted = concurrency.acquire(keyID: key.apiKeyID) else {
+                throw GatewayError.tooManyConcurrentRequests(limit: concurrency.limit ?? 0)
+            }
+            slot = granted
             let bytes = try await collectBody(&request)
             let intake = try ChatIntake(bytes: bytes, maxTokensCeiling: configuration.maxTokensCeiling)
             admitted = try await admit(intake, key: key, logger: logger)
@@ -50,6 +56,7 @@ extension Gateway {
                 await settle(admitted, usage: admitted.usage(completionTokens: 0, provider: nil), status: .clientCancelled, logger: requestLogger)
                 throw error
             }
+            withExtendedLifetime(slot) {}
             switch outcome.result {
             case .success(let body):
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
@@ -58,28 +65,35 @@ extension Gateway {
             }
         }
 
+        // From here until the response ends, a client that closes its connection cancels the upstream at
+        // once, also while the upstream has not sent its first event yet (ClientDisconnectWatch).
+        let watch = ClientDisconnectWatch(request) { stream.cancel() }
         let first: ChatEvent?
         do {
             first = try await events.next()
         } catch {
+            await watch.end()
             events.close()
-            requestLogger.warning("upstream failed before the first byte", metadata: ["error": "\(error)"])
+            if watch.clientClosed, case .cancelled = error {
+                requestLogger.info("the client left before the upstream's first event")
+                await settle(admitted, usage: .zero, status: .clientCancelled, logger: requestLogger)
+                throw GatewayError(.init(code: 499), "The client closed the connection.", type: "server_error",
+                                   code: "client_closed_request")
+            }
+            requestLogger.warning("upstream failed before the first byte", metadata: ["error": "\(error.logDescription)"])
             await settle(admitted, usage: .zero, status: .upstreamError, logger: requestLogger)
             throw GatewayError.from(error)
         }
         metrics.firstEvent(after: .now - started)
         let responder = SSEResponder(gateway: self, admitted: admitted, logger: requestLogger)
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
-        let collected = request
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            do {
-                try await collected.body.consumeWithCancellationOnInboundClose { _ in
-                    await responder.run(first: first, events: events, stream: stream, writer: &writer)
-                }
-            } catch {
-                // The client went away; the responder has settled (or settles as it unwinds).
-            }
+            // The client leaving cancels the upstream stream (the watch), which ends the responder's loop as
+            // `client_cancelled`; a failed write ends it the same way. The responder settles before returning.
+            await responder.run(first: first, events: events, stream: stream, writer: &writer)
+            await watch.end()
             try await writer.finish(nil)
+            withExtendedLifetime(slot) {}
         })
     }
 

@@ -62,6 +62,12 @@ extension GatewayError {
         GatewayError(.tooManyRequests, message, type: "insufficient_quota", code: "insufficient_quota")
     }
 
+    /// 429 when the key already has `limit` chat requests in flight.
+    static func tooManyConcurrentRequests(limit: Int) -> GatewayError {
+        GatewayError(.tooManyRequests, "Rate limit reached: this API key already has \(limit) requests in flight, "
+            + "the most this server allows. Retry when one has finished.", type: "requests", code: "rate_limit_exceeded")
+    }
+
     /// 413 when the body is larger than the configured limit (bytes).
     static func bodyTooLarge(limit: Int) -> GatewayError {
         GatewayError(.contentTooLarge, "The request body is larger than this server's limit of \(limit) bytes.",
