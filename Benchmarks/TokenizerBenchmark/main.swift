@@ -1,7 +1,8 @@
 // Tokenizer benchmark (run by Benchmarks/tokenizer.sh; numbers go to BENCHMARKS.md).
 //
 //   tokenizer-bench throughput FILE   encode / count / regex-only MB/s per encoding, best of 5 runs
-//   tokenizer-bench incremental FILE  IncrementalCounter over ~1-token deltas vs one batch count
+//   tokenizer-bench incremental FILE [TOKENS] [--no-verify] [--encoding E]
+//                                     IncrementalCounter over ~1-token deltas vs one batch count
 import Foundation
 @_spi(Benchmark) import TokenMeterTokenizer
 
@@ -32,8 +33,8 @@ func throughput(_ path: String) throws {
     }
 }
 
-func incremental(_ path: String, tokens: Int, verify: Bool = true) throws {
-    let enc = try Encoding.named(.o200k_base)
+func incremental(_ path: String, tokens: Int, verify: Bool = true, encoding: EncodingName = .o200k_base) throws {
+    let enc = try Encoding.named(encoding)
     var all = Array(try Data(contentsOf: URL(fileURLWithPath: path)).prefix(tokens * 16))
     while let last = all.last, last & 0xC0 == 0x80 { all.removeLast() }  // whole characters only
     if let last = all.last, last >= 0xC0 { all.removeLast() }
@@ -73,8 +74,8 @@ func incremental(_ path: String, tokens: Int, verify: Bool = true) throws {
         let expected = text.withUnsafeBufferPointer { enc.count(utf8: UnsafeBufferPointer(rebasing: $0[..<complete])) }
         if totals[i] != expected { mismatches += 1 }
     }
-    print(String(format: "incremental o200k_base tokens=%d deltas=%d bytes=%d batch %.3f ms  incremental %.3f ms  ratio %.2fx  mismatches=%d",
-                 ids.count, deltas.count, text.count, batch * 1e3, streamed * 1e3, streamed / batch, mismatches))
+    print(String(format: "incremental %@ tokens=%d deltas=%d bytes=%d batch %.3f ms  incremental %.3f ms  ratio %.2fx  mismatches=%d",
+                 encoding.rawValue, ids.count, deltas.count, text.count, batch * 1e3, streamed * 1e3, streamed / batch, mismatches))
 }
 
 let args = CommandLine.arguments
@@ -84,6 +85,9 @@ guard args.count >= 3 else {
 }
 switch args[1] {
 case "throughput": try throughput(args[2])
-case "incremental": try incremental(args[2], tokens: args.count > 3 ? Int(args[3])! : 20_000, verify: !args.contains("--no-verify"))
+case "incremental":
+    let encoding = args.firstIndex(of: "--encoding").flatMap { EncodingName(rawValue: args[$0 + 1]) } ?? .o200k_base
+    try incremental(args[2], tokens: args.count > 3 ? Int(args[3]) ?? 20_000 : 20_000, verify: !args.contains("--no-verify"),
+                    encoding: encoding)
 default: exit(64)
 }

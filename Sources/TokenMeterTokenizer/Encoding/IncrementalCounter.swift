@@ -82,7 +82,9 @@ public struct IncrementalCounter {
             }
         }
         incompleteBytes = buffer.count - validLength
-        recount(validLength: validLength, checkUpTo: validBefore)
+        // Only the first bytes of a character arrived (a token of a script the vocabulary splits into
+        // bytes): the complete text, and so its count, is unchanged.
+        if validLength > validBefore { recount(validLength: validLength, checkUpTo: validBefore) }
         return count
     }
 
