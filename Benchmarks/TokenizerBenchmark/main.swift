@@ -41,7 +41,12 @@ func incremental(_ path: String, tokens: Int, verify: Bool = true, encoding: Enc
     let ids = Array(all.withUnsafeBufferPointer { enc.encode(utf8: $0) }.prefix(tokens))
     // ~1-token deltas: the bytes of each token, as a provider streams them (a delta may end inside
     // a UTF-8 character; the counter holds those bytes until the character is complete).
-    let deltas = try ids.map { try enc.decode([$0]) }
+    var deltas = try ids.map { try enc.decode([$0]) }
+    // End on a whole character (the last token may hold only the first bytes of one).
+    while let lead = deltas.flatMap({ $0 }).last(where: { $0 & 0xC0 != 0x80 }), lead >= 0xC0,
+          String(validating: deltas.flatMap { $0 }, as: UTF8.self) == nil {
+        deltas.removeLast()
+    }
     let text = deltas.flatMap { $0 }
     if let phase = ProcessInfo.processInfo.environment["TOKENIZER_BENCH_PHASE"] {
         // One phase alone, 200 times, for `perf stat` (instruction counts are steadier than time on
@@ -72,7 +77,13 @@ func incremental(_ path: String, tokens: Int, verify: Bool = true, encoding: Enc
         var complete = offset
         while complete < text.count && complete > 0 && (text[complete] & 0xC0) == 0x80 { complete -= 1 }
         let expected = text.withUnsafeBufferPointer { enc.count(utf8: UnsafeBufferPointer(rebasing: $0[..<complete])) }
-        if totals[i] != expected { mismatches += 1 }
+        if totals[i] != expected {
+            if mismatches == 0 {
+                let context = String(decoding: text[max(0, complete - 40)..<complete], as: UTF8.self)
+                FileHandle.standardError.write(Data("first mismatch after delta \(i) (byte \(complete)): \(totals[i]) vs \(expected); text ends \(context.debugDescription)\n".utf8))
+            }
+            mismatches += 1
+        }
     }
     print(String(format: "incremental %@ tokens=%d deltas=%d bytes=%d batch %.3f ms  incremental %.3f ms  ratio %.2fx  mismatches=%d",
                  encoding.rawValue, ids.count, deltas.count, text.count, batch * 1e3, streamed * 1e3, streamed / batch, mismatches))
