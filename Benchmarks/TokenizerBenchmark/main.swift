@@ -48,6 +48,20 @@ func incremental(_ path: String, tokens: Int, verify: Bool = true, encoding: Enc
         deltas.removeLast()
     }
     let text = deltas.flatMap { $0 }
+    // Delta boundaries in `text`, so feeding a delta is a pointer slice (as a stream client hands the
+    // counter bytes it already holds), not an array per delta.
+    var ends: [Int] = []
+    ends.reserveCapacity(deltas.count)
+    for d in deltas { ends.append((ends.last ?? 0) + d.count) }
+    func feed(_ counter: inout IncrementalCounter, into totals: inout [Int]) {
+        text.withUnsafeBufferPointer { all in
+            var from = 0
+            for end in ends {
+                totals.append((try? counter.append(utf8: UnsafeBufferPointer(rebasing: all[from..<end]))) ?? -1)
+                from = end
+            }
+        }
+    }
     if let phase = ProcessInfo.processInfo.environment["TOKENIZER_BENCH_PHASE"] {
         // One phase alone, 200 times, for `perf stat` (instruction counts are steadier than time on
         // a shared machine).
@@ -57,7 +71,10 @@ func incremental(_ path: String, tokens: Int, verify: Bool = true, encoding: Enc
                 sink &+= text.withUnsafeBufferPointer { enc.count(utf8: $0) }
             } else {
                 var counter = IncrementalCounter(encoding: enc)
-                for d in deltas { sink &+= d.withUnsafeBufferPointer { (try? counter.append(utf8: $0)) ?? -1 } }
+                var totals: [Int] = []
+                totals.reserveCapacity(ends.count)
+                feed(&counter, into: &totals)
+                sink &+= totals.last ?? 0
             }
         }
         print(phase, sink)
@@ -67,7 +84,8 @@ func incremental(_ path: String, tokens: Int, verify: Bool = true, encoding: Enc
     var totals: [Int] = []
     let streamed = bestSeconds(verify ? 5 : 200) {
         var counter = IncrementalCounter(encoding: enc)
-        totals = deltas.map { d in d.withUnsafeBufferPointer { (try? counter.append(utf8: $0)) ?? -1 } }
+        totals.removeAll(keepingCapacity: true)
+        feed(&counter, into: &totals)
     }
     // Exactness at every step (outside the timing): each total equals a batch count of the
     // complete characters received so far.
