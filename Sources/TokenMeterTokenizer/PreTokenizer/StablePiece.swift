@@ -62,22 +62,15 @@ enum StablePiece {
             guard i == end else { return false }
             if !isLetter(next) { return next != UInt8(ascii: "'") }
             guard caseRuns && isUpper(next) && isLower(p[end - 1]) else { return false }
-            i = letters
-            while i < end && isUpper(p[i]) { i += 1 }
-            while i < end && isLower(p[i]) { i += 1 }
-            return i == end
+            return caseRunEnd(p, from: letters, to: end) == end
         }
         // Punctuation: p[start] (a space or a punctuation character) and what follows up to `end`.
-        i = first == 0x20 ? start + 1 : start
-        let punctuation = i
-        while i < end && isPunctuation(p[i]) { i += 1 }
-        guard i > punctuation else { return false }
-        if i == end {
+        guard let afterPunctuation = punctuationEnd(p, from: start, to: end) else { return false }
+        if afterPunctuation == end {
             return next == 0x20 || next == 0x09 || isDigit(next) || (isLetter(next) && end - start >= 2)
         }
-        let breaks = i
-        while i < end && (p[i] == 0x0A || p[i] == 0x0D) { i += 1 }
-        return i == end && i > breaks && next != 0x0A && next != 0x0D && next != UInt8(ascii: "/")
+        return lineBreaksEnd(p, from: afterPunctuation, to: end) == end
+            && next != 0x0A && next != 0x0D && next != UInt8(ascii: "/")
     }
 
     /// Whether `p[start..<end]`, the end of the text, is one whole piece, so that finding it needs no
@@ -120,21 +113,40 @@ enum StablePiece {
             guard i < end else { return isPunctuation(first) }  // one punctuation character
         }
         if isLetter(p[i]) {
-            if caseRuns {
-                while i < end && isUpper(p[i]) { i += 1 }
-                while i < end && isLower(p[i]) { i += 1 }
-                return i == end
-            }
+            if caseRuns { return caseRunEnd(p, from: i, to: end) == end }
             while i < end && isLetter(p[i]) { i += 1 }
             return i == end
         }
         // Punctuation, after an optional space, then only line breaks.
-        i = first == 0x20 ? start + 1 : start
+        guard let afterPunctuation = punctuationEnd(p, from: start, to: end) else { return false }
+        return afterPunctuation == end || lineBreaksEnd(p, from: afterPunctuation, to: end) == end
+    }
+
+    /// Where a run of ASCII capitals followed by a run of small letters from `i` ends (o200k's first
+    /// letter alternative on ASCII).
+    @inline(__always)
+    private static func caseRunEnd(_ p: UnsafePointer<UInt8>, from i: Int, to end: Int) -> Int {
+        var i = i
+        while i < end && isUpper(p[i]) { i += 1 }
+        while i < end && isLower(p[i]) { i += 1 }
+        return i
+    }
+
+    /// Where ` ?[^\s\p{L}\p{N}]+` from `start` ends on ASCII, or nil when it matches nothing.
+    @inline(__always)
+    private static func punctuationEnd(_ p: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Int? {
+        var i = p[start] == 0x20 ? start + 1 : start
         let punctuation = i
         while i < end && isPunctuation(p[i]) { i += 1 }
-        guard i > punctuation else { return false }
-        while i < end && (p[i] == 0x0A || p[i] == 0x0D) { i += 1 }
-        return i == end
+        return i > punctuation ? i : nil
+    }
+
+    /// Where a run of CR and LF from `i` ends, or nil when there is none.
+    @inline(__always)
+    private static func lineBreaksEnd(_ p: UnsafePointer<UInt8>, from i: Int, to end: Int) -> Int? {
+        var j = i
+        while j < end && (p[j] == 0x0A || p[j] == 0x0D) { j += 1 }
+        return j > i ? j : nil
     }
 
     /// ASCII white space as the patterns' `\s` sees it (tab, LF, VT, FF, CR, space).
