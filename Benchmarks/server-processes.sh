@@ -45,7 +45,7 @@ upstreams:
 YAML
     "$GATEWAY_BIN" serve --config "$WORK/tokenmeter.yaml" >"$WORK/gateway.log" 2>&1 &
     GATEWAY_PID=$!
-    GATEWAY_PORT=$(wait_for_line "$WORK/gateway.log" 'serving on http' | sed -E 's|.*127\.0\.0\.1:([0-9]+)/v1.*|\1|')
+    GATEWAY_PORT=$(wait_for_line "$WORK/gateway.log" 'serving on http' | sed -E 's|.*serving on http://[^:]+:([0-9]+)/v1.*|\1|')
     echo "upstream pid $UPSTREAM_PID port $UPSTREAM_PORT ($TOKENS tokens, one every $INTERVAL_MS ms);" \
          "gateway pid $GATEWAY_PID port $GATEWAY_PORT; work dir $WORK" >&2
 }

@@ -38,7 +38,9 @@ public func buildApplication(
     }
     var catalog = try ModelCatalog.bundled()
     if let path = configuration.catalogPath { catalog = try catalog.merging(fileAt: path) }
-    let client = try ChatClient()
+    // Every stream holds one upstream connection; keep as many idle for reuse as a busy gateway has streams
+    // (curl's default would close all but 64 when a burst of streams ends, and reconnect for the next).
+    let client = try ChatClient(configuration: .init(maxIdleConnections: 1024))
     let gateway = Gateway(configuration: configuration, store: store, catalog: catalog, client: client,
                           metrics: GatewayMetrics(), logger: logger)
 
@@ -55,7 +57,8 @@ public func buildApplication(
 
     return Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TokenMeter"),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TokenMeter",
+                             backlog: 1024),
         services: [CheckpointFlusher(store: store, interval: configuration.checkpointInterval, logger: logger)],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

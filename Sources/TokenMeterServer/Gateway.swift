@@ -19,6 +19,8 @@ struct Gateway: Sendable {
     let metrics: GatewayMetrics
     /// The app logger; requests log through their context's logger (with the request id).
     let logger: Logger
+    /// Budget status per user after their last reservation (decides whether the upstream may start early).
+    let budgetHints = BudgetHints()
 
     /// Writes the one usage record of `admitted` and updates the metrics. Never throws: a ledger failure is
     /// logged (the reservation stays open and is settled as `interrupted` at the next start).

@@ -85,13 +85,12 @@ struct LoadGenerator {
     /// C virtual users in a closed loop until `requests` have been issued.
     static func run(client: ChatClient, target: Upstream, request: ChatRequest, concurrency: Int, requests: Int,
                     sampleEvery: Int, watched: [(String, Int32)]) async -> Outcome {
-        let issued = Atomic<Int>(0)
-        let completed = Atomic<Int>(0)
+        let issued = Counter(), completed = Counter()
         return await withTaskGroup(of: Outcome.self) { group in
             for _ in 0..<concurrency {
                 group.addTask {
                     var outcome = Outcome()
-                    while issued.wrappingAdd(1, ordering: .relaxed).oldValue < requests {
+                    while issued.value.wrappingAdd(1, ordering: .relaxed).oldValue < requests {
                         let sample = await stream(client: client, target: target, request: request)
                         if let error = sample.error {
                             outcome.failures += 1
@@ -101,11 +100,11 @@ struct LoadGenerator {
                             outcome.gaps += sample.gaps
                             outcome.tokens += sample.tokens
                         }
-                        let done = completed.wrappingAdd(1, ordering: .relaxed).newValue
+                        let done = completed.value.wrappingAdd(1, ordering: .relaxed).newValue
                         if sampleEvery > 0, done % sampleEvery == 0 {
                             let samples = watched.map { ProcessSample(name: $0.0, pid: $0.1) }
-                            print("{\"completed\":\(done),\"processes\":{\(samples.map(\.json).joined(separator: ","))}}")
-                            fflush(stdout)
+                            let line = "{\"completed\":\(done),\"processes\":{\(samples.map(\.json).joined(separator: ","))}}\n"
+                            FileHandle.standardOutput.write(Data(line.utf8))
                         }
                     }
                     return outcome
@@ -127,22 +126,23 @@ struct LoadGenerator {
     /// processes, then closes them all. Prints RSS before and while holding.
     static func hold(client: ChatClient, target: Upstream, request: ChatRequest, streams: Int, watched: [(String, Int32)]) async -> String {
         let before = watched.map { ProcessSample(name: $0.0, pid: $0.1) }
-        let opened = Atomic<Int>(0)
-        let failed = Atomic<Int>(0)
+        let opened = Counter(), failed = Counter()
         let tasks = (0..<streams).map { _ in
             Task {
+                var open = false
                 do {
                     for try await event in client.stream(request, to: target) where !(event.content ?? "").isEmpty {
-                        opened.wrappingAdd(1, ordering: .relaxed)
+                        open = true
+                        opened.value.wrappingAdd(1, ordering: .relaxed)
                         while !Task.isCancelled { try await Task.sleep(for: .seconds(1)) }
                         return
                     }
                 } catch {}
-                failed.wrappingAdd(1, ordering: .relaxed)
+                if !open { failed.value.wrappingAdd(1, ordering: .relaxed) }
             }
         }
         let deadline = ContinuousClock.now + .seconds(60)
-        while opened.load(ordering: .relaxed) + failed.load(ordering: .relaxed) < streams, ContinuousClock.now < deadline {
+        while opened.value.load(ordering: .relaxed) + failed.value.load(ordering: .relaxed) < streams, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
         try? await Task.sleep(for: .seconds(2))  // let allocations settle
@@ -154,8 +154,8 @@ struct LoadGenerator {
                 + "\"rss_kb_per_stream\":\(String(format: "%.2f", Double(h.rssKB - b.rssKB) / Double(max(1, streams)))),"
                 + "\"fds_before\":\(b.fds),\"fds_holding\":\(h.fds),\"threads_holding\":\(h.threads)}"
         }
-        return "{\"mode\":\"hold\",\"streams\":\(streams),\"opened\":\(opened.load(ordering: .relaxed)),"
-            + "\"failed\":\(failed.load(ordering: .relaxed)),\"processes\":{\(perStream.joined(separator: ","))}}"
+        return "{\"mode\":\"hold\",\"streams\":\(streams),\"opened\":\(opened.value.load(ordering: .relaxed)),"
+            + "\"failed\":\(failed.value.load(ordering: .relaxed)),\"processes\":{\(perStream.joined(separator: ","))}}"
     }
 
     static func report(options: Options, outcome: Outcome, elapsed: Double, before: [ProcessSample], after: [ProcessSample]) -> String {
@@ -184,6 +184,11 @@ struct LoadGenerator {
     static func seconds(_ d: Duration) -> Double { milliseconds(d) / 1000 }
 }
 
+/// A counter shared by the virtual users.
+final class Counter: Sendable {
+    let value = Atomic<Int>(0)
+}
+
 /// CPU time, RSS, open FDs and threads of one process, from /proc.
 struct ProcessSample {
     let name: String
@@ -204,9 +209,9 @@ struct ProcessSample {
         }
         if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) {
             for line in status.split(separator: "\n") {
-                let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+                let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
                 if line.hasPrefix("VmRSS:"), parts.count > 1 { rssKB = Int(parts[1]) ?? 0 }
-                if line.hasPrefix("Threads:"), parts.count > 1 { threads = Int(parts[1].trimmingCharacters(in: .whitespaces)) ?? 0 }
+                if line.hasPrefix("Threads:"), parts.count > 1 { threads = Int(parts[1]) ?? 0 }
             }
         }
         fds = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []).count

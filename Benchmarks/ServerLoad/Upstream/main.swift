@@ -35,8 +35,7 @@ struct BenchUpstream {
             port: port, defaultScenario: .counting(tokens, interval: interval), threads: threads, recording: false)
         upstream.setScenario(.counting(1, fault: .stall(afterChunks: 1)), forModel: "gpt-4o-mini-2024-01-01")
         upstream.setScenario(.counting(tokens), forModel: "gpt-4o-mini-2024-01-02")
-        print("listening \(upstream.port)")
-        fflush(stdout)
+        FileHandle.standardOutput.write(Data("listening \(upstream.port)\n".utf8))
         while true { try await Task.sleep(for: .seconds(3600)) }
     }
 }

@@ -16,11 +16,13 @@ extension Gateway {
         // and then watches the connection for the client closing.
         var request = incoming
         let admitted: AdmittedRequest
+        let stream: ChatStream
+        let started: ContinuousClock.Instant
         do {
             let key = try await authenticate(authorization: request.headers[.authorization])
             let bytes = try await collectBody(&request)
             let intake = try ChatIntake(bytes: bytes, maxTokensCeiling: configuration.maxTokensCeiling)
-            admitted = try await admit(intake, key: key, logger: logger)
+            (admitted, stream, started) = try await admit(intake, key: key, logger: logger)
         } catch {
             metrics.rejected()
             logger.info("refused", metadata: ["status": "\(error.status.code)", "code": "\(error.code ?? error.type)"])
@@ -30,8 +32,6 @@ extension Gateway {
         requestLogger[metadataKey: "request_id"] = "\(admitted.requestID)"
         metrics.streamStarted()
 
-        let started = ContinuousClock.now
-        let stream = client.stream(admitted.upstreamRequest, to: admitted.upstream.clientUpstream, timeouts: admitted.upstream.timeouts)
         let events = IteratorHandOff(stream)
 
         if !admitted.streaming {
