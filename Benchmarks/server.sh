@@ -6,6 +6,7 @@
 #
 #   make bench-server          # or: Benchmarks/server.sh [results.jsonl]
 #   TOKENS=32 INTERVAL_MS=20 REQ1=60 REQ50=1500 REQ500=5000 Benchmarks/server.sh
+#   BASELINE_BIN=/path/to/older/tokenmeter Benchmarks/server.sh   # before and after side by side
 #
 # Prints the machine, the load average before the run, one JSON line per phase, and a markdown summary.
 set -euo pipefail
@@ -20,21 +21,26 @@ SKIP_BUILD=${SKIP_BUILD:-0}
 {
     echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"
     echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg); commit $(git rev-parse --short HEAD)$(git diff --quiet || echo +changes)"
-    echo "# upstream: $TOKENS tokens, one every $INTERVAL_MS ms; gateway binary: $GATEWAY_BIN"
+    echo "# upstream: $TOKENS tokens, one every $INTERVAL_MS ms; gateway binary: $GATEWAY_BIN${BASELINE_BIN:+, baseline binary: $BASELINE_BIN}"
 } | tee "$OUT.txt" >&2
 start_processes
 : >"$OUT"
-run() { loadgen "$@" | tee -a "$OUT"; echo "# load $(cut -d' ' -f1-3 /proc/loadavg)" >&2; }
-run gateway warmup-gateway 50 500 --warmup 0 >/dev/null
+run() { loadgen "$@" | tee -a "$OUT"; echo "# load $(cut -d' ' -f1-3 /proc/loadavg) after $2" | tee -a "$OUT" >&2; }
+GATEWAYS=gateway; [ -n "${BASELINE_BIN:-}" ] && GATEWAYS="baseline gateway"
+for g in $GATEWAYS; do run "$g" "warmup-$g" 50 500 --warmup 0 >/dev/null; done
+# Memory per idle open stream first, after the warm-up at 50 streams: later runs at 500 leave the allocator
+# holding that much memory, which would hide the growth.
+for g in $GATEWAYS; do run "$g" "$g hold 500" 500 0 --hold --model gpt-4o-mini-2024-01-01; done
 for c in 1 50 500; do
     n_var=REQ$c; n=${!n_var}
     run direct "direct c=$c" "$c" "$n"
-    run gateway "gateway c=$c" "$c" "$n"
+    for g in $GATEWAYS; do run "$g" "$g c=$c" "$c" "$n"; done
 done
 run direct "direct fast c=50" 50 "$REQFAST" --model gpt-4o-mini-2024-01-02
-run gateway "gateway fast c=50" 50 "$REQFAST" --model gpt-4o-mini-2024-01-02
-run gateway "gateway fast c=200" 200 "$REQFAST" --model gpt-4o-mini-2024-01-02
-run gateway "hold 500" 500 0 --hold --model gpt-4o-mini-2024-01-01
+for g in $GATEWAYS; do
+    run "$g" "$g fast c=50" 50 "$REQFAST" --model gpt-4o-mini-2024-01-02
+    run "$g" "$g fast c=200" 200 "$REQFAST" --model gpt-4o-mini-2024-01-02
+done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT.txt" >&2
 python3 Benchmarks/server-summary.py "$OUT" | tee -a "$OUT.txt"
 echo "results: $OUT, $OUT.txt" >&2
