@@ -48,7 +48,7 @@ YAML
 
 start_processes() {
     WORK=$(mktemp -d /tmp/tokenmeter-bench.XXXXXX)
-    trap 'stop_processes' EXIT
+    trap 'rc=$?; stop_processes; exit $rc' EXIT
     "$BIN/tokenmeter-bench-upstream" --port 0 --tokens "$TOKENS" --interval-ms "$INTERVAL_MS" \
         --threads "$UPSTREAM_THREADS" >"$WORK/upstream.log" 2>&1 &
     UPSTREAM_PID=$!
@@ -67,6 +67,7 @@ stop_processes() {
     [ -n "${GATEWAY_PID:-}" ] && kill "$GATEWAY_PID" 2>/dev/null && wait "$GATEWAY_PID" 2>/dev/null
     [ -n "${UPSTREAM_PID:-}" ] && kill "$UPSTREAM_PID" 2>/dev/null && wait "$UPSTREAM_PID" 2>/dev/null
     GATEWAY_PID=; UPSTREAM_PID=
+    return 0
 }
 
 loadgen() {  # target(direct|gateway) label concurrency requests [extra args]
