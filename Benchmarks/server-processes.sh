@@ -62,10 +62,10 @@ start_processes() {
 }
 
 stop_processes() {
-    [ -n "${PID_baseline:-}" ] && kill "$PID_baseline" 2>/dev/null && wait "$PID_baseline" 2>/dev/null
+    [ -n "${PID_baseline:-}" ] && kill "$PID_baseline" 2>/dev/null && wait "$PID_baseline" 2>/dev/null || true
     PID_baseline=
-    [ -n "${GATEWAY_PID:-}" ] && kill "$GATEWAY_PID" 2>/dev/null && wait "$GATEWAY_PID" 2>/dev/null
-    [ -n "${UPSTREAM_PID:-}" ] && kill "$UPSTREAM_PID" 2>/dev/null && wait "$UPSTREAM_PID" 2>/dev/null
+    [ -n "${GATEWAY_PID:-}" ] && kill "$GATEWAY_PID" 2>/dev/null && wait "$GATEWAY_PID" 2>/dev/null || true
+    [ -n "${UPSTREAM_PID:-}" ] && kill "$UPSTREAM_PID" 2>/dev/null && wait "$UPSTREAM_PID" 2>/dev/null || true
     GATEWAY_PID=; UPSTREAM_PID=
     return 0
 }
