@@ -5,7 +5,7 @@ CONFIG   ?= release
 APT_PKGS := libpcre2-dev libcurl4-openssl-dev libsqlite3-dev curl
 BIN       = .build/$(CONFIG)/tokenmeter
 
-.PHONY: deps test-deps build release test run install bench clean
+.PHONY: deps test-deps build release test run install bench bench-server soak clean
 
 ## deps: install the Debian -dev packages the build links against (as root, only those missing).
 ## test-deps: also the official openai Python SDK, which the server's end-to-end test drives.
@@ -49,6 +49,15 @@ install: release
 ## bench: tokenizer throughput side by side with tiktoken and quicktok (results go in BENCHMARKS.md).
 bench: release
 	Benchmarks/tokenizer.sh
+
+## bench-server: the gateway against its upstream called directly, three processes, 1/50/500 streams
+## (Benchmarks/server.sh; results go in BENCHMARKS-server.md).
+bench-server: deps
+	Benchmarks/server.sh
+
+## soak: 20,000 streamed requests at 50 concurrent through the gateway; RSS, FDs and threads every 1,000.
+soak: deps
+	Benchmarks/soak.sh
 
 clean:
 	rm -rf .build

@@ -177,6 +177,18 @@ let package = Package(
             ],
             path: "Benchmarks/ServerTTFT"
         ),
+        // The separate-process server benchmark and soak (Benchmarks/server.sh, `make bench-server`, `make soak`):
+        // a paced test upstream and a closed-loop load generator, each its own executable.
+        .executableTarget(
+            name: "tokenmeter-bench-upstream",
+            dependencies: ["TokenMeterTestUpstream"],
+            path: "Benchmarks/ServerLoad/Upstream"
+        ),
+        .executableTarget(
+            name: "tokenmeter-loadgen",
+            dependencies: ["TokenMeterClient"],
+            path: "Benchmarks/ServerLoad/LoadGenerator"
+        ),
         .testTarget(
             name: "TokenMeterServerTests",
             dependencies: [

@@ -26,7 +26,8 @@ enum OpenAIWire {
         let raw = Data(bytes)
         let chunk: ChunkWire
         do {
-            chunk = try decoder.decode(ChunkWire.self, from: raw)
+            // The scanner reads the usual chunk in one pass; anything it declines goes to the decoder.
+            chunk = try OpenAIChunkScanner.chunk(bytes) ?? decoder.decode(ChunkWire.self, from: raw)
         } catch {
             throw .malformedStream(line: String(decoding: bytes.prefix(1024), as: UTF8.self), reason: "the SSE data is not a chat.completion.chunk JSON object")
         }

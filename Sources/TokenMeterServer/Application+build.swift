@@ -39,7 +39,9 @@ public func buildApplication(
     }
     var catalog = try ModelCatalog.bundled()
     if let path = configuration.catalogPath { catalog = try catalog.merging(fileAt: path) }
-    let client = try ChatClient()
+    // Every stream holds one upstream connection; keep as many idle for reuse as a busy gateway has streams
+    // (curl's default would close all but 64 when a burst of streams ends, and reconnect for the next).
+    let client = try ChatClient(configuration: .init(maxIdleConnections: 1024))
     let gateway = Gateway(configuration: configuration, store: store, catalog: catalog, client: client,
                           metrics: GatewayMetrics(), logger: logger, unsettled: UnsettledRequests(),
                           concurrency: KeyConcurrencyLimiter(limit: configuration.maxConcurrentRequestsPerKey))
@@ -57,7 +59,8 @@ public func buildApplication(
 
     return Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TokenMeter"),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TokenMeter",
+                             backlog: 1024),
         services: [CheckpointFlusher(store: store, retryUnsettled: { await gateway.retryUnsettled() },
                                      finishSettles: { await gateway.finishSettles() },
                                      interval: configuration.checkpointInterval, logger: logger)],

@@ -19,6 +19,8 @@ struct Gateway: Sendable {
     let metrics: GatewayMetrics
     /// The app logger; requests log through their context's logger (with the request id).
     let logger: Logger
+    /// Budget status per user after their last reservation (decides whether the upstream may start early).
+    let budgetHints = BudgetHints()
 
     /// Settles that failed and wait for a retry (see ``UnsettledRequests``).
     let unsettled: UnsettledRequests

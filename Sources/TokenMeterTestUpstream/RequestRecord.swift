@@ -55,9 +55,12 @@ final class RecordBook: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Whether requests are recorded; when not, ``begin(_:)`` hands out id 0 and ``update(_:_:)`` ignores it.
+    private let recording: Bool
 
-    init(defaultScenario: TestScenario) {
+    init(defaultScenario: TestScenario, recording: Bool = true) {
         state = Mutex(State(defaultScenario: defaultScenario))
+        self.recording = recording
     }
 
     var records: [RequestRecord] { state.withLock { $0.records } }
@@ -79,15 +82,17 @@ final class RecordBook: Sendable {
     /// Records a request and picks its scenario (by model name, else the default).
     func begin(_ record: RequestRecord) -> (id: Int, scenario: TestScenario) {
         state.withLock { state in
+            let scenario = record.model.flatMap { state.scenariosByModel[$0] } ?? state.defaultScenario
+            guard recording else { return (0, scenario) }
             var record = record
             record.id = state.records.count + 1
             state.records.append(record)
-            let scenario = record.model.flatMap { state.scenariosByModel[$0] } ?? state.defaultScenario
             return (record.id, scenario)
         }
     }
 
     func update(_ id: Int, _ change: (inout RequestRecord) -> Void) {
+        guard id > 0 else { return }
         state.withLock { state in change(&state.records[id - 1]) }
     }
 }

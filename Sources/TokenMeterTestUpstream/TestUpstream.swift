@@ -27,11 +27,13 @@ public final class TestUpstream: Sendable {
         self.book = book
     }
 
-    /// Starts listening on `127.0.0.1:port` (0 picks a free port) with one event-loop thread.
-    /// Requests whose model has no scenario get `defaultScenario`.
-    public static func start(port: Int = 0, defaultScenario: TestScenario = TestScenario()) async throws -> TestUpstream {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let book = RecordBook(defaultScenario: defaultScenario)
+    /// Starts listening on `127.0.0.1:port` (0 picks a free port) with `threads` event-loop threads.
+    /// Requests whose model has no scenario get `defaultScenario`. With `recording: false` no
+    /// ``RequestRecord`` is kept (``records`` stays empty), so a long benchmark run uses constant memory.
+    public static func start(port: Int = 0, defaultScenario: TestScenario = TestScenario(), threads: Int = 1,
+                             recording: Bool = true) async throws -> TestUpstream {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let book = RecordBook(defaultScenario: defaultScenario, recording: recording)
         do {
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)

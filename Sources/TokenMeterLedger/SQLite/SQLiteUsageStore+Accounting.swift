@@ -127,7 +127,9 @@ extension SQLiteUsageStore: UsageStore {
 
     private func writeCheckpoint(reservationID: Int64, requestID: String?, usage: MeteredUsage) async throws {
         let at = configuration.now().ledgerMilliseconds
-        try await write { db in
+        // Joins the group commit: checkpoints and settles share transactions with the reservations that
+        // arrive meanwhile instead of queueing one transaction each ahead of them.
+        try await batchedWrite { db in
             // MAX keeps checkpoint_at ≥ started_at (the schema's CHECK) if the wall clock stepped back.
             let assignments = UsageColumns.names.map { "\($0) = ?" }.joined(separator: ", ")
             try db.execute(
@@ -142,9 +144,10 @@ extension SQLiteUsageStore: UsageStore {
     public func settle(_ reservation: Reservation, usage: MeteredUsage, status: UsageStatus) async throws -> SettleOutcome {
         try usage.validate()
         let endedAt = configuration.now().ledgerMilliseconds
-        // Run in an unstructured task: a cancelled request (client gone) must still close its books.
+        // Run in an unstructured task: a cancelled request (client gone) must still close its books. It joins
+        // the group commit, like checkpoints (see `writeCheckpoint`).
         let outcome = try await Task {
-            try await self.write { db in
+            try await self.batchedWrite { db in
                 if let existing = try UsageRecordRow.filter(UsageRecordRow.Columns.requestID == reservation.requestID)
                     .fetchOne(db) {
                     return SettleOutcome(record: existing.record, wasAlreadySettled: true)

@@ -38,6 +38,7 @@ extension ServerConfiguration {
         var max_tokens_ceiling: Int?
         var ledger_busy_timeout_ms: Int?
         var max_concurrent_requests_per_key: Int?
+        var early_upstream_start: Bool?
         var catalog: String?
         var upstreams: [UpstreamEntry]?
         var routes: [Route]?
@@ -46,7 +47,8 @@ extension ServerConfiguration {
     /// The configuration from a YAML file (nil: zero-config defaults), then environment overrides:
     /// `TOKENMETER_HOST`, `TOKENMETER_PORT`, `TOKENMETER_DB`, `TOKENMETER_ADMIN_KEY`,
     /// `TOKENMETER_BODY_LIMIT_BYTES`, `TOKENMETER_CHECKPOINT_INTERVAL_MS`, `TOKENMETER_SHUTDOWN_GRACE_SECONDS`,
-    /// `TOKENMETER_LEDGER_BUSY_TIMEOUT_MS`, `TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY`.
+    /// `TOKENMETER_LEDGER_BUSY_TIMEOUT_MS`, `TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY`,
+    /// `TOKENMETER_EARLY_UPSTREAM_START`.
     public static func load(file path: String?, environment: [String: String]) throws(ConfigurationError) -> ServerConfiguration {
         var config = zeroConfig(environment: environment)
         if let path {
@@ -76,6 +78,7 @@ extension ServerConfiguration {
         if let c = file.max_tokens_ceiling { maxTokensCeiling = c }
         if let ms = file.ledger_busy_timeout_ms { ledgerBusyTimeout = .milliseconds(ms) }
         if let n = file.max_concurrent_requests_per_key { maxConcurrentRequestsPerKey = n }
+        if let e = file.early_upstream_start { earlyUpstreamStart = e }
         if let c = file.catalog { catalogPath = c }
         if let entries = file.upstreams {
             guard !entries.isEmpty else { throw ConfigurationError("\(origin): 'upstreams' is empty") }
@@ -123,6 +126,13 @@ extension ServerConfiguration {
         if let s = try int("TOKENMETER_SHUTDOWN_GRACE_SECONDS") { shutdownGrace = .seconds(s) }
         if let ms = try int("TOKENMETER_LEDGER_BUSY_TIMEOUT_MS") { ledgerBusyTimeout = .milliseconds(ms) }
         if let n = try int("TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY") { maxConcurrentRequestsPerKey = n }
+        if let text = value("TOKENMETER_EARLY_UPSTREAM_START") {
+            switch text.lowercased() {
+            case "1", "true", "yes", "on": earlyUpstreamStart = true
+            case "0", "false", "no", "off": earlyUpstreamStart = false
+            default: throw ConfigurationError("TOKENMETER_EARLY_UPSTREAM_START='\(text)' is not true or false")
+            }
+        }
         try validate(origin: "environment")
     }
 

@@ -32,6 +32,12 @@ public struct ServerConfiguration: Sendable {
     /// Most chat requests one API key may have in flight at once; more get 429 `rate_limit_exceeded`.
     /// nil (the default) sets no cap.
     public var maxConcurrentRequestsPerKey: Int?
+    /// Whether the upstream request may start while the reservation commits, when the budget cannot limit
+    /// the output cap (docs/SERVER.md). Off by default: it saves the reservation's time (well under a
+    /// millisecond on a healthy ledger) from the time to first token, but when the reservation is slow or
+    /// refused (ledger locked, disk full, a budget cut by another process) the provider has already been
+    /// sent the prompt, and may have generated tokens, that nobody receives.
+    public var earlyUpstreamStart = false
 
     /// A configuration with explicit upstreams and defaults for everything else.
     public init(upstreams: [UpstreamConfiguration]) {

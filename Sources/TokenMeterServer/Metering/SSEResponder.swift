@@ -60,7 +60,9 @@ struct SSEResponder {
         let checkpoints = CheckpointPump(store: gateway.store, reservation: admitted.reservation)
         defer { checkpoints.finish() }
         var factory = ChunkFactory(id: admitted.requestID, model: admitted.requestedModel)
-        if passThrough, let first { factory.adopt(first.raw) }
+        // Pass-through streams need TokenMeter's own chunks only at a budget cut: parse the first chunk's
+        // identity then, not for every stream (it is a whole JSON parse).
+        var identity = passThrough ? first?.raw : nil
         var sentRole = false
         var next = first
         while let event = next {
@@ -87,6 +89,10 @@ struct SSEResponder {
             case .cut(let e, let prefix):
                 stream.cancel()  // the budget is spent: stop the upstream now, before writing anything more
                 cut = true
+                if let raw = identity {
+                    factory.adopt(raw)
+                    identity = nil
+                }
                 if !prefix.isEmpty {
                     let synthesized = factory.chunk(delta: ChunkFactory.delta(of: e, includeRole: !passThrough && !sentRole, content: prefix)
                                                         .filter { $0.key != "tool_calls" && $0.key != "reasoning" },

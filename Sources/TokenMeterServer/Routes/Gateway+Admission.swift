@@ -8,10 +8,15 @@ import TokenMeterTokenizer
 extension Gateway {
     /// Pre-flight for a validated request: resolves the model and its upstream, counts the prompt with the
     /// chat rule, checks the context window, works out how many completion tokens the budget pays for,
-    /// clamps the output cap sent upstream to it, and reserves prompt + allowance in the ledger.
+    /// clamps the output cap sent upstream to it, reserves prompt + allowance in the ledger, and starts the
+    /// upstream request.
+    ///
+    /// Returns the admitted request with its upstream stream already started (see below for when it starts
+    /// before the reservation commits) and when it started.
     ///
     /// Throws 404 `model_not_found`, 400 `context_length_exceeded`, 429 `insufficient_quota`.
-    func admit(_ intake: ChatIntake, key: AuthenticatedKey, logger: Logger) async throws(GatewayError) -> AdmittedRequest {
+    func admit(_ intake: ChatIntake, key: AuthenticatedKey, logger: Logger) async throws(GatewayError)
+        -> (AdmittedRequest, ChatStream, ContinuousClock.Instant) {
         let resolved: ResolvedModel
         do { resolved = try catalog.resolve(intake.model) } catch {
             throw GatewayError(.notFound, "The model `\(intake.model)` does not exist or you do not have access to it.",
@@ -46,11 +51,30 @@ extension Gateway {
         let preflight = Preflight(price: try? model.billingPrice(), promptTokens: promptTokens)
         let requestID = "chatcmpl-tm" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let asked = intake.counted.maxOutputTokens
+        let capWithoutBudget = Self.outputCap(allowance: .max, asked: asked, model: model, promptTokens: promptTokens)
+
+        // With `early_upstream_start`, when the budget cannot be what limits the output cap, the cap is known
+        // before the reservation, and the upstream request starts now, while the reservation waits for its group commit: the two waits
+        // overlap instead of adding up. No byte reaches the client before the reservation is durable (the
+        // caller reads the first event only after this returns), and a refused reservation cancels the
+        // upstream request. Otherwise the allowance comes from the reservation's own transaction first.
+        let early = configuration.earlyUpstreamStart
+            && budgetCannotLimit(key: key, preflight: preflight, capWithoutBudget: capWithoutBudget)
+        var body: TokenMeterClient.ChatRequest?
+        var stream: ChatStream?
+        var upstreamStarted = ContinuousClock.now
+        if early {
+            body = upstreamBody(intake.body, cap: capWithoutBudget, asked: asked, model: model, upstream: upstream)
+            stream = client.stream(body!, to: upstream.clientUpstream, timeouts: upstream.timeouts)
+        }
         // The allowance is worked out from the budget status read inside the reservation's own transaction:
-        // one ledger round trip, and the hold is sized on exactly the spend it is checked against.
+        // one ledger round trip, and the hold is sized on exactly the spend it is checked against. With the
+        // upstream already asked for `capWithoutBudget`, the hold covers the smaller of that and what the
+        // budget allows now; the stream meter cuts at the allowance either way.
         let reservation: Reservation
         let allowance: Int
         let upstreamCap: Int?
+        let hints = budgetHints
         do {
             (reservation, (allowance, upstreamCap)) = try await store.reserve(ReservationRequest(
                 requestID: requestID, userID: key.user.id, apiKeyID: key.apiKeyID, model: intake.model,
@@ -58,31 +82,58 @@ extension Gateway {
             ) { status in
                 let allowance = try preflight.budgetAllowance(status: status)
                 let cap = Self.outputCap(allowance: allowance, asked: asked, model: model, promptTokens: promptTokens)
-                let held = cap ?? 0
-                return (UsageEstimate(cost: preflight.cost(completionTokens: held), tokens: Int64(promptTokens + held)),
-                        (allowance, cap))
+                let held = early ? min(cap ?? .max, capWithoutBudget ?? .max) : cap ?? 0
+                let hold = UsageEstimate(cost: preflight.cost(completionTokens: held == .max ? 0 : held),
+                                         tokens: Int64(promptTokens + (held == .max ? 0 : held)))
+                hints.record(status, holding: hold)
+                return (hold, (allowance, early ? capWithoutBudget : cap))
             }
-        } catch let error as GatewayError {
-            throw error
-        } catch { throw Self.ledgerFailure(error) }
-        var body = intake.body
-        if let upstreamCap {
-            if asked == nil, model.provider == "openai", upstream.provider == .openAICompatible {
-                // OpenAI's reasoning models refuse `max_tokens`; `max_completion_tokens` works for all its chat models.
-                body.body["max_completion_tokens"] = .int(Int64(upstreamCap))
-            } else {
-                body.maxOutputTokens = upstreamCap
-            }
+        } catch {
+            stream?.cancel()
+            if let error = error as? GatewayError { throw error }
+            throw Self.ledgerFailure(error)
+        }
+        if stream == nil {
+            upstreamStarted = .now
+            body = upstreamBody(intake.body, cap: upstreamCap, asked: asked, model: model, upstream: upstream)
+            stream = client.stream(body!, to: upstream.clientUpstream, timeouts: upstream.timeouts)
         }
         logger.info("admitted", metadata: [
             "request_id": "\(requestID)", "user": "\(key.user.name)", "key": "tm_\(key.prefix)_…", "model": "\(intake.model)",
             "upstream": "\(upstream.name)", "prompt_tokens": "\(promptTokens)", "max_tokens": "\(upstreamCap.map(String.init) ?? "none")",
-            "stream": "\(intake.streaming)",
+            "stream": "\(intake.streaming)", "upstream_started_early": "\(early)",
         ])
-        return AdmittedRequest(
+        let admitted = AdmittedRequest(
             requestID: requestID, key: key, requestedModel: intake.model, model: model, encoding: encoding,
             preflight: preflight, budgetAllowance: allowance, upstreamMaxTokens: upstreamCap, reservation: reservation,
-            upstream: upstream, upstreamRequest: body, streaming: intake.streaming, includeUsage: intake.includeUsage)
+            upstream: upstream, upstreamRequest: body!, streaming: intake.streaming, includeUsage: intake.includeUsage)
+        return (admitted, stream!, upstreamStarted)
+    }
+
+    /// Whether the budget cannot limit the output cap of this request, judged from the key's limits and the
+    /// user's status after their last reservation (``BudgetHints``): true when there are no limits, or when
+    /// what the hinted budget affords is at least the cap the client and the model already impose.
+    private func budgetCannotLimit(key: AuthenticatedKey, preflight: Preflight, capWithoutBudget: Int?) -> Bool {
+        let budget = key.budget
+        if budget.monthlyLimit == nil, budget.monthlyTokenLimit == nil, budget.maxRequestCost == nil { return true }
+        guard let capWithoutBudget, let hint = budgetHints.status(ofUser: key.user.id), hint.budget == budget,
+              let affordable = try? preflight.budgetAllowance(status: hint) else { return false }
+        return affordable >= capWithoutBudget
+    }
+
+    /// The body sent upstream: the client's, with the output cap rewritten when there is one.
+    private func upstreamBody(_ original: TokenMeterClient.ChatRequest, cap: Int?, asked: Int?, model: CatalogModel,
+                              upstream: UpstreamConfiguration) -> TokenMeterClient.ChatRequest {
+        var body = original
+        if let cap {
+            if asked == nil, model.provider == "openai", upstream.provider == .openAICompatible {
+                // OpenAI's reasoning models refuse `max_tokens`; `max_completion_tokens` works for all its chat models.
+                body.body["max_completion_tokens"] = .int(Int64(cap))
+            } else {
+                body.maxOutputTokens = cap
+            }
+        }
+        return body
     }
 
     /// The output cap to send upstream (tokens): the budget's allowance, the client's own cap and the model's

@@ -16,6 +16,8 @@ extension Gateway {
         // and then watches the connection for the client closing.
         var request = incoming
         let admitted: AdmittedRequest
+        let stream: ChatStream
+        let started: ContinuousClock.Instant
         // Held until the response is written (or dropped): the key's place under its concurrency cap.
         let slot: KeyConcurrencyLimiter.Slot
         do throws(GatewayError) {
@@ -26,7 +28,7 @@ extension Gateway {
             slot = granted
             let bytes = try await collectBody(&request)
             let intake = try ChatIntake(bytes: bytes, maxTokensCeiling: configuration.maxTokensCeiling)
-            admitted = try await admit(intake, key: key, logger: logger)
+            (admitted, stream, started) = try await admit(intake, key: key, logger: logger)
         } catch {
             metrics.rejected()
             logger.info("refused", metadata: ["status": "\(error.status.code)", "code": "\(error.code ?? error.type)"])
@@ -36,8 +38,6 @@ extension Gateway {
         requestLogger[metadataKey: "request_id"] = "\(admitted.requestID)"
         metrics.streamStarted()
 
-        let started = ContinuousClock.now
-        let stream = client.stream(admitted.upstreamRequest, to: admitted.upstream.clientUpstream, timeouts: admitted.upstream.timeouts)
         let events = IteratorHandOff(stream)
 
         if !admitted.streaming {

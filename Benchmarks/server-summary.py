@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Markdown tables from the JSON lines of Benchmarks/server.sh (tokenmeter-loadgen output)."""
+import json
+import sys
+
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+by = {r.get("label"): r for r in rows if "label" in r}
+gateways = [g for g in ("baseline", "gateway") if f"{g} c=50" in by or f"{g} c=1" in by]
+
+
+def f(x, d=2):
+    return "—" if x is None else f"{x:.{d}f}"
+
+
+def cpu(r, name):
+    p = r["processes"].get(name)
+    return f"{p['cpu_s']:.2f}" if p else "—"
+
+
+print("| streams | path | TTFT p50 / p99 ms | **added TTFT p50 / p99 ms** | gap p50 / p99 ms | added gap p99 ms | ok / failed | streams/s | CPU s: this gateway / upstream / loadgen |")
+print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+for c in (1, 50, 500):
+    d = by.get(f"direct c={c}")
+    if not d:
+        continue
+    dt, dg = d["ttft_ms"], d["gap_ms"]
+    print(f"| {c} | direct | {f(dt['p50'])} / {f(dt['p99'])} | | {f(dg['p50'])} / {f(dg['p99'])} | | {d['ok']} / {d['failures']} | "
+          f"{d['streams_per_s']:.0f} | — / {cpu(d, 'upstream')} / {cpu(d, 'loadgen')} |")
+    for g in gateways:
+        r = by.get(f"{g} c={c}")
+        if not r:
+            continue
+        gt, gg = r["ttft_ms"], r["gap_ms"]
+        print(f"| {c} | {g} | {f(gt['p50'])} / {f(gt['p99'])} | **{f(gt['p50'] - dt['p50'])} / {f(gt['p99'] - dt['p99'])}** | "
+              f"{f(gg['p50'])} / {f(gg['p99'])} | {f(gg['p99'] - dg['p99'])} | {r['ok']} / {r['failures']} | {r['streams_per_s']:.0f} | "
+              f"{cpu(r, g)} / {cpu(r, 'upstream')} / {cpu(r, 'loadgen')} |")
+print()
+print("| run | ok / failed | seconds | streams/s | tokens | its gateway's CPU s | ms gateway CPU per 1,000 tokens | upstream CPU s | loadgen CPU s | gateway RSS MiB / FDs / threads after |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    if "label" not in r or r["label"].startswith("warmup"):
+        continue
+    g = r["label"].split(" ")[0]
+    p = r["processes"]
+    gw = p.get(g)
+    per_k = gw["cpu_s"] * 1e6 / r["tokens"] if gw and r["tokens"] else None
+    print(f"| {r['label']} | {r['ok']} / {r['failures']} | {r['seconds']:.1f} | {r['streams_per_s']:.0f} | {r['tokens']} | "
+          f"{f(gw['cpu_s']) if gw else '—'} | {f(per_k, 1) if per_k else '—'} | {p['upstream']['cpu_s']:.2f} | {p['loadgen']['cpu_s']:.2f} | "
+          + (f"{gw['rss_kb'] / 1024:.0f} / {gw['fds']} / {gw['threads']} |" if gw else "— |"))
+for r in rows:
+    if r.get("mode") == "hold":
+        # The gateway the streams went through is the one whose open FDs grew by about one per stream.
+        name, g = max(((n, p) for n, p in r["processes"].items() if n in ("baseline", "gateway")),
+                      key=lambda item: item[1]["fds_holding"] - item[1]["fds_before"])
+        print()
+        print(f"Idle open streams through {name}: {r['opened']} of {r['streams']} opened ({r['failed']} failed); RSS "
+              f"{g['rss_kb_before'] / 1024:.1f} MiB before, {g['rss_kb_holding'] / 1024:.1f} MiB holding: "
+              f"**{g['rss_kb_per_stream']:.1f} KiB per idle open stream**; FDs {g['fds_before']} → {g['fds_holding']}, "
+              f"threads {g['threads_holding']}.")

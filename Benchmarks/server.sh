@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Gateway benchmark with three separate processes (see Benchmarks/server-processes.sh): added time to first
+# token and inter-chunk delay of `tokenmeter serve` over calling the same upstream directly, at 1, 50 and 500
+# concurrent closed-loop streams, direct and gateway back to back in one run; the most streams per second;
+# RSS per idle open stream; CPU per 1,000 streamed tokens; CPU, RSS, FDs and threads of every process.
+#
+#   make bench-server          # or: Benchmarks/server.sh [results.jsonl]
+#   TOKENS=32 INTERVAL_MS=20 REQ1=60 REQ50=1500 REQ500=5000 Benchmarks/server.sh
+#   BASELINE_BIN=/path/to/older/tokenmeter Benchmarks/server.sh   # before and after side by side
+#
+# Prints the machine, the load average before the run, one JSON line per phase, and a markdown summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. Benchmarks/server-processes.sh
+
+REQ1=${REQ1:-60}; REQ50=${REQ50:-1500}; REQ500=${REQ500:-5000}; REQFAST=${REQFAST:-4000}
+OUT=${1:-/tmp/tokenmeter-server-bench-$(date -u +%Y%m%dT%H%M%SZ).jsonl}
+SKIP_BUILD=${SKIP_BUILD:-0}
+
+[ "$SKIP_BUILD" = 1 ] || build_release
+{
+    echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"
+    echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg); commit $(git rev-parse --short HEAD)$(git diff --quiet || echo +changes)"
+    echo "# upstream: $TOKENS tokens, one every $INTERVAL_MS ms; gateway binary: $GATEWAY_BIN${BASELINE_BIN:+, baseline binary: $BASELINE_BIN}"
+} | tee "$OUT.txt" >&2
+start_processes
+: >"$OUT"
+run() { loadgen "$@" | tee -a "$OUT"; echo "# load $(cut -d' ' -f1-3 /proc/loadavg) after $2" | tee -a "$OUT" >&2; }
+GATEWAYS=gateway; [ -n "${BASELINE_BIN:-}" ] && GATEWAYS="baseline gateway"
+for g in $GATEWAYS; do run "$g" "warmup-$g" 50 500 --warmup 0 >/dev/null; done
+# Memory per idle open stream first, after the warm-up at 50 streams: later runs at 500 leave the allocator
+# holding that much memory, which would hide the growth.
+for g in $GATEWAYS; do run "$g" "$g hold 500" 500 0 --hold --model gpt-4o-mini-2024-01-01; done
+for c in 1 50 500; do
+    n_var=REQ$c; n=${!n_var}
+    run direct "direct c=$c" "$c" "$n"
+    for g in $GATEWAYS; do run "$g" "$g c=$c" "$c" "$n"; done
+done
+run direct "direct fast c=50" 50 "$REQFAST" --model gpt-4o-mini-2024-01-02
+for g in $GATEWAYS; do
+    run "$g" "$g fast c=50" 50 "$REQFAST" --model gpt-4o-mini-2024-01-02
+    run "$g" "$g fast c=200" 200 "$REQFAST" --model gpt-4o-mini-2024-01-02
+done
+echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT.txt" >&2
+python3 Benchmarks/server-summary.py "$OUT" | tee -a "$OUT.txt"
+echo "results: $OUT, $OUT.txt" >&2
