@@ -52,3 +52,37 @@ bench: release
 
 clean:
 	rm -rf .build
+
+## test-tsan / test-asan: the whole suite under ThreadSanitizer / AddressSanitizer (docs/ROBUSTNESS.md),
+## each in its own scratch directory so the normal debug build is left alone.
+.PHONY: test-tsan test-asan
+test-tsan: test-deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build/tsan
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build/tsan
+
+test-asan: test-deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build/asan
+	$(SWIFT) test --skip-build --sanitize=address --scratch-path .build/asan
+
+## fuzz: every libFuzzer target in Fuzz/ (its own package, never part of `make test`) for FUZZ_SECONDS
+## each, one after another; fuzz-<name> runs one. New inputs go to Fuzz/.build/corpus/<name> (the
+## committed seeds in Fuzz/Corpus/<name> are only read), crashes to Fuzz/.build/crashes/<name>-*.
+## Replay one input: Fuzz/.build/release/fuzz-<name> <file>.
+FUZZ_TARGETS := sse ndjson chat-request tokenizer catalog
+FUZZ_SECONDS ?= 600
+FUZZ_ARGS    ?=
+# lld: gold (the default) stops with "internal error in format_file_lineno" linking these executables.
+FUZZ_BUILD   := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing -Xswiftc -use-ld=lld
+FUZZ_RULES   := $(addprefix fuzz-,$(FUZZ_TARGETS))
+.PHONY: fuzz fuzz-build $(FUZZ_RULES)
+
+fuzz: $(FUZZ_RULES)
+
+fuzz-build: deps
+	cd Fuzz && $(SWIFT) build $(FUZZ_BUILD)
+
+$(FUZZ_RULES): fuzz-%: deps
+	cd Fuzz && $(SWIFT) build $(FUZZ_BUILD) --product fuzz-$*
+	mkdir -p Fuzz/.build/corpus/$* Fuzz/.build/crashes
+	TOKENMETER_VOCAB=$(CURDIR)/vocab Fuzz/.build/release/fuzz-$* -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  -artifact_prefix=Fuzz/.build/crashes/$*- $(FUZZ_ARGS) Fuzz/.build/corpus/$* Fuzz/Corpus/$*
