@@ -56,9 +56,12 @@ clean:
 ## test-tsan / test-asan: the whole suite under ThreadSanitizer / AddressSanitizer (docs/ROBUSTNESS.md),
 ## each in its own scratch directory so the normal debug build is left alone.
 .PHONY: test-tsan test-asan
+## TSan cannot see Synchronization.Mutex's futex hand-off: scripts/tsan-suppressions.txt says which
+## lock-protected closures that concerns and why.
 test-tsan: test-deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build/tsan
-	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build/tsan
+	TSAN_OPTIONS="suppressions=$(CURDIR)/scripts/tsan-suppressions.txt $(TSAN_OPTIONS)" \
+	  $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build/tsan
 
 test-asan: test-deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build/asan
