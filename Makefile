@@ -70,7 +70,8 @@ test-asan: test-deps
 ## fuzz: every libFuzzer target in Fuzz/ (its own package, never part of `make test`) for FUZZ_SECONDS
 ## each, one after another; fuzz-<name> runs one. New inputs go to Fuzz/.build/corpus/<name> (the
 ## committed seeds in Fuzz/Corpus/<name> are only read), crashes to Fuzz/.build/crashes/<name>-*.
-## Replay one input: Fuzz/.build/release/fuzz-<name> <file>.
+## Replay one input: Fuzz/.build/release/fuzz-<name> <file>. SWIFT_BACKTRACE=enable=no: on a trap the
+## Swift backtracer copies the stack in a way AddressSanitizer reports as an underflow, hiding the message.
 FUZZ_TARGETS := sse ndjson chat-request tokenizer catalog
 FUZZ_SECONDS ?= 600
 FUZZ_ARGS    ?=
@@ -87,5 +88,5 @@ fuzz-build: deps
 $(FUZZ_RULES): fuzz-%: deps
 	cd Fuzz && $(SWIFT) build $(FUZZ_BUILD) --product fuzz-$*
 	mkdir -p Fuzz/.build/corpus/$* Fuzz/.build/crashes
-	TOKENMETER_VOCAB=$(CURDIR)/vocab Fuzz/.build/release/fuzz-$* -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	SWIFT_BACKTRACE=enable=no TOKENMETER_VOCAB=$(CURDIR)/vocab Fuzz/.build/release/fuzz-$* -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	  -artifact_prefix=Fuzz/.build/crashes/$*- $(FUZZ_ARGS) Fuzz/.build/corpus/$* Fuzz/Corpus/$*

@@ -88,7 +88,7 @@ private func fuzzTokenizer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 fuzzCheck(counter.count == expected, "\(encoding.name): incremental \(counter.count) != batch \(expected) after \(fed) of \(bytes) (cuts \(input.cuts))")
             }
         } catch {
-            fuzzCheck(error == .invalidUTF8(offset: firstInvalid ?? -1),
+            fuzzCheck(error as? TokenizerError == .invalidUTF8(offset: firstInvalid ?? -1),
                       "counter threw \(error) after \(fed) bytes; first invalid offset is \(String(describing: firstInvalid)) in \(bytes)")
             fuzzCheck(counter.count == before.0 && counter.incompleteBytes == before.1, "a refused delta changed the counter")
             refusedAt = fed
