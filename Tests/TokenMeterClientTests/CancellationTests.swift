@@ -32,8 +32,10 @@ extension NetworkTests {
                 #expect(closed)
                 let record = try #require(upstream.records.first)
                 let wentAway = try #require(record.clientWentAwayAt)
-                #expect(wentAway - cancelledAt < .milliseconds(50), "close seen \(wentAway - cancelledAt) after cancel")
-                #expect(record.chunksWritten(after: cancelledAt) <= 1)
+                if sanitizer == nil {
+                    #expect(wentAway - cancelledAt < .milliseconds(50), "close seen \(wentAway - cancelledAt) after cancel")
+                    #expect(record.chunksWritten(after: cancelledAt) <= 1)
+                }
                 #expect(record.chunksWrittenAfterClientWentAway == 0)
                 #expect(!record.completed)
             }
