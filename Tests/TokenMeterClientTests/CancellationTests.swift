@@ -33,8 +33,10 @@ extension NetworkTests {
                 #expect(closed)
                 let record = try #require(upstream.records.first)
                 let wentAway = try #require(record.clientWentAwayAt)
-                #expect(wentAway - cancelledAt < .milliseconds(500), "close seen \(wentAway - cancelledAt) after cancel")
-                #expect(record.chunksWritten(after: cancelledAt) <= 1)
+                if sanitizer == nil {
+                    #expect(wentAway - cancelledAt < .milliseconds(500), "close seen \(wentAway - cancelledAt) after cancel")
+                    #expect(record.chunksWritten(after: cancelledAt) <= 1)
+                }
                 #expect(record.chunksWrittenAfterClientWentAway == 0)
                 #expect(!record.completed)
             }

@@ -3,6 +3,12 @@ import Testing
 import TokenMeterClient
 import TokenMeterTestUpstream
 
+/// The sanitizer the suite runs under (`make test-tsan` and `make test-asan` set TOKENMETER_SANITIZER), nil
+/// in `make test`. Latency and memory bars are checked only without one: ThreadSanitizer slows code 5 to
+/// 15 times and AddressSanitizer holds freed memory in quarantine (256 MB by default), so there neither a
+/// duration nor RSS growth measures what the bar is about (docs/ROBUSTNESS.md).
+let sanitizer = ProcessInfo.processInfo.environment["TOKENMETER_SANITIZER"]
+
 /// Timeouts short enough that a broken test fails in seconds rather than hanging.
 let testTimeouts = ChatTimeouts(connect: 5, firstByte: 5, idle: 5)
 

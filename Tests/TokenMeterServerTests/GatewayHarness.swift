@@ -160,11 +160,15 @@ func collect(_ stream: ChatStream) async -> (events: [ChatEvent], error: ChatCli
 }
 
 /// Runs curl against the gateway and returns (HTTP status, body). `body` is sent as raw bytes.
+/// `--noproxy '*'`: the client tests set `http_proxy` for the whole process while this suite may be running
+/// (EnvironmentTests), and a curl started then went to that proxy instead of the gateway. The 60 s ceiling
+/// only ends a hung request: under ThreadSanitizer, with the whole suite running, a first completion took
+/// more than 10 s (docs/ROBUSTNESS.md).
 func curl(_ url: String, method: String = "POST", key: String?, body: [UInt8]? = nil,
           headers: [String] = []) throws -> (status: Int, body: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    var args = ["-s", "-S", "-X", method, "-o", "-", "-w", "\n%{http_code}", "--max-time", "10"]
+    var args = ["-s", "-S", "-X", method, "-o", "-", "-w", "\n%{http_code}", "--max-time", "60", "--noproxy", "*"]
     if let key { args += ["-H", "Authorization: Bearer \(key)"] }
     for h in headers { args += ["-H", h] }
     let input = Pipe()

@@ -80,6 +80,23 @@ import TokenMeterTokenizer
         #expect(counter.incompleteBytes == 0)
     }
 
+    /// Found by `make fuzz-tokenizer` (docs/ROBUSTNESS.md): U+105C6 is a Todhri letter (Unicode 16), which
+    /// PCRE2 10.42 does not know, so the counter must switch to the compatibility pattern when it
+    /// arrives. Fed a byte at a time, no single delta held the whole character and the switch never
+    /// happened: "\u{105C6}'s" counted 6 instead of 5. Expected counts: tiktoken 0.14.0 `encode_ordinary`.
+    @Test(arguments: [(EncodingName.cl100k_base, "\u{105C6}'s", 5), (.o200k_base, "\u{105C6}'s", 5),
+                      (.cl100k_base, "a\u{105C6}b \u{105C6}'s", 12), (.o200k_base, "a\u{105C6}b \u{105C6}'s", 12)])
+    func aChangedCharacterSplitAcrossDeltasSwitchesPatterns(encoding: EncodingName, text: String, tiktokenCount: Int) throws {
+        let enc = try Encoding.named(encoding)
+        #expect(enc.count(text) == tiktokenCount)
+        var counter = IncrementalCounter(encoding: enc)
+        for byte in Array(text.utf8) { _ = try [byte].withUnsafeBufferPointer { try counter.append(utf8: $0) } }
+        #expect(counter.count == tiktokenCount)
+        let bytes = Array(text.utf8)
+        try check(bytes, cuts: Array(1..<bytes.count), encoding: enc)  // every prefix, a byte at a time
+        for cut in 1..<bytes.count { try check(bytes, cuts: [cut], encoding: enc) }
+    }
+
     @Test func invalidBytesAreRefusedWithTheirStreamOffset() throws {
         let enc = try Encoding.named(.cl100k_base)
         var counter = IncrementalCounter(encoding: enc)

@@ -70,6 +70,18 @@ import TokenMeterTokenizer
         #expect(try harmony.encode(text, allowedSpecial: harmony.allSpecialTokens) == ids)
     }
 
+    /// tiktoken's o200k_harmony adds `<|reserved_i|>` for every id from 200013, so id 200018 has two names:
+    /// o200k_base's `<|endofprompt|>` and `<|reserved_200018|>`. Both encode to 200018, which decodes to
+    /// `<|endofprompt|>` (tiktoken 0.14.0 does the same). Pinned because fuzz-tokenizer's round trip
+    /// found it (docs/ROBUSTNESS.md): the one special-token text that does not survive encode/decode.
+    @Test func harmonyEndOfPromptHasAReservedAlias() throws {
+        let harmony = try Encoding.named(.o200k_harmony)
+        #expect(try harmony.encode("<|reserved_200018|>", allowedSpecial: harmony.allSpecialTokens) == [200018])
+        #expect(try harmony.encode("<|endofprompt|>", allowedSpecial: harmony.allSpecialTokens) == [200018])
+        #expect(try harmony.decodeString([200018]) == "<|endofprompt|>")
+        #expect(try harmony.decodeString([200017]) == "<|reserved_200017|>")
+    }
+
     @Test func decodingRejectsUnknownIDs() throws {
         let enc = try Encoding.named(.cl100k_base)
         #expect(throws: TokenizerError.invalidTokenID(100_261, vocabularySize: 100_277)) { try enc.decode([100_261]) }

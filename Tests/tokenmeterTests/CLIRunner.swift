@@ -21,6 +21,13 @@ final class CLIRunner: Sendable {
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
+    /// This process's environment without proxy variables. The client tests set `http_proxy` for the
+    /// whole process while other suites run (EnvironmentTests); a CLI started meanwhile must still talk
+    /// to its own 127.0.0.1 upstream directly (docs/ROBUSTNESS.md).
+    static var inheritedEnvironment: [String: String] {
+        ProcessInfo.processInfo.environment.filter { !$0.key.lowercased().hasSuffix("_proxy") }
+    }
+
     static var binary: URL {
         let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var dir = testBinary.deletingLastPathComponent()
@@ -33,14 +40,14 @@ final class CLIRunner: Sendable {
 
     /// Runs `tokenmeter ARGS` in the temporary directory with `--db` unset unless given,
     /// `TOKENMETER_DB` set to `environmentDB` when not nil, `stdin` as standard input (empty when
-    /// nil) and `environment` added to the inherited environment.
+    /// nil) and `environment` added to the inherited environment (proxy variables left out).
     func run(_ args: [String], environmentDB: String? = nil, stdin: Data? = nil,
              environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = args
         process.currentDirectoryURL = directory
-        var env = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        var env = Self.inheritedEnvironment.merging(environment) { _, new in new }
         env["TOKENMETER_DB"] = environmentDB
         process.environment = env
         let out = Pipe(), err = Pipe(), input = Pipe()

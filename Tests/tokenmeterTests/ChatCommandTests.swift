@@ -56,6 +56,7 @@ import TokenMeterTestUpstream
         let process = Process()
         process.executableURL = CLIRunner.binary
         process.arguments = ["chat", "--base-url", upstream.openAIBaseURL, "--model", "gpt-4o", "count"]
+        process.environment = CLIRunner.inheritedEnvironment
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

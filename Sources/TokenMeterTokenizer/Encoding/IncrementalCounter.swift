@@ -73,10 +73,15 @@ public struct IncrementalCounter {
                 throw .invalidUTF8(offset: dropped + validBefore + scan.validLength)
             }
             validLength = validBefore + scan.validLength
-            if !compatible && ChangedScalars.contains(delta) {
-                // A character PCRE2 classifies differently arrived (or, at worst, its first bytes
-                // did): from now on this stream uses the compatibility pattern. Text before it
-                // tokenizes the same under both patterns, so nothing counted so far changes.
+            // The characters this delta completed start at `validBefore`, which includes the first
+            // bytes of a character split across deltas (`delta` alone would miss such a character).
+            let completed = buffer.withUnsafeBufferPointer {
+                ChangedScalars.contains(UnsafeBufferPointer(rebasing: $0[validBefore..<validLength]))
+            }
+            if !compatible && completed {
+                // A character PCRE2 classifies differently arrived: from now on this stream uses the
+                // compatibility pattern. Text before it tokenizes the same under both patterns, so
+                // nothing counted so far changes.
                 compatible = true
                 matcher = PieceMatcher(encoding.compatiblePreTokenizer)
             }
