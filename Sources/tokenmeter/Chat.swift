@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import TokenMeterCatalog
 import TokenMeterClient
 import TokenMeterTokenizer
@@ -88,8 +87,6 @@ struct Chat: AsyncParsableCommand {
         defer { client.shutdown() }
 
         // Ctrl-C cancels the streaming task; cancellation reaches the socket through the client.
-        signal(SIGINT, SIG_IGN)
-        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT)
         let streaming = Task { () throws(ChatClientError) -> ChatMeter in
             var meter = meter
             for try await event in client.stream(request, to: upstream) {
@@ -102,8 +99,7 @@ struct Chat: AsyncParsableCommand {
             }
             return meter
         }
-        interrupt.setEventHandler { streaming.cancel() }
-        interrupt.resume()
+        let interrupt = InterruptWatch { streaming.cancel() }
         defer { interrupt.cancel() }
 
         switch await streaming.result {

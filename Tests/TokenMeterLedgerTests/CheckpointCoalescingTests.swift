@@ -115,4 +115,41 @@ struct CheckpointCoalescingTests {
         #expect(written >= 1)
         #expect(written <= Int(elapsed / .milliseconds(100)), "wrote \(written) of \(offered) in \(elapsed)")
     }
+
+    @Test("a failed write is pending again, unless a newer checkpoint is already waiting")
+    func failedWriteIsPendingAgain() {
+        var c = CheckpointCoalescer(policy: .init(interval: .seconds(1), tokenStride: 10))
+        c.reserved(1, at: t0)
+        #expect(c.checkpoint(1, usage: usage(10), at: t0) == .write(usage(10)))
+        c.writeFailed(1, usage: usage(10))
+        #expect(c.flushAll(at: t0).map(\.usage.completionTokens) == [10])
+        #expect(c.checkpoint(1, usage: usage(20), at: t0) == .write(usage(20)))
+        #expect(c.checkpoint(1, usage: usage(21), at: t0) == .none)
+        c.writeFailed(1, usage: usage(20))  // the pending 21 is newer: it stays
+        #expect(c.flushAll(at: t0).map(\.usage.completionTokens) == [21])
+        c.ended(1)
+        c.writeFailed(1, usage: usage(30))  // a settled stream is not brought back
+        #expect(c.streamCount == 0)
+    }
+
+    @Test("an older checkpoint written after a newer one leaves the newer one in the ledger (flush racing the stream)")
+    func olderCheckpointNeverOverwritesNewer() async throws {
+        let dir = try TemporaryDirectory()
+        let store = try SQLiteUsageStore(path: dir.path("l.sqlite"), configuration: .testing(interval: .seconds(3600), stride: 1_000_000))
+        let c = try await Customer.add(store, name: "ann", budget: .unlimited)
+        let r = try await store.reserve(c.request("req", cost: usd("1")))
+        func checkpointed() async throws -> Int64? {
+            try await store.pool.read { try Int64.fetchOne($0, sql: "SELECT completion_tokens FROM reservations") }
+        }
+        try await store.writeCheckpoint(reservationID: r.id, requestID: r.requestID, usage: usage(61))
+        try await store.writeCheckpoint(reservationID: r.id, requestID: r.requestID, usage: usage(43))
+        #expect(try await checkpointed() == 61)
+        try await store.writeCheckpoint(reservationID: r.id, requestID: r.requestID, usage: usage(61))
+        try await store.writeCheckpoint(reservationID: r.id, requestID: r.requestID, usage: usage(62))
+        #expect(try await checkpointed() == 62)
+        _ = try await store.settle(r, usage: usage(70), status: .completed)
+        await #expect(throws: LedgerError.self) {
+            try await store.writeCheckpoint(reservationID: r.id, requestID: r.requestID, usage: usage(80))
+        }
+    }
 }

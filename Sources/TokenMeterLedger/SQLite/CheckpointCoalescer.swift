@@ -66,6 +66,14 @@ struct CheckpointCoalescer: Sendable {
         return out.sorted { $0.0 < $1.0 }
     }
 
+    /// Writing `usage` failed: hold it as pending again, unless a newer checkpoint is already pending.
+    mutating func writeFailed(_ reservationID: Int64, usage: MeteredUsage) {
+        guard var stream = streams[reservationID] else { return }
+        if let pending = stream.pending, pending.completionTokens >= usage.completionTokens { return }
+        stream.pending = usage
+        streams[reservationID] = stream
+    }
+
     /// The stream was settled (or its reservation failed): forget it.
     mutating func ended(_ reservationID: Int64) {
         streams[reservationID] = nil

@@ -106,7 +106,15 @@ extension SQLiteUsageStore: UsageStore {
         try usage.validate()
         let action = coalescer.withLock { $0.checkpoint(reservation.id, usage: usage, at: .now) }
         guard case .write(let due) = action else { return .coalesced }
-        try await writeCheckpoint(reservationID: reservation.id, requestID: reservation.requestID, usage: due)
+        do {
+            try await writeCheckpoint(reservationID: reservation.id, requestID: reservation.requestID, usage: due)
+        } catch {
+            if case LedgerError.reservationNotOpen = error { throw error }
+            // Not written (the database was locked or full): keep it pending, so the background flush or a
+            // later checkpoint writes it instead of the ledger keeping an older one while the stream is quiet.
+            coalescer.withLock { $0.writeFailed(reservation.id, usage: due) }
+            throw error
+        }
         return .written
     }
 
@@ -114,28 +122,40 @@ extension SQLiteUsageStore: UsageStore {
     public func flushCheckpoints() async throws -> Int {
         let pending = coalescer.withLock { $0.flushAll(at: .now) }
         var written = 0
-        for (id, usage) in pending {
+        for (index, (id, usage)) in pending.enumerated() {
             do {
                 try await writeCheckpoint(reservationID: id, requestID: nil, usage: usage)
                 written += 1
             } catch LedgerError.reservationNotOpen {
                 continue
+            } catch {
+                // This one and the rest stay pending for the next flush.
+                coalescer.withLock { c in
+                    for (id, usage) in pending[index...] { c.writeFailed(id, usage: usage) }
+                }
+                throw error
             }
         }
         return written
     }
 
-    private func writeCheckpoint(reservationID: Int64, requestID: String?, usage: MeteredUsage) async throws {
+    /// Writes one checkpoint now (internal for tests: the race it guards against cannot be timed from outside).
+    func writeCheckpoint(reservationID: Int64, requestID: String?, usage: MeteredUsage) async throws {
         let at = configuration.now().ledgerMilliseconds
         // Joins the group commit: checkpoints and settles share transactions with the reservations that
         // arrive meanwhile instead of queueing one transaction each ahead of them.
         try await batchedWrite { db in
             // MAX keeps checkpoint_at ≥ started_at (the schema's CHECK) if the wall clock stepped back.
+            // A stream's completion only grows, so a checkpoint with fewer completion tokens than the ledger
+            // holds is an older one that lost a race (a flush writing what it took from the coalescer while the
+            // stream's own newer checkpoint went through first): it must not overwrite the newer one.
             let assignments = UsageColumns.names.map { "\($0) = ?" }.joined(separator: ", ")
             try db.execute(
-                sql: "UPDATE reservations SET checkpoint_at = MAX(?, started_at), \(assignments) WHERE id = ?",
-                arguments: StatementArguments([at] + UsageColumns.values(usage) + [reservationID]))
+                sql: "UPDATE reservations SET checkpoint_at = MAX(?, started_at), \(assignments) WHERE id = ? AND completion_tokens <= ?",
+                arguments: StatementArguments([at] + UsageColumns.values(usage) + [reservationID, usage.completionTokens]))
             guard db.changesCount == 1 else {
+                let open = try Bool.fetchOne(db, sql: "SELECT 1 FROM reservations WHERE id = ?", arguments: [reservationID]) ?? false
+                if open { return }  // superseded: the ledger already has a newer checkpoint
                 throw LedgerError.reservationNotOpen(requestID: requestID ?? "#\(reservationID)")
             }
         }
