@@ -73,6 +73,9 @@ private final class CurlLoopWorker {
     private let inbox: LoopInbox
     private var transfers: [TransferID: EasyTransfer] = [:]
     private var byHandle: [UnsafeMutableRawPointer: EasyTransfer] = [:]
+    /// When ``expireDeadlines()`` next walks the transfers: the earliest deadline it saw, at most a period away.
+    private var nextDeadlineScan = ContinuousClock.now
+    private static let deadlineScanPeriod = Duration.milliseconds(20)
 
     init(multi: UnsafeMutableRawPointer, inbox: LoopInbox) {
         self.multi = multi
@@ -105,6 +108,7 @@ private final class CurlLoopWorker {
                 }
                 transfers[transfer.id] = transfer
                 byHandle[transfer.easy] = transfer
+                nextDeadlineScan = min(nextDeadlineScan, .now + Self.deadlineScanPeriod)
             } catch {
                 buffer.finish(error)
             }
@@ -151,17 +155,24 @@ private final class CurlLoopWorker {
     /// sleep, in milliseconds, before the next deadline (at most 1 s).
     private func expireDeadlines() -> Int32 {
         let now = ContinuousClock.now
-        var sleep = Duration.seconds(1)
-        for transfer in Array(transfers.values) {
-            guard let (deadline, kind) = transfer.deadline else { continue }
-            if deadline <= now {
+        if now >= nextDeadlineScan {
+            // Deadlines only move later while a transfer runs, except when one connects or is unpaused; a scan
+            // at least every `deadlineScanPeriod` catches those, and a busy loop (a wake per chunk) does not
+            // walk every transfer on every wake.
+            var earliest = now + (transfers.isEmpty ? .seconds(1) : Self.deadlineScanPeriod)
+            var expired: [(EasyTransfer, TimeoutKind)] = []
+            for transfer in transfers.values {
+                guard let (deadline, kind) = transfer.deadline else { continue }
+                if deadline <= now { expired.append((transfer, kind)) } else { earliest = min(earliest, deadline) }
+            }
+            for (transfer, kind) in expired {
                 let seconds = kind == .firstByte ? transfer.request.timeouts.firstByte : transfer.request.timeouts.idle
                 abort(transfer, with: .timeout(kind, seconds: seconds))
-            } else {
-                sleep = min(sleep, deadline - now)
             }
+            nextDeadlineScan = earliest
         }
-        let (seconds, attoseconds) = sleep.components
+        let (seconds, attoseconds) = (nextDeadlineScan - now).components
         return Int32(seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
     }
+
 }

@@ -103,9 +103,25 @@ extension SQLiteUsageStore: UsageStore {
     @discardableResult
     public func checkpoint(_ reservation: Reservation, usage: MeteredUsage) async throws -> CheckpointOutcome {
         try Task.checkCancellation()
+        guard let due = try coalesceCheckpoint(reservation, usage: usage) else { return .coalesced }
+        try await writeDueCheckpoint(reservation, usage: due)
+        return .written
+    }
+
+    /// The first half of ``checkpoint(_:usage:)``, without waiting: offers `usage` to the coalescer and returns
+    /// it when it is due for writing now (then pass it to ``writeDueCheckpoint(_:usage:)``), or nil when it is
+    /// held back (the next due checkpoint, the background flush or the settle writes it). A streaming loop
+    /// calls this on every delta and hands only due checkpoints to a writer task: no task switch per delta.
+    public func coalesceCheckpoint(_ reservation: Reservation, usage: MeteredUsage) throws -> MeteredUsage? {
         try usage.validate()
         let action = coalescer.withLock { $0.checkpoint(reservation.id, usage: usage, at: .now) }
-        guard case .write(let due) = action else { return .coalesced }
+        guard case .write(let due) = action else { return nil }
+        return due
+    }
+
+    /// Writes a checkpoint ``coalesceCheckpoint(_:usage:)`` found due. If the write fails for any reason but a
+    /// closed reservation, the checkpoint is held back again for the next flush.
+    public func writeDueCheckpoint(_ reservation: Reservation, usage due: MeteredUsage) async throws {
         do {
             try await writeCheckpoint(reservationID: reservation.id, requestID: reservation.requestID, usage: due)
         } catch {
@@ -115,7 +131,6 @@ extension SQLiteUsageStore: UsageStore {
             coalescer.withLock { $0.writeFailed(reservation.id, usage: due) }
             throw error
         }
-        return .written
     }
 
     @discardableResult

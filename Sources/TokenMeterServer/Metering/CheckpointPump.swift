@@ -7,25 +7,33 @@ import TokenMeterLedger
 /// between two deltas would freeze the client's stream for that long at every checkpoint. The pump hands
 /// the latest usage to its own task instead: the stream never waits, at most one write per stream is in
 /// flight, and usage that arrives while one is running replaces any older usage waiting behind it (the
-/// newest checkpoint supersedes older ones). The ledger's coalescer still decides which calls are written.
+/// newest checkpoint supersedes older ones). The ledger's coalescer decides, on the streaming task and
+/// without waiting, which checkpoints are due; only those wake the writer task (most deltas are held back,
+/// and a task switch per delta was a measurable part of the gateway's CPU per chunk).
 final class CheckpointPump: Sendable {
     private let usages: AsyncStream<MeteredUsage>.Continuation
+    private let store: SQLiteUsageStore
+    private let reservation: Reservation
 
     /// Starts the writer for `reservation`'s checkpoints.
     init(store: SQLiteUsageStore, reservation: Reservation) {
         let (stream, usages) = AsyncStream.makeStream(of: MeteredUsage.self, bufferingPolicy: .bufferingNewest(1))
         self.usages = usages
+        self.store = store
+        self.reservation = reservation
         Task {
             for await usage in stream {
-                // A failed checkpoint is not fatal: the next one, the background flush or the settle supersedes it.
-                _ = try? await store.checkpoint(reservation, usage: usage)
+                // A failed checkpoint is not fatal: it is held back again, and the next due one, the background
+                // flush or the settle writes it.
+                try? await store.writeDueCheckpoint(reservation, usage: usage)
             }
         }
     }
 
-    /// Queues `usage` as the stream's newest checkpoint; never waits.
+    /// Offers `usage` as the stream's newest checkpoint; queues it for writing if it is due. Never waits.
     func submit(_ usage: MeteredUsage) {
-        usages.yield(usage)
+        guard let due = try? store.coalesceCheckpoint(reservation, usage: usage) else { return }
+        usages.yield(due)
     }
 
     /// Takes no more checkpoints. A write in progress ends on its own; the settle that follows supersedes it
