@@ -6,15 +6,15 @@ enum LedgerQueries {
     /// The user's budget status for `period`: settled totals from `monthly_usage`, holds from `reservations`
     /// (each live reservation counts as the larger of its hold and its last checkpoint).
     static func budgetStatus(_ db: Database, userID: Int64, budget: Budget, period: BillingPeriod) throws -> BudgetStatus {
-        let settled = try Row.fetchOne(db, sql: """
+        let settled = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT request_count, billed_tokens, cost_pusd FROM monthly_usage WHERE user_id = ? AND period = ?
-            """, arguments: [userID, period.description])
-        let held = try Row.fetchOne(db, sql: """
+            """), arguments: [userID, period.description])
+        let held = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT COUNT(*) AS n,
                    COALESCE(SUM(MAX(held_pusd, cost_pusd)), 0) AS pusd,
                    COALESCE(SUM(MAX(held_tokens, billed_tokens)), 0) AS tokens
             FROM reservations WHERE user_id = ?
-            """, arguments: [userID])!
+            """), arguments: [userID])!
         return BudgetStatus(
             userID: userID, budget: budget, period: period,
             settledCost: Money(picoUSD: settled?["cost_pusd"] ?? 0),
@@ -25,7 +25,9 @@ enum LedgerQueries {
 
     /// The user row with `id`, or `.userIDNotFound`.
     static func user(_ db: Database, id: Int64) throws -> UserRow {
-        guard let row = try UserRow.fetchOne(db, key: id) else { throw LedgerError.userIDNotFound(id) }
+        guard let row = try cachedOne(UserRow.self, db, "SELECT * FROM users WHERE id = ?", [id]) else {
+            throw LedgerError.userIDNotFound(id)
+        }
         return row
     }
 
@@ -35,5 +37,25 @@ enum LedgerQueries {
             throw LedgerError.userNotFound(name)
         }
         return row
+    }
+
+    /// The first record `sql` finds, through a prepared statement the connection keeps. The accounting paths
+    /// (reserve, checkpoint, settle) run the same few statements for every request; compiling them each time,
+    /// as GRDB's query interface does, was most of the CPU those transactions took (profile in
+    /// BENCHMARKS-server.md).
+    static func cachedOne<Record: FetchableRecord>(_ type: Record.Type, _ db: Database, _ sql: String,
+                                                   _ arguments: StatementArguments) throws -> Record? {
+        try Record.fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    /// Whether `sql` (a `SELECT EXISTS(...)`) is true, through a kept prepared statement.
+    static func cachedExists(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) ?? false
+    }
+
+    /// Runs an update through a kept prepared statement; returns the number of rows it changed.
+    static func cachedExecute(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws -> Int {
+        try db.cachedStatement(sql: sql).execute(arguments: arguments)
+        return db.changesCount
     }
 }

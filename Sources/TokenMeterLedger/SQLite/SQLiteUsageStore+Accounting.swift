@@ -42,7 +42,8 @@ extension SQLiteUsageStore: UsageStore {
             outcome = try await batchedWrite { db in
             let user = try LedgerQueries.user(db, id: request.userID).user()
             guard user.status == .active else { throw LedgerError.userDisabled(user.name) }
-            guard let key = try APIKeyRow.fetchOne(db, key: request.apiKeyID) else { throw LedgerError.invalidAPIKey }
+            guard let key = try LedgerQueries.cachedOne(APIKeyRow.self, db, "SELECT * FROM api_keys WHERE id = ?", [request.apiKeyID])
+            else { throw LedgerError.invalidAPIKey }
             guard key.userID == user.id else { throw LedgerError.apiKeyNotOwned(prefix: key.prefix, user: user.name) }
             guard key.revokedAt == nil else { throw LedgerError.apiKeyRevoked(prefix: key.prefix) }
 
@@ -60,14 +61,16 @@ extension SQLiteUsageStore: UsageStore {
                 throw LedgerError.requestCapExceeded(cap: cap, requested: request.estimate.cost)
             }
             try Self.checkFits(request.estimate, in: status, userName: user.name)
-            if try UsageRecordRow.filter(UsageRecordRow.Columns.requestID == request.requestID).fetchCount(db) > 0
-                || ReservationRow.filter(ReservationRow.Columns.requestID == request.requestID).fetchCount(db) > 0 {
+            if try LedgerQueries.cachedExists(db, """
+                SELECT EXISTS (SELECT 1 FROM usage_records WHERE request_id = ?1)
+                    OR EXISTS (SELECT 1 FROM reservations WHERE request_id = ?1)
+                """, [request.requestID]) {
                 throw LedgerError.duplicateRequestID(request.requestID)
             }
             var row = ReservationRow(request: request, startedAt: now.ledgerMilliseconds)
             try row.insert(db)
-            try db.execute(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ?",
-                           arguments: [now.ledgerMilliseconds, key.id])
+            _ = try LedgerQueries.cachedExecute(db, "UPDATE api_keys SET last_used_at = ? WHERE id = ?",
+                                                [now.ledgerMilliseconds, key.id])
             return (row.reservation, planned.1)
             }
         } catch let refusal as PlanningRefusal {
@@ -164,17 +167,22 @@ extension SQLiteUsageStore: UsageStore {
             // A stream's completion only grows, so a checkpoint with fewer completion tokens than the ledger
             // holds is an older one that lost a race (a flush writing what it took from the coalescer while the
             // stream's own newer checkpoint went through first): it must not overwrite the newer one.
-            let assignments = UsageColumns.names.map { "\($0) = ?" }.joined(separator: ", ")
-            try db.execute(
-                sql: "UPDATE reservations SET checkpoint_at = MAX(?, started_at), \(assignments) WHERE id = ? AND completion_tokens <= ?",
-                arguments: StatementArguments([at] + UsageColumns.values(usage) + [reservationID, usage.completionTokens]))
-            guard db.changesCount == 1 else {
-                let open = try Bool.fetchOne(db, sql: "SELECT 1 FROM reservations WHERE id = ?", arguments: [reservationID]) ?? false
-                if open { return }  // superseded: the ledger already has a newer checkpoint
+            let changed = try LedgerQueries.cachedExecute(db, Self.checkpointUpdate,
+                StatementArguments([at] + UsageColumns.values(usage) + [reservationID, usage.completionTokens]))
+            guard changed == 1 else {
+                if try LedgerQueries.cachedExists(db, "SELECT EXISTS (SELECT 1 FROM reservations WHERE id = ?)", [reservationID]) {
+                    return  // superseded: the ledger already has a newer checkpoint
+                }
                 throw LedgerError.reservationNotOpen(requestID: requestID ?? "#\(reservationID)")
             }
         }
     }
+
+    /// A stream's checkpoint (see `writeCheckpoint`); the assignments are the code-defined usage columns.
+    private static let checkpointUpdate: String = {
+        let assignments = UsageColumns.names.map { "\($0) = ?" }.joined(separator: ", ")
+        return "UPDATE reservations SET checkpoint_at = MAX(?, started_at), \(assignments) WHERE id = ? AND completion_tokens <= ?"
+    }()
 
     public func settle(_ reservation: Reservation, usage: MeteredUsage, status: UsageStatus) async throws -> SettleOutcome {
         try usage.validate()
@@ -183,11 +191,11 @@ extension SQLiteUsageStore: UsageStore {
         // the group commit, like checkpoints (see `writeCheckpoint`).
         let outcome = try await Task {
             try await self.batchedWrite { db in
-                if let existing = try UsageRecordRow.filter(UsageRecordRow.Columns.requestID == reservation.requestID)
-                    .fetchOne(db) {
+                if let existing = try LedgerQueries.cachedOne(UsageRecordRow.self, db,
+                                                              "SELECT * FROM usage_records WHERE request_id = ?", [reservation.requestID]) {
                     return SettleOutcome(record: existing.record, wasAlreadySettled: true)
                 }
-                guard let open = try ReservationRow.fetchOne(db, key: reservation.id),
+                guard let open = try LedgerQueries.cachedOne(ReservationRow.self, db, "SELECT * FROM reservations WHERE id = ?", [reservation.id]),
                       open.requestID == reservation.requestID else {
                     throw LedgerError.reservationNotOpen(requestID: reservation.requestID)
                 }

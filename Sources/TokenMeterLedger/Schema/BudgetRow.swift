@@ -31,6 +31,6 @@ struct BudgetRow: Codable, FetchableRecord, PersistableRecord {
 
     /// The budget of `userID`, or `.unlimited` when the user has no row.
     static func budget(ofUser userID: Int64, _ db: Database) throws -> Budget {
-        try BudgetRow.fetchOne(db, key: userID)?.budget ?? .unlimited
+        try LedgerQueries.cachedOne(BudgetRow.self, db, "SELECT * FROM budgets WHERE user_id = ?", [userID])?.budget ?? .unlimited
     }
 }
