@@ -42,11 +42,13 @@ public func buildApplication(
     // Every stream holds one upstream connection; keep as many idle for reuse as a busy gateway has streams
     // (curl's default would close all but 64 when a burst of streams ends, and reconnect for the next).
     let client = try ChatClient(configuration: .init(maxIdleConnections: 1024))
+    let connections = ConnectionCloseSignals()
     let gateway = Gateway(configuration: configuration, store: store, catalog: catalog, client: client,
                           metrics: GatewayMetrics(), logger: logger, unsettled: UnsettledRequests(),
-                          concurrency: KeyConcurrencyLimiter(limit: configuration.maxConcurrentRequestsPerKey))
+                          concurrency: KeyConcurrencyLimiter(limit: configuration.maxConcurrentRequestsPerKey),
+                          connections: connections)
 
-    let router = Router()
+    let router = Router(context: GatewayRequestContext.self)
     router.post("/v1/chat/completions") { request, context in try await gateway.chatCompletions(request, context: context) }
     router.get("/v1/models") { request, context in try await gateway.models(request, context: context) }
     router.get("/v1/usage") { request, context in try await gateway.usage(request, context: context) }
@@ -59,6 +61,7 @@ public func buildApplication(
 
     return Application(
         router: router,
+        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionCloseHandler(signals: connections)])),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TokenMeter",
                              backlog: 1024),
         services: [CheckpointFlusher(store: store, retryUnsettled: { await gateway.retryUnsettled() },

@@ -26,6 +26,8 @@ struct Gateway: Sendable {
     let unsettled: UnsettledRequests
     /// The per-key cap on chat requests in flight.
     let concurrency: KeyConcurrencyLimiter
+    /// Each client connection's close signal, for the chat route's disconnect watch.
+    let connections: ConnectionCloseSignals
 
     /// How long the end of a response waits for its usage record. Normally the write takes a millisecond and
     /// the response ends after it; when the ledger is locked by another process the write can wait the busy

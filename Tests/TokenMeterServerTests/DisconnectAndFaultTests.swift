@@ -36,6 +36,53 @@ extension ServerTests {
             try await harness.stop()
         }
 
+        @Test("a connection stays open for the next request after streamed and non-streamed answers, and a client leaving on a reused connection still closes the upstream")
+        func keepAliveAndDisconnectOnAReusedConnection() async throws {
+            let harness = try await GatewayHarness.start()
+            let key = try await harness.addUser("kai")
+            harness.upstream.setDefaultScenario(TestScenario(chunks: ["a", "b", "c"], promptTokens: 5))
+            // curl's num_connects per transfer: 1 for the first, 0 for each that reused the connection (a
+            // connection the server closed would show as 1 again: curl retries on a fresh one).
+            let url = harness.baseURL + "/v1/chat/completions"
+            var args = ["-s", "-S", "--noproxy", "*", "--max-time", "60"]
+            for (index, streaming) in [true, true, false, true].enumerated() {
+                if index > 0 { args.append("--next") }
+                args += ["-o", "/dev/null", "-w", "%{num_connects} ", "-H", "Authorization: Bearer \(key)",
+                         "-H", "Content-Type: application/json",
+                         "-d", #"{"model":"gpt-4o-mini","stream":\#(streaming),"messages":[{"role":"user","content":"hi"}]}"#, url]
+            }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            process.arguments = args
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(printed == "1 0 0 0 ", "connections opened per request: \(printed)")
+            let records = try await harness.waitForRecords(user: "kai", count: 4)
+            #expect(records.map(\.status) == Array(repeating: "completed", count: 4))
+
+            // Our client pools connections too: a finished stream leaves its connection for the next one, which
+            // the client then leaves after two chunks; the gateway must still notice and close the upstream.
+            harness.upstream.setScenario(TestScenario.counting(200, interval: .milliseconds(20)), forModel: "gpt-4o")
+            let (_, error) = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
+            #expect(error == nil)
+            var chunks = 0
+            for try await event in harness.client.stream(chat("gpt-4o"), to: harness.gateway(key: key)) where !(event.content ?? "").isEmpty {
+                chunks += 1
+                if chunks == 2 { break }
+            }
+            let leftAt = ContinuousClock.now
+            #expect(await harness.upstream.waitUntil(timeout: .seconds(2)) { $0.last?.clientWentAwayAt != nil })
+            if let wentAway = harness.upstream.records.last?.clientWentAwayAt {
+                #expect(wentAway - leftAt < .milliseconds(500), "upstream closed \(wentAway - leftAt) after the client left")
+            }
+            let all = try await harness.waitForRecords(user: "kai", count: 6)
+            #expect(all.last?.status == "client_cancelled")
+            try await harness.stop()
+        }
+
         @Test("an upstream error status before the first byte is answered with the same status and an OpenAI body",
               arguments: [(503, "server_error"), (429, "tokens"), (400, "invalid_request_error")])
         func upstreamStatusPassesThrough(status: Int, type: String) async throws {

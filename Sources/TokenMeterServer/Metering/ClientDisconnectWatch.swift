@@ -1,50 +1,29 @@
-import Hummingbird
-import Synchronization
+import NIOCore
 
-/// Watches a streaming request's connection from before the upstream's first event until the response
-/// ends, and calls `onClose` the moment the client closes it.
+/// Calls `onClose` the moment the client of a request goes away, from before the upstream's first event
+/// until the response ends.
 ///
-/// Hummingbird's `consumeWithCancellationOnInboundClose` can only watch inside one scope, and the route
-/// handler (which waits for the upstream's first event, so a failure there still becomes an HTTP status)
-/// and the response body writer are two scopes: a client that left while the upstream was still silent
-/// used to be noticed only at the first event or a timeout. The watch spans both: it is started by the
-/// handler with the collected request and ended by whichever scope finishes the request. It reads the
-/// connection's request-part stream in its own task (nobody else reads it while a response is running);
-/// when that stream ends, the client has closed its side, and `onClose` cancels the upstream transfer.
-///
-/// ``end()`` must be called once the response is finished (or will not be written), before Hummingbird
-/// reads the connection again; it returns when the watch has let go of the connection. As with
-/// `consumeWithCancellationOnInboundClose`, the connection is closed after such a response.
+/// The route handler (which waits for the upstream's first event, so a failure there still becomes an HTTP
+/// status) and the response body writer are two scopes; the watch spans both: the handler starts it, and
+/// whichever scope finishes the request ends it. It observes the connection's ``ConnectionCloseSignal``
+/// (raised by the pipeline's ``ConnectionCloseHandler``) and reads nothing from the connection, so the
+/// connection is kept alive for the client's next request.
 final class ClientDisconnectWatch: Sendable {
-    private let task: Task<Void, Never>
-    private let release: AsyncStream<Void>.Continuation
-    private let closed: StopFlag
+    private let signal: ConnectionCloseSignal?
+    private let token: Int?
 
-    /// Starts watching the connection `request` arrived on (its body must have been collected with
-    /// `Request.collectBody`, which keeps the connection's part stream).
-    init(_ request: Request, onClose: @escaping @Sendable () -> Void) {
-        let (released, release) = AsyncStream<Void>.makeStream()
-        let closed = StopFlag()
-        let body = request.body
-        self.release = release
-        self.closed = closed
-        task = Task {
-            _ = try? await body.consumeWithInboundCloseHandler { _ in
-                for await _ in released {}
-            } onInboundClosed: {
-                closed.raise()
-                onClose()
-                release.finish()  // nothing left to watch: let the task end even if end() never comes
-            }
-        }
+    /// Starts watching `signal`'s connection (none: nothing to watch, as for a connection served without the
+    /// handler). `onClose` runs at once if the client has already gone.
+    init(_ signal: ConnectionCloseSignal?, onClose: @escaping @Sendable () -> Void) {
+        self.signal = signal
+        token = signal?.observe(onClose)
     }
 
-    /// Whether the client closed the connection while it was watched.
-    var clientClosed: Bool { closed.isRaised }
+    /// Whether the client went away while it was watched (or before).
+    var clientClosed: Bool { signal?.isClosed ?? false }
 
-    /// Stops watching and waits until the watch no longer reads the connection.
-    func end() async {
-        release.finish()
-        await task.value
+    /// Stops watching.
+    func end() {
+        if let signal, let token { signal.remove(token) }
     }
 }

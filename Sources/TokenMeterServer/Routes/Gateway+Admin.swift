@@ -15,7 +15,7 @@ extension Gateway {
     /// - `POST /admin/users/:name/disable`, `POST /admin/users/:name/enable`
     /// - `POST /admin/users/:name/keys` (answers the new key once), `GET /admin/keys?user=NAME`
     /// - `DELETE /admin/keys/:prefix` (revoke)
-    func addAdminRoutes(to router: Router<BasicRequestContext>) {
+    func addAdminRoutes(to router: Router<GatewayRequestContext>) {
         let admin = router.group("admin")
         admin.get("reports/monthly") { request, _ in try await monthlyReport(request) }
         admin.get("users") { request, _ in

@@ -9,11 +9,10 @@ extension Gateway {
     /// `POST /v1/chat/completions`: authenticate, validate, pre-flight and reserve, then stream from the
     /// upstream with live metering. Anything refused before the reservation costs nothing and calls no
     /// upstream; after it, every path ends in exactly one settled usage record.
-    func chatCompletions(_ incoming: Request, context: some RequestContext) async throws -> Response {
+    func chatCompletions(_ incoming: Request, context: GatewayRequestContext) async throws -> Response {
         let logger = context.logger
-        // The body is collected through the request (not `request.body.collect`) so the request keeps the
-        // connection's part stream: `consumeWithCancellationOnInboundClose` replays the collected body from it
-        // and then watches the connection for the client closing.
+        // The client leaving is learnt from its connection's close signal (ClientDisconnectWatch), not by
+        // reading the connection, which keeps the connection alive for the client's next request.
         var request = incoming
         let admitted: AdmittedRequest
         let stream: ChatStream
@@ -40,22 +39,14 @@ extension Gateway {
 
         let events = IteratorHandOff(stream)
 
+        let connection = connections.signal(of: context.channel)
         if !admitted.streaming {
-            let assembler = CompletionAssembler(gateway: self, admitted: admitted)
-            let outcome: CompletionAssembler.Outcome
-            do {
-                outcome = try await request.body.consumeWithCancellationOnInboundClose { _ in
-                    let outcome = await assembler.run(events: events, stream: stream)
-                    await settle(admitted, usage: outcome.usage, status: outcome.status, logger: requestLogger)
-                    return outcome
-                }
-            } catch {
-                // Cancelled around the assembler: the client left. Settling is idempotent, so this only
-                // writes a record if the assembler did not get to it.
-                events.close()
-                await settle(admitted, usage: admitted.usage(completionTokens: 0, provider: nil), status: .clientCancelled, logger: requestLogger)
-                throw error
-            }
+            // A client that leaves while the answer is assembled cancels the upstream; the assembler then ends
+            // as `client_cancelled` with what it had metered.
+            let watch = ClientDisconnectWatch(connection) { stream.cancel() }
+            let outcome = await CompletionAssembler(gateway: self, admitted: admitted).run(events: events, stream: stream)
+            watch.end()
+            await settle(admitted, usage: outcome.usage, status: outcome.status, logger: requestLogger)
             withExtendedLifetime(slot) {}
             switch outcome.result {
             case .success(let body):
@@ -67,12 +58,12 @@ extension Gateway {
 
         // From here until the response ends, a client that closes its connection cancels the upstream at
         // once, also while the upstream has not sent its first event yet (ClientDisconnectWatch).
-        let watch = ClientDisconnectWatch(request) { stream.cancel() }
+        let watch = ClientDisconnectWatch(connection) { stream.cancel() }
         let first: ChatEvent?
         do {
             first = try await events.next()
         } catch {
-            await watch.end()
+            watch.end()
             events.close()
             if watch.clientClosed, case .cancelled = error {
                 requestLogger.info("the client left before the upstream's first event")
@@ -91,7 +82,7 @@ extension Gateway {
             // The client leaving cancels the upstream stream (the watch), which ends the responder's loop as
             // `client_cancelled`; a failed write ends it the same way. The responder settles before returning.
             await responder.run(first: first, events: events, stream: stream, writer: &writer)
-            await watch.end()
+            watch.end()
             try await writer.finish(nil)
             withExtendedLifetime(slot) {}
         })
