@@ -1,5 +1,5 @@
-/// Keeps tests that count process-wide resources (open file descriptors, threads) from running while other
-/// test suites in the same test process open and close sockets.
+/// Keeps tests that count or change process-wide resources (open file descriptors, threads, the environment)
+/// from running while other test suites in the same test process open and close sockets.
 ///
 /// All test targets of the package run in one process, so a client test that compares the FD count before
 /// and after a thousand streams would see the server tests' connections come and go. Such a test runs its
