@@ -11,6 +11,11 @@ struct CheckpointCoalescingTests {
 
     func usage(_ completion: Int64) -> MeteredUsage { localUsage(prompt: 10, completion: completion) }
 
+    /// The completion tokens of the (one) open reservation's last checkpoint in the ledger.
+    func checkpointedTokens(_ store: SQLiteUsageStore) async throws -> Int64? {
+        try await store.pool.read { try Int64.fetchOne($0, sql: "SELECT completion_tokens FROM reservations") }
+    }
+
     @Test("within the interval, only every tokenStride-th token is written; the rest stays pending")
     func strideRule() {
         var c = CheckpointCoalescer(policy: .init(interval: .seconds(1), tokenStride: 50))
@@ -76,12 +81,9 @@ struct CheckpointCoalescingTests {
             if try await store.checkpoint(r, usage: usage(tokens)) == .written { written += 1 }
         }
         #expect(written == 10)
-        func checkpointed() async throws -> Int64? {
-            try await store.pool.read { try Int64.fetchOne($0, sql: "SELECT completion_tokens FROM reservations") }
-        }
-        #expect(try await checkpointed() == 1_000)
+        #expect(try await checkpointedTokens(store) == 1_000)
         #expect(try await store.flushCheckpoints() == 1)
-        #expect(try await checkpointed() == 1_005)
+        #expect(try await checkpointedTokens(store) == 1_005)
         #expect(try await store.flushCheckpoints() == 0)
         let outcome = try await store.settle(r, usage: usage(1_010), status: .completed)
         #expect(outcome.record.usage.completionTokens == 1_010)
@@ -138,15 +140,12 @@ struct CheckpointCoalescingTests {
         let store = try SQLiteUsageStore(path: dir.path("l.sqlite"), configuration: .testing(interval: .seconds(3600), stride: 1_000_000))
         let c = try await Customer.add(store, name: "ann", budget: .unlimited)
         let r = try await store.reserve(c.request("req", cost: usd("1")))
-        func checkpointed() async throws -> Int64? {
-            try await store.pool.read { try Int64.fetchOne($0, sql: "SELECT completion_tokens FROM reservations") }
-        }
         try await store.writeCheckpoint(reservationID: r.id, requestID: r.requestID, usage: usage(61))
         try await store.writeCheckpoint(reservationID: r.id, requestID: r.requestID, usage: usage(43))
-        #expect(try await checkpointed() == 61)
+        #expect(try await checkpointedTokens(store) == 61)
         try await store.writeCheckpoint(reservationID: r.id, requestID: r.requestID, usage: usage(61))
         try await store.writeCheckpoint(reservationID: r.id, requestID: r.requestID, usage: usage(62))
-        #expect(try await checkpointed() == 62)
+        #expect(try await checkpointedTokens(store) == 62)
         _ = try await store.settle(r, usage: usage(70), status: .completed)
         await #expect(throws: LedgerError.self) {
             try await store.writeCheckpoint(reservationID: r.id, requestID: r.requestID, usage: usage(80))

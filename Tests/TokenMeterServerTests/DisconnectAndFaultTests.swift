@@ -51,14 +51,7 @@ extension ServerTests {
                          "-H", "Content-Type: application/json",
                          "-d", #"{"model":"gpt-4o-mini","stream":\#(streaming),"messages":[{"role":"user","content":"hi"}]}"#, url]
             }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            process.arguments = args
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let printed = try runCurl(args)
             #expect(printed == "1 0 0 0 ", "connections opened per request: \(printed)")
             let records = try await harness.waitForRecords(user: "kai", count: 4)
             #expect(records.map(\.status) == Array(repeating: "completed", count: 4))

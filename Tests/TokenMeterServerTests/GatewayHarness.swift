@@ -166,15 +166,23 @@ func collect(_ stream: ChatStream) async -> (events: [ChatEvent], error: ChatCli
 /// more than 10 s (docs/ROBUSTNESS.md).
 func curl(_ url: String, method: String = "POST", key: String?, body: [UInt8]? = nil,
           headers: [String] = []) throws -> (status: Int, body: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
     var args = ["-s", "-S", "-X", method, "-o", "-", "-w", "\n%{http_code}", "--max-time", "60", "--noproxy", "*"]
     if let key { args += ["-H", "Authorization: Bearer \(key)"] }
     for h in headers { args += ["-H", h] }
-    let input = Pipe()
     if body != nil { args += ["-H", "Content-Type: application/json", "--data-binary", "@-"] }
     args.append(url)
-    process.arguments = args
+    let text = try runCurl(args, input: body)
+    guard let newline = text.lastIndex(of: "\n") else { return (0, text) }
+    return (Int(text[text.index(after: newline)...]) ?? 0, String(text[..<newline]))
+}
+
+/// Runs /usr/bin/curl with `arguments` (the caller adds `--noproxy '*'`, see ``curl(_:method:key:body:headers:)``),
+/// `input` on its standard input, and returns what it printed.
+func runCurl(_ arguments: [String], input body: [UInt8]? = nil) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    process.arguments = arguments
+    let input = Pipe()
     let output = Pipe()
     process.standardOutput = output
     process.standardInput = input
@@ -185,7 +193,5 @@ func curl(_ url: String, method: String = "POST", key: String?, body: [UInt8]? =
     try input.fileHandleForWriting.close()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    guard let newline = text.lastIndex(of: "\n") else { return (0, text) }
-    return (Int(text[text.index(after: newline)...]) ?? 0, String(text[..<newline]))
+    return String(decoding: data, as: UTF8.self)
 }
