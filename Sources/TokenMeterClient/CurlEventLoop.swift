@@ -174,5 +174,4 @@ private final class CurlLoopWorker {
         let (seconds, attoseconds) = (nextDeadlineScan - now).components
         return Int32(seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
     }
-
 }
