@@ -16,6 +16,27 @@ import Testing
         #expect(sent["messages"] == [["role": "user", "content": "hi"]])
     }
 
+    @Test func encodedJSONEscapesExactlyWhatJSONRequiresAndReadsBack() throws {
+        // Every control character, quotes, backslashes, slashes, non-ASCII and an emoji with ZWJ in one string.
+        let text = String((0..<0x20).map { Character(Unicode.Scalar(UInt8($0))) }) + #"a"b\c/d é 中 👩‍💻"#
+        #expect(String(decoding: JSONValue.string("q\"\\\n\r\t\u{08}\u{0C}\u{01}\u{1F}/é").encoded(), as: UTF8.self)
+                == #""q\"\\\n\r\t\b\f\u0001\u001f/é""#)
+        let value: JSONValue = [
+            "text": .string(text), "n": 42, "negative": -7, "big": .int(.max), "x": 0.7, "tiny": 1e-5,
+            "flags": [true, false, .null], "nested": ["empty": [:], "list": []],
+        ]
+        let encoded = value.encoded()
+        #expect(try JSONValue(parsing: encoded) == value)
+        // What Foundation reads back as well (the upstream's view).
+        let foundation = try #require(try JSONSerialization.jsonObject(with: encoded) as? [String: Any])
+        #expect(foundation["text"] as? String == text)
+        #expect((foundation["x"] as? NSNumber)?.doubleValue == 0.7)
+        #expect(String(decoding: JSONValue.object(["a": [1, ["b": .null], -2.5]]).encoded(), as: UTF8.self) == #"{"a":[1,{"b":null},-2.5]}"#)
+        #expect(JSONValue.double(.nan).encoded() == Data("null".utf8))
+        // A whole double stays a number: "100.0".
+        #expect((try JSONSerialization.jsonObject(with: JSONValue.array([.double(100)]).encoded()) as? [NSNumber])?.first?.intValue == 100)
+    }
+
     @Test func ollamaBodyTranslatesMessagesOptionsAndFormat() throws {
         let original = try ChatRequest(json: Data(#"""
             {"model":"llama3.2","max_tokens":64,"temperature":0.2,"stop":"END","response_format":{"type":"json_object"},

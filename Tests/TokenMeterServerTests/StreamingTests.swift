@@ -34,6 +34,29 @@ extension ServerTests {
             try await harness.stop()
         }
 
+        @Test("fields TokenMeter does not know reach the upstream unchanged: numbers, nesting, escapes, non-ASCII")
+        func unknownFieldsPassThrough() async throws {
+            let harness = try await GatewayHarness.start()
+            let key = try await harness.addUser("abe")
+            harness.upstream.setDefaultScenario(TestScenario(chunks: ["ok"]))
+            let request = try ChatRequest(json: Data(#"""
+                {"model":"gpt-4o-mini","messages":[{"role":"user","content":"tab\there \"quoted\" \u00e9 中 👩‍💻 \\ / end"}],
+                 "temperature":0.7,"top_p":1,"seed":-42,"frequency_penalty":1e-3,"huge":123456789012345678901234567890,
+                 "x_vendor":{"list":[1,2.5,true,null,"s"],"empty":{},"none":[]},"stream":true}
+                """#.utf8))
+            let (_, error) = await collect(harness.client.stream(request, to: harness.gateway(key: key)))
+            #expect(error == nil)
+            let sent = try JSONValue(parsing: try #require(harness.upstream.records.first).body)
+            #expect(sent["messages"] == [["role": "user", "content": "tab\there \"quoted\" é 中 👩‍💻 \\ / end"]])
+            #expect(sent["temperature"] == 0.7)
+            #expect(sent["top_p"] == 1)
+            #expect(sent["seed"] == -42)
+            #expect(sent["frequency_penalty"] == 0.001)
+            #expect(sent["huge"] == 1.2345678901234568e29)
+            #expect(sent["x_vendor"] == ["list": [1, 2.5, true, .null, "s"], "empty": [:], "none": []])
+            try await harness.stop()
+        }
+
         @Test("the usage chunk reaches the client only when it asked for include_usage")
         func usageChunkOnlyWhenAsked() async throws {
             let harness = try await GatewayHarness.start()

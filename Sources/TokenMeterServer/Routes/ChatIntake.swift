@@ -62,8 +62,33 @@ struct ChatIntake: Sendable {
         if let n = root["n"], n != .null, n.integerValue != 1 {
             throw .badRequest("Invalid 'n': TokenMeter meters one choice per request; send n = 1 or leave it out.", param: "n")
         }
-        do { body = try TokenMeterClient.ChatRequest(json: Data(bytes)) } catch {
-            throw .badRequest("\(error)")
+        // The body sent upstream is the same parse, converted (a second parse of the bytes cost as much as this
+        // whole validation).
+        guard case .object(let members) = TokenMeterClient.JSONValue(root) else {
+            throw .badRequest("The request body must be a JSON object.")
+        }
+        body = TokenMeterClient.ChatRequest(body: members)
+    }
+}
+
+extension TokenMeterClient.JSONValue {
+    /// The client library's value for a parsed document: numbers written as integers that fit in `Int64` become
+    /// `.int`, other numbers `.double`, as the client's own decoder reads them.
+    init(_ value: TokenMeterCatalog.JSONValue) {
+        switch value {
+        case .null: self = .null
+        case .bool(let b): self = .bool(b)
+        case .number(let lexeme):
+            if !lexeme.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }),
+               let integer = Int64(lexeme) {
+                self = .int(integer)
+            } else {
+                self = .double(Double(lexeme) ?? 0)
+            }
+        case .string(let s): self = .string(s)
+        case .array(let items): self = .array(items.map(Self.init))
+        case .object(let members):
+            self = .object(Dictionary(members.map { ($0.key, Self($0.value)) }, uniquingKeysWith: { _, last in last }))
         }
     }
 }
