@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// All writes of a process go through one SQLite writer, so 50 reservations arriving at once used to queue
 /// for 50 transactions (and 50 hops to and from the writer's thread). Here the first job starts a drain
-/// task; jobs that arrive meanwhile wait in ``pending`` and the next round takes them all in one
+/// on the writer's queue; jobs that arrive meanwhile wait in ``pending`` and the next round takes them all in one
 /// `BEGIN IMMEDIATE` transaction. Inside it the jobs run one after another, each in a savepoint, so a job
 /// that throws (a refused reservation) rolls back only its own changes, and every job sees the ones
 /// before it: the budget checks of a batch are as serial as separate transactions. A job's caller is
@@ -59,33 +59,36 @@ final class WriteBatcher: Sendable {
                 defer { state.draining = true }
                 return !state.draining
             }
-            if startDrain { Task { await self.drain() } }
+            if startDrain { drain() }
         }
     }
 
-    /// Runs batches until no job is waiting.
-    private func drain() async {
-        while true {
-            let jobs = state.withLock { state in
-                defer { state.pending.removeAll(keepingCapacity: true) }
-                if state.pending.isEmpty { state.draining = false }
-                return state.pending
-            }
-            guard !jobs.isEmpty else { return }
-            do {
-                try await pool.write { db in
-                    for job in jobs { job.run(db) }
-                }
-                for job in jobs { job.finish(nil) }
-            } catch {
-                for job in jobs { job.finish(error) }
-            }
+    /// Runs the next batch on the writer's queue, and from its completion the one after, until no job is
+    /// waiting. It never enters Swift's task pool: under load that pool is busy metering streams, and each
+    /// pass through its queue (starting a drain task, resuming it after the write) used to wait behind
+    /// those jobs, on the time-to-first-token path of every reservation. Now only the callers' own
+    /// continuations go back through it.
+    private func drain() {
+        let jobs = state.withLock { state in
+            defer { state.pending.removeAll(keepingCapacity: true) }
+            if state.pending.isEmpty { state.draining = false }
+            return state.pending
         }
+        guard !jobs.isEmpty else { return }
+        pool.asyncWrite({ db in
+            for job in jobs { job.run(db) }
+        }, completion: { _, result in
+            switch result {
+            case .success: for job in jobs { job.finish(nil) }
+            case .failure(let error): for job in jobs { job.finish(error) }
+            }
+            self.drain()
+        })
     }
 }
 
 /// The result of one job, set on the writer's thread inside the transaction and taken by `finish` after
-/// it (the pool's write returning orders the two).
+/// it, in the transaction's completion on the same queue.
 private final class Outcome<T: Sendable>: Sendable {
     private let result = Mutex<Result<T, any Error>?>(nil)
     func set(_ value: Result<T, any Error>) { result.withLock { $0 = value } }
