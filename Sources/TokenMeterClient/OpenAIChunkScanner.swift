@@ -11,6 +11,9 @@ struct OpenAIChunkScanner {
     private let bytes: [UInt8]
     private var i = 0
     private var depth = 0
+    /// Where the keys of the objects being read lie in `bytes`, innermost object last: a repeated key is found
+    /// by comparing bytes with its siblings (an object has a handful of keys), with no set or hashing per object.
+    private var keys: [Range<Int>] = []
 
     private init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -179,7 +182,8 @@ struct OpenAIChunkScanner {
         skipWhitespace()
         guard i < bytes.count, bytes[i] == UInt8(ascii: "{"), enter() else { return false }
         i += 1
-        var seen: Set<String> = []
+        let siblings = keys.count
+        defer { keys.removeLast(keys.count - siblings) }
         skipWhitespace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
             i += 1
@@ -188,7 +192,11 @@ struct OpenAIChunkScanner {
         }
         while true {
             skipWhitespace()
-            guard let key = plainKey(), seen.insert(key).inserted else { return false }
+            let keyStart = i + 1
+            guard let key = plainKey() else { return false }
+            let range = keyStart..<(i - 1)
+            for sibling in keys[siblings...] where bytes[sibling] == bytes[range] { return false }
+            keys.append(range)
             skipWhitespace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return false }
             i += 1

@@ -57,6 +57,22 @@ struct OpenAIChunkScannerTests {
         }
     }
 
+    @Test("a key repeated within one object is declined, at any depth; the same key in different objects is read")
+    func repeatedKeys() {
+        for declined in [
+            #"{"choices":[{"index":0,"delta":{"content":"a","content":"b"}}]}"#,
+            #"{"x":1,"choices":[{"index":0,"delta":{"content":"c"}}],"x":4}"#,
+            #"{"choices":[{"index":0,"index":1,"delta":{}}]}"#,
+            #"{"choices":[{"delta":{"tool_calls":[{"function":{"name":"f","arguments":"{}","name":"g"}}]}}]}"#,
+        ] {
+            #expect(OpenAIChunkScanner.chunk(Array(declined.utf8)) == nil, "\(declined)")
+        }
+        let nested = Array(#"{"x":1,"xx":0,"choices":[{"x":2,"index":0,"delta":{"x":3,"content":"c"}},{"x":4,"index":1,"delta":{"x":5}}],"x2":6}"#.utf8)
+        let scanned = Self.scanned(nested)
+        #expect(scanned?.choices.map(\.content) == ["c", nil])
+        #expect(scanned == Self.decoded(nested))
+    }
+
     @Test("whenever the scanner answers, on every sample and every truncation of it, JSONDecoder agrees")
     func neverDisagrees() {
         for sample in Self.samples {
