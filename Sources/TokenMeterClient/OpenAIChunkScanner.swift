@@ -245,13 +245,26 @@ struct OpenAIChunkScanner {
         guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { return nil }
         let start = i + 1
         var j = start
+        var ascii = true
         while j < bytes.count, bytes[j] != UInt8(ascii: "\"") {
             if bytes[j] == UInt8(ascii: "\\") || bytes[j] < 0x20 { return nil }
+            ascii = ascii && bytes[j] < 0x80
             j += 1
         }
-        guard j < bytes.count, let key = String(validating: bytes[start..<j], as: UTF8.self) else { return nil }
+        guard j < bytes.count else { return nil }
+        // Keys are ASCII in practice, and ASCII needs no validation.
+        guard let key = ascii ? text(start..<j, validating: false) : text(start..<j, validating: true) else { return nil }
         i = j + 1
         return key
+    }
+
+    /// The bytes in `range` as a String; with `validating`, nil when they are not UTF-8 (without, they must be
+    /// ASCII). Reads the array's storage directly: the generic slice initializers cost more than the scan.
+    private func text(_ range: Range<Int>, validating: Bool) -> String? {
+        bytes.withUnsafeBufferPointer { all in
+            let slice = UnsafeBufferPointer(rebasing: all[range])
+            return validating ? String(validating: slice, as: UTF8.self) : String(decoding: slice, as: UTF8.self)
+        }
     }
 
     /// A JSON string, unescaped; nil when malformed (bad escape, lone surrogate, control character, bad UTF-8).
@@ -265,7 +278,7 @@ struct OpenAIChunkScanner {
         guard i < bytes.count else { return nil }
         if bytes[i] == UInt8(ascii: "\"") {
             defer { i += 1 }
-            return String(validating: bytes[start..<i], as: UTF8.self)
+            return text(start..<i, validating: true)
         }
         guard bytes[i] == UInt8(ascii: "\\") else { return nil }
         var out = Array(bytes[start..<i])
