@@ -58,6 +58,28 @@ import TokenMeterTokenizer
         }
     }
 
+    /// Words of many scripts, which cl100k's counter splits without the regex (`LetterPiece`), next to
+    /// the characters that end them or leave them to the regex: marks, non-ASCII numbers, punctuation
+    /// and spaces, contractions, a letter above U+FFFF, one PCRE2 10.42 does not know.
+    @Test(arguments: [EncodingName.cl100k_base, .o200k_base])
+    func everySplitPointOfLettersInManyScriptsCountsExactly(encoding: EncodingName) throws {
+        let enc = try Encoding.named(encoding)
+        let texts = [
+            "Все люди, «рождаются» свободными.", "日本語のテキスト、句読点。ก๏ไทย", "ça—va’s Ⅻ²٣ x\u{301}y ǅʰß",
+            "'sжж 'Llé\r\nΩ\u{A0}Ω\u{3000}a", "𝐀bc d𝐀 \u{1C89}z y\u{1C89} e\u{180E}f", "Straße12Größe😀Maße",
+        ]
+        for text in texts {
+            let bytes = Array(text.utf8)
+            for cut in 1..<bytes.count { try check(bytes, cuts: [cut], encoding: enc) }
+            try check(bytes, cuts: Array(1..<bytes.count), encoding: enc)  // one byte at a time
+            // Character by character, as a stream of letters arrives.
+            var cuts: [Int] = []
+            var at = 0
+            for c in text.unicodeScalars { at += String(c).utf8.count; cuts.append(at) }
+            try check(bytes, cuts: cuts, encoding: enc)
+        }
+    }
+
     @Test func stringDeltasCountLikeTheirConcatenation() throws {
         let enc = try Encoding.named(.o200k_base)
         var counter = IncrementalCounter(encoding: enc)

@@ -34,12 +34,18 @@ public struct IncrementalCounter {
     private var dropped = 0
     /// The last piece of the text as of the last append, when long, with its token boundaries.
     private var growing = GrowingPiece()
+    /// `LetterPiece.table` for cl100k (nil for o200k, whose letter pieces the shortcut does not cover).
+    private let letterKinds: UnsafePointer<UInt64>?
+    /// A letter piece that reached the end of the text on an earlier delta: from its start, the text
+    /// up to `lettersTo` is known to be that piece, so the next delta scans only what follows.
+    private var letterRun = (start: -1, lettersTo: 0)
 
     /// A counter for text in `encoding`.
     public init(encoding: Encoding) {
         self.encoding = encoding
         caseRuns = encoding.name.splitsCaseRuns
         matcher = PieceMatcher(encoding.preTokenizer)
+        letterKinds = caseRuns ? nil : LetterPiece.table
     }
 
     /// Tokens in all complete text appended so far (an incomplete trailing character is not counted).
@@ -109,6 +115,8 @@ public struct IncrementalCounter {
         var last: (start: Int, end: Int)?
         var firstTail: PieceMatch?
         var newTail = 0
+        var run = letterRun
+        let kinds = letterKinds
         buffer.withUnsafeBufferPointer { all in
             guard let base = all.baseAddress else { return }
             var known = 0  // index into `previous`, which is in order
@@ -120,6 +128,22 @@ public struct IncrementalCounter {
                    StablePiece.isFinal(base, from: offset, to: previous[known].end, caseRuns: caseRuns) {
                     newCommitted += previous[known].tokens
                     offset = previous[known].end
+                    continue
+                }
+                // The same for a word in any script (cl100k): final before a non-letter, or the rest of
+                // the text (see `LetterPiece`).
+                if let e = Self.letterPieceEnd(base, from: offset, to: validLength, kinds, &run) {
+                    if e == validLength {
+                        firstTail = .piece(start: offset, end: e)
+                        break commit
+                    }
+                    while known < previous.count && previous[known].start < offset { known += 1 }
+                    if known < previous.count && previous[known].start == offset && previous[known].end == e {
+                        newCommitted += previous[known].tokens
+                    } else {
+                        newCommitted += encoding.pieceCount(base + offset, e - offset)
+                    }
+                    offset = e
                     continue
                 }
                 // The rest of the text is one piece (usually a word being streamed in parts): not
@@ -155,7 +179,9 @@ public struct IncrementalCounter {
             while offset < validLength, case let .piece(s, e) = firstTail.take() ?? (
                       StablePiece.isWholeTail(base, from: offset, to: validLength, caseRuns: caseRuns)
                           ? .piece(start: offset, end: validLength)
-                          : matcher.next(in: base, count: validLength, from: offset)) {
+                          : Self.letterPieceEnd(base, from: offset, to: validLength, kinds, &run)
+                              .map { .piece(start: offset, end: $0) }
+                              ?? matcher.next(in: base, count: validLength, from: offset)) {
                 if e == validLength && e - s >= GrowingPiece.minimumLength {
                     last = (s, e)  // counted below, with the boundaries kept from the last delta
                     break
@@ -172,11 +198,23 @@ public struct IncrementalCounter {
             pieces.append((last.start, last.end, tokens))
             newTail += tokens
         }
+        letterRun = run
         committed += newCommitted
         tail = newTail
         nextTailPieces = tailPieces
         tailPieces = pieces
         compact()
+    }
+
+    /// `LetterPiece.end` at `from` (nil for o200k, `kinds` nil), resuming and remembering in `run` the
+    /// scan of a letter piece that reaches the end of the text.
+    @inline(__always)
+    private static func letterPieceEnd(_ base: UnsafePointer<UInt8>, from: Int, to end: Int,
+                                       _ kinds: UnsafePointer<UInt64>?, _ run: inout (start: Int, lettersTo: Int)) -> Int? {
+        guard let kinds else { return nil }
+        let e = LetterPiece.end(base, from: from, to: end, kinds: kinds, lettersFrom: run.start == from ? run.lettersTo : 0)
+        if e == end { run = (from, end) }
+        return e
     }
 
     /// Drops committed bytes once they are most of the buffer (amortized O(1) per byte).
@@ -187,6 +225,8 @@ public struct IncrementalCounter {
         for i in tailPieces.indices { tailPieces[i].start -= start; tailPieces[i].end -= start }
         growing.start -= start
         growing.end -= start
+        letterRun.start -= start
+        letterRun.lettersTo -= start
         start = 0
     }
 
