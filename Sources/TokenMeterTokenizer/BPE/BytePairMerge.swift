@@ -41,15 +41,25 @@ enum BytePairMerge {
         }
     }
 
-    /// Appends the end offset of each token of `piece[0..<n]` (n ≥ 1), left to right, to `ends`:
-    /// the token boundaries `IncrementalCounter` keeps for a piece that grows delta by delta.
-    static func appendTokenEnds(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable,
-                                to ends: inout [Int32]) {
-        if n == 1 || table.rank(piece, n) != .max { ends.append(Int32(n)); return }
-        if n > longPiece { return mergeLong(piece, n, table) { _, e in ends.append(Int32(e)) } }
-        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n + 1) { parts in
-            let length = mergeShort(piece, n, table, parts)
-            for j in 1..<length { ends.append(Int32(truncatingIfNeeded: parts[j] & 0xFFFF_FFFF)) }
+    /// Writes the end offset of each token of `piece[0..<n]` (n ≥ 1) plus `offset`, left to right, to
+    /// `ends[at...]`, growing `ends` when it is too short; returns the index after the last one written
+    /// (entries after it keep whatever they held). The token boundaries `IncrementalCounter` keeps for a
+    /// piece that grows delta by delta, written in place: no per-call array operations.
+    static func writeTokenEnds(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable, adding offset: Int32,
+                               to ends: inout [Int32], at: Int) -> Int {
+        if ends.count < at + n { ends.append(contentsOf: repeatElement(0, count: at + n - ends.count)) }
+        return ends.withUnsafeMutableBufferPointer { out in
+            if n == 1 || table.rank(piece, n) != .max { out[at] = offset + Int32(n); return at + 1 }
+            if n > longPiece {
+                var k = at
+                mergeLong(piece, n, table) { _, e in out[k] = offset + Int32(e); k += 1 }
+                return k
+            }
+            return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n + 1) { parts in
+                let length = mergeShort(piece, n, table, parts)
+                for j in 1..<length { out[at + j - 1] = offset + Int32(truncatingIfNeeded: parts[j] & 0xFFFF_FFFF) }
+                return at + length - 1
+            }
         }
     }
 

@@ -232,13 +232,15 @@ public struct IncrementalCounter {
 
     /// The last piece of the text with the end offset of each of its tokens, relative to its start.
     private struct GrowingPiece {
-        /// Shorter pieces are merged whole on every delta: cheaper than keeping their boundaries.
-        static let minimumLength = 8
+        /// A one-byte piece is one token. Every longer last piece keeps its boundaries, so that a word of
+        /// a few tokens streamed a token per delta costs a re-merge of its last token and the delta each
+        /// time, not of the whole word.
+        static let minimumLength = 2
         var start = -1
         var end = -1
+        /// `ends[0..<tokens]`: the end of each token. Storage past `tokens` is scratch space, reused.
         var ends: [Int32] = []
-        /// Reused storage for the tokens of a re-merged suffix.
-        var suffixEnds: [Int32] = []
+        var tokens = 0
 
         /// The tokens of `base[s..<e]`, the piece that ends the text, reusing the token boundaries of the
         /// same piece as it was on an earlier delta.
@@ -252,28 +254,30 @@ public struct IncrementalCounter {
         /// crosses the shared token in either, so none crosses it in the whole), which is unique. Otherwise
         /// the boundary moved further back: try a token further left, and at worst merge the whole piece.
         mutating func count(_ base: UnsafePointer<UInt8>, _ s: Int, _ e: Int, _ table: TokenTable) -> Int {
-            if start == s && end <= e && ends.count >= 2 {
-                if end == e { return ends.count }
-                var j = ends.count - 1
+            if start == s && end <= e && tokens >= 2 {
+                if end == e { return tokens }
+                var j = tokens - 1
                 while j > 0 {
-                    let tokenStart = Int(ends[j - 1])
-                    let tokenLength = Int(ends[j]) - tokenStart
-                    suffixEnds.removeAll(keepingCapacity: true)
-                    BytePairMerge.appendTokenEnds(base + s + tokenStart, e - s - tokenStart, table, to: &suffixEnds)
-                    if Int(suffixEnds[0]) == tokenLength {
-                        ends.removeSubrange(j...)
-                        for suffixEnd in suffixEnds { ends.append(Int32(tokenStart) + suffixEnd) }
+                    let tokenStart = ends[j - 1]
+                    // u_0..u_k go to the scratch space after the tokens, then over t_j.. if u_0 is t_j.
+                    let written = BytePairMerge.writeTokenEnds(base + s + Int(tokenStart), e - s - Int(tokenStart), table,
+                                                               adding: tokenStart, to: &ends, at: tokens)
+                    if ends[tokens] == ends[j] {
+                        let k = written - tokens
+                        ends.withUnsafeMutableBufferPointer { b in
+                            for i in 0..<k { b[j + i] = b[tokens + i] }  // forwards: j < tokens
+                        }
+                        tokens = j + k
                         end = e
-                        return ends.count
+                        return tokens
                     }
                     j -= min(j, 4)
                 }
             }
             start = s
             end = e
-            ends.removeAll(keepingCapacity: true)
-            BytePairMerge.appendTokenEnds(base + s, e - s, table, to: &ends)
-            return ends.count
+            tokens = BytePairMerge.writeTokenEnds(base + s, e - s, table, adding: 0, to: &ends, at: 0)
+            return tokens
         }
     }
 
