@@ -110,7 +110,9 @@ public struct IncrementalCounter {
         var newCommitted = 0
         var pieces = nextTailPieces
         nextTailPieces = []
-        pieces.removeAll(keepingCapacity: true)
+        // Emptied one by one: a tail is a piece or two, and `removeAll(keepingCapacity:)` is a generic
+        // range replacement that costs more than that.
+        while !pieces.isEmpty { pieces.removeLast() }
         let previous = tailPieces
         var last: (start: Int, end: Int)?
         var firstTail: PieceMatch?
