@@ -32,7 +32,7 @@ public struct IncrementalCounter {
     private var tail = 0
     /// Total bytes accepted before `buffer[0]`, for error offsets.
     private var dropped = 0
-    /// The last piece of the text as of the last append, when long, with its token boundaries.
+    /// The last piece of the text as of the last append (two bytes or more), with its token boundaries.
     private var growing = GrowingPiece()
     /// `LetterPiece.table` for cl100k (nil for o200k, whose letter pieces the shortcut does not cover).
     private let letterKinds: UnsafePointer<UInt64>?

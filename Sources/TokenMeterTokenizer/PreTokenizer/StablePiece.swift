@@ -25,8 +25,9 @@
 ///   `\s*[\r\n]+` take the same run, which the next character cannot extend.
 /// - one space or tab, then a digit: the letter, number and punctuation alternatives fail on the space
 ///   and the digit, `\s+(?!\S)` fails before a digit, and the last alternative takes the one character.
-/// Anything else (non-ASCII above all) falls back to the regex. Tests compare the incremental counter
-/// with batch counts at every split of texts built from these shapes, so a wrong rule shows there.
+/// Anything else falls back to the regex, except cl100k's words in other scripts, which `LetterPiece`
+/// recognizes. Tests compare the incremental counter with batch counts at every split of texts built
+/// from these shapes, so a wrong rule shows there.
 enum StablePiece {
     /// Whether the piece `p[start..<end]` is final, given the byte at `end` (which must exist).
     /// `caseRuns`: `EncodingName.splitsCaseRuns` (o200k's pattern).
