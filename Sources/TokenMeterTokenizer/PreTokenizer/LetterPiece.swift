@@ -89,25 +89,31 @@ enum LetterPiece {
             bits[v >> 5] = bits[v >> 5] & ~(3 << UInt64((v & 31) * 2)) | kind.rawValue << UInt64((v & 31) * 2)
         }
         // Every scalar of the plane in order, one subject; each match of `\p{L}+` or `\p{N}+` is a run
-        // of code points with that property. Offsets map back to code points through `scalarAt`.
+        // of code points with that property. `starts[k]` is where the k-th scalar, `values[k]`, begins;
+        // matches come in order, so a cursor maps their offsets back to code points.
         var subject: [UInt8] = []
-        var scalarAt: [Int: Int] = [:]
+        subject.reserveCapacity(0x10000 * 3)
+        var starts: [Int32] = [], values: [Int32] = []
+        starts.reserveCapacity(0x10000)
+        values.reserveCapacity(0x10000)
         for v in 0..<0x10000 {
             guard let scalar = Unicode.Scalar(UInt32(v)) else { continue }  // surrogates
-            scalarAt[subject.count] = v
-            subject.append(contentsOf: String(scalar).utf8)
+            starts.append(Int32(subject.count))
+            values.append(Int32(v))
+            Unicode.UTF8.encode(scalar) { subject.append($0) }
         }
-        scalarAt[subject.count] = 0x10000
         for (pattern, kind) in [(#"\p{L}+"#, Kind.letter), (#"\p{N}+"#, .number)] {
             // The patterns are constant and compile; a failure here is a broken PCRE2 build. The matcher
             // does not keep the compiled pattern alive: `compiled` does, to the end of the loop body.
             let compiled = try! PreTokenizer(pattern: pattern)
             let matcher = PieceMatcher(compiled)
             defer { withExtendedLifetime(compiled) {} }
+            var k = 0
             subject.withUnsafeBufferPointer { s in
                 var offset = 0
                 while case let .piece(start, end) = matcher.next(in: s.baseAddress!, count: s.count, from: offset) {
-                    for v in scalarAt[start]!..<scalarAt[end]! { set(v, kind) }
+                    while Int(starts[k]) < start { k += 1 }
+                    while k < starts.count && Int(starts[k]) < end { set(Int(values[k]), kind); k += 1 }
                     offset = end
                 }
             }
