@@ -48,6 +48,7 @@ extension ServerTests {
                 ("negative max_tokens", Array(#"{"model":"gpt-4o-mini","max_tokens":-5,"messages":[{"role":"user","content":"hi"}]}"#.utf8), 400, "max_tokens"),
                 ("absurd max_tokens", Array(#"{"model":"gpt-4o-mini","max_tokens":99999999999,"messages":[{"role":"user","content":"hi"}]}"#.utf8), 400, "max_tokens"),
                 ("fractional max_tokens", Array(#"{"model":"gpt-4o-mini","max_tokens":1.5,"messages":[{"role":"user","content":"hi"}]}"#.utf8), 400, "max_tokens"),
+                ("number out of range", Array(#"{"model":"gpt-4o-mini","temperature":1e400,"messages":[{"role":"user","content":"hi"}]}"#.utf8), 400, nil),
                 ("invalid UTF-8", Array(#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":""#.utf8) + [0xC3, 0x28] + Array(#""}]}"#.utf8), 400, nil),
                 ("over the body limit", Array(#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":""#.utf8) + Array(repeating: UInt8(ascii: "a"), count: 5000) + Array(#""}]}"#.utf8), 413, nil),
             ]
@@ -59,6 +60,9 @@ extension ServerTests {
                 #expect(error?["type"]?.stringValue != nil, "\(name)")
                 if let param { #expect(error?["param"]?.stringValue == param, "\(name): \(text)") }
             }
+            // A number beyond Double's range would otherwise reach the upstream as `null`.
+            let huge = try curl(url, key: key, body: Array(#"{"model":"gpt-4o-mini","temperature":-1e400,"messages":[{"role":"user","content":"hi"}]}"#.utf8))
+            #expect(huge.status == 400 && huge.body.contains("-1e400") && huge.body.contains("out of range"), "\(huge.body)")
             let tooLong = String(repeating: "word ", count: 700)
             let (status, text) = try curl(url, key: key, body: Array(#"{"model":"gpt-4","max_tokens":8000,"messages":[{"role":"user","content":"\#(tooLong)"}]}"#.utf8))
             #expect(status == 400)

@@ -64,17 +64,27 @@ struct ChatIntake: Sendable {
         }
         // The body sent upstream is the same parse, converted (a second parse of the bytes cost as much as this
         // whole validation).
-        guard case .object(let members) = TokenMeterClient.JSONValue(root) else {
+        let converted: TokenMeterClient.JSONValue
+        do { converted = try TokenMeterClient.JSONValue(root) } catch {
+            throw .badRequest("The number \(error.lexeme) in the request body is out of range.")
+        }
+        guard case .object(let members) = converted else {
             throw .badRequest("The request body must be a JSON object.")
         }
         body = TokenMeterClient.ChatRequest(body: members)
     }
 }
 
+/// A JSON number too large for a `Double` (`1e400`): it has no value to send upstream.
+struct NumberOutOfRange: Error {
+    let lexeme: String
+}
+
 extension TokenMeterClient.JSONValue {
     /// The client library's value for a parsed document: numbers written as integers that fit in `Int64` become
-    /// `.int`, other numbers `.double`, as the client's own decoder reads them.
-    init(_ value: TokenMeterCatalog.JSONValue) {
+    /// `.int`, other numbers `.double`, as the client's own decoder reads them. A number beyond `Double`'s range
+    /// is refused, as that decoder refuses it, rather than becoming an infinity that would be written as `null`.
+    init(_ value: TokenMeterCatalog.JSONValue) throws(NumberOutOfRange) {
         switch value {
         case .null: self = .null
         case .bool(let b): self = .bool(b)
@@ -82,13 +92,22 @@ extension TokenMeterClient.JSONValue {
             if !lexeme.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }),
                let integer = Int64(lexeme) {
                 self = .int(integer)
+            } else if let double = Double(lexeme), double.isFinite {
+                self = .double(double)
             } else {
-                self = .double(Double(lexeme) ?? 0)
+                throw NumberOutOfRange(lexeme: lexeme)
             }
         case .string(let s): self = .string(s)
-        case .array(let items): self = .array(items.map(Self.init))
+        case .array(let items):
+            var converted: [Self] = []
+            converted.reserveCapacity(items.count)
+            for item in items { converted.append(try Self(item)) }
+            self = .array(converted)
         case .object(let members):
-            self = .object(Dictionary(members.map { ($0.key, Self($0.value)) }, uniquingKeysWith: { _, last in last }))
+            var converted: [String: Self] = [:]
+            converted.reserveCapacity(members.count)
+            for member in members { converted[member.key] = try Self(member.value) }
+            self = .object(converted)
         }
     }
 }
