@@ -10,19 +10,6 @@ import TokenMeterTestSupport
                         "\u{0301}", "\u{0E31}", "٣", "²", "Ⅻ", "«", "—", "\u{A0}", "\u{3000}", "、", "’", "ǅ", "ʰ", "ß",
                         "\u{1D400}", "\u{1C89}", "\u{180E}", "😀", "x\u{301}"]
 
-    /// Pieces of `bytes[0..<count]` by the regex.
-    func pieces(_ bytes: [UInt8], _ count: Int, _ matcher: PieceMatcher) -> [(Int, Int)] {
-        bytes.withUnsafeBufferPointer { b in
-            var out: [(Int, Int)] = []
-            var offset = 0
-            while offset < count, case let .piece(s, e) = matcher.next(in: b.baseAddress!, count: count, from: offset) {
-                out.append((s, e))
-                offset = e
-            }
-            return out
-        }
-    }
-
     @Test func letterPiecesAgreeWithTheRegexOnEveryPrefix() throws {
         let enc = try Encoding.named(.cl100k_base)
         // The compatibility pattern: tiktoken's pieces even for the characters PCRE2 does not know, which

@@ -10,20 +10,6 @@ import TokenMeterTestSupport
                         "4444", " ", "  ", "\t", "\u{0B}", "\n", "\r\n", "\r", "\n\n", "(", ".", "/", "->", "//", "!!",
                         "_", "}\n", " {\n", ");\n", "\u{01}", "\u{7F}", "x1", " \n", "\n ", "é", "日"]
 
-    /// Pieces of `bytes[0..<count]` by the encoding's regex (ASCII and the two non-ASCII atoms, none of
-    /// which needs the compatibility pattern).
-    func pieces(_ bytes: [UInt8], _ count: Int, _ matcher: PieceMatcher) -> [(Int, Int)] {
-        bytes.withUnsafeBufferPointer { b in
-            var out: [(Int, Int)] = []
-            var offset = 0
-            while offset < count, case let .piece(s, e) = matcher.next(in: b.baseAddress!, count: count, from: offset) {
-                out.append((s, e))
-                offset = e
-            }
-            return out
-        }
-    }
-
     @Test(arguments: [EncodingName.cl100k_base, .o200k_base])
     func shortcutsAgreeWithTheRegexOnEveryPrefix(encoding: EncodingName) throws {
         let enc = try Encoding.named(encoding)

@@ -1,5 +1,5 @@
 import Foundation
-import TokenMeterTokenizer
+@testable import TokenMeterTokenizer
 
 /// Paths and golden data shared by the tokenizer tests.
 enum Fixtures {
@@ -24,4 +24,18 @@ enum Fixtures {
     static func corpusText(_ name: String) -> String { String(decoding: corpus(name), as: UTF8.self) }
 
     static var corpusNames: [String] { golden.encodings["o200k_base"]!.keys.sorted() }
+}
+
+/// The pieces (start, end) of `bytes[0..<count]` by `matcher`'s regex, as the pre-tokenizer finds them: the
+/// reference the regex-free shortcuts (`StablePiece`, `LetterPiece`) are checked against.
+func pieces(_ bytes: [UInt8], _ count: Int, _ matcher: PieceMatcher) -> [(Int, Int)] {
+    bytes.withUnsafeBufferPointer { b in
+        var out: [(Int, Int)] = []
+        var offset = 0
+        while offset < count, case let .piece(s, e) = matcher.next(in: b.baseAddress!, count: count, from: offset) {
+            out.append((s, e))
+            offset = e
+        }
+        return out
+    }
 }
