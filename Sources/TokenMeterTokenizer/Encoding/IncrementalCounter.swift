@@ -139,12 +139,7 @@ public struct IncrementalCounter {
                         firstTail = .piece(start: offset, end: e)
                         break commit
                     }
-                    while known < previous.count && previous[known].start < offset { known += 1 }
-                    if known < previous.count && previous[known].start == offset && previous[known].end == e {
-                        newCommitted += previous[known].tokens
-                    } else {
-                        newCommitted += encoding.pieceCount(base + offset, e - offset)
-                    }
+                    newCommitted += Self.finalPieceTokens(base, offset, e, previous, &known, encoding)
                     offset = e
                     continue
                 }
@@ -166,12 +161,7 @@ public struct IncrementalCounter {
                 }
                 switch matcher.next(in: base, count: validLength, from: offset, partial: true) {
                 case let .piece(s, e):
-                    while known < previous.count && previous[known].start < s { known += 1 }
-                    if known < previous.count && previous[known].start == s && previous[known].end == e {
-                        newCommitted += previous[known].tokens
-                    } else {
-                        newCommitted += encoding.pieceCount(base + s, e - s)
-                    }
+                    newCommitted += Self.finalPieceTokens(base, s, e, previous, &known, encoding)
                     offset = e
                 case .partial, .none:
                     break commit
@@ -206,6 +196,17 @@ public struct IncrementalCounter {
         nextTailPieces = tailPieces
         tailPieces = pieces
         compact()
+    }
+
+    /// The tokens of the final piece `base[s..<e]`: its count from the last delta when it was a tail piece
+    /// then (usually), else counted now. `known` walks `previous` (in order) and is advanced past earlier pieces.
+    @inline(__always)
+    private static func finalPieceTokens(_ base: UnsafePointer<UInt8>, _ s: Int, _ e: Int,
+                                         _ previous: [(start: Int, end: Int, tokens: Int)], _ known: inout Int,
+                                         _ encoding: Encoding) -> Int {
+        while known < previous.count && previous[known].start < s { known += 1 }
+        if known < previous.count && previous[known].start == s && previous[known].end == e { return previous[known].tokens }
+        return encoding.pieceCount(base + s, e - s)
     }
 
     /// `LetterPiece.end` at `from` (nil for o200k, `kinds` nil), resuming and remembering in `run` the
