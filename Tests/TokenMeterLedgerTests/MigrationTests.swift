@@ -60,7 +60,7 @@ struct MigrationTests {
 
         let clock = TestClock(midJune2025)
         let store = try SQLiteUsageStore(path: path, configuration: .testing(clock: clock))
-        #expect(try await store.schemaVersion() == "v3-daily-rollup")
+        #expect(try await store.schemaVersion() == "v4-user-holds")
         #expect(store.recoveredReservations == 1) // the reservation a v1 process left open
 
         let after = try DatabaseQueue(path: path).read { db in
@@ -107,6 +107,6 @@ struct MigrationTests {
     @Test("migrations are registered in order under their frozen names")
     func names() throws {
         #expect(LedgerMigrations.migrator.migrations == LedgerMigrations.names)
-        #expect(LedgerMigrations.names == ["v1-core", "v2-monthly-rollup", "v3-daily-rollup"])
+        #expect(LedgerMigrations.names == ["v1-core", "v2-monthly-rollup", "v3-daily-rollup", "v4-user-holds"])
     }
 }

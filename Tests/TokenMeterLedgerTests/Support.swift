@@ -69,8 +69,19 @@ func assertBooksBalance(path: String, expectNoReservations: Bool = true) throws 
             """)
         #expect(fromRecords == rollup)
         #expect(try Row.fetchAll(db, sql: dailyFromRecords) == Row.fetchAll(db, sql: "SELECT * FROM daily_usage ORDER BY 1, 2, 3"))
+        #expect(try Row.fetchAll(db, sql: holdsFromReservations) == Row.fetchAll(db, sql: """
+            SELECT user_id, live, held_pusd, held_tokens FROM user_holds WHERE live > 0 ORDER BY 1
+            """))
+        #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM user_holds WHERE live = 0 AND (held_pusd != 0 OR held_tokens != 0)") == 0)
     }
 }
+
+/// `user_holds` recomputed from the live reservations, in its column order (users with none left out).
+let holdsFromReservations = """
+    SELECT user_id, COUNT(*) AS live, SUM(MAX(held_pusd, cost_pusd)) AS held_pusd,
+           SUM(MAX(held_tokens, billed_tokens)) AS held_tokens
+    FROM reservations GROUP BY user_id ORDER BY 1
+    """
 
 /// `daily_usage` recomputed from `usage_records` with one GROUP BY, in the rollup's column order.
 let dailyFromRecords = """

@@ -9,18 +9,17 @@ enum LedgerQueries {
         let settled = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT request_count, billed_tokens, cost_pusd FROM monthly_usage WHERE user_id = ? AND period = ?
             """), arguments: [userID, period.description])
+        // The live reservations' totals, kept by triggers (migration v4-user-holds); no row: none ever held.
         let held = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT COUNT(*) AS n,
-                   COALESCE(SUM(MAX(held_pusd, cost_pusd)), 0) AS pusd,
-                   COALESCE(SUM(MAX(held_tokens, billed_tokens)), 0) AS tokens
-            FROM reservations WHERE user_id = ?
-            """), arguments: [userID])!
+            SELECT live, held_pusd, held_tokens FROM user_holds WHERE user_id = ?
+            """), arguments: [userID])
         return BudgetStatus(
             userID: userID, budget: budget, period: period,
             settledCost: Money(picoUSD: settled?["cost_pusd"] ?? 0),
             settledTokens: settled?["billed_tokens"] ?? 0,
             settledRequests: settled?["request_count"] ?? 0,
-            heldCost: Money(picoUSD: held["pusd"]), heldTokens: held["tokens"], liveReservations: held["n"])
+            heldCost: Money(picoUSD: held?["held_pusd"] ?? 0), heldTokens: held?["held_tokens"] ?? 0,
+            liveReservations: held?["live"] ?? 0)
     }
 
     /// The user row with `id`, or `.userIDNotFound`.
