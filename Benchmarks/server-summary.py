@@ -19,7 +19,7 @@ def cpu(r, name):
 
 print("| streams | path | TTFT p50 / p99 ms | **added TTFT p50 / p99 ms** | gap p50 / p99 ms | added gap p99 ms | ok / failed | streams/s | CPU s: this gateway / upstream / loadgen |")
 print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
-for c in (1, 50, 500):
+for c in (1, 50, 500, "500 in step"):
     d = by.get(f"direct c={c}")
     if not d:
         continue
@@ -40,7 +40,7 @@ print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     if "label" not in r or r["label"].startswith("warmup"):
         continue
-    g = r["label"].split(" ")[0]
+    g = r["label"].split(" ")[0]  # direct, baseline or gateway
     p = r["processes"]
     gw = p.get(g)
     per_k = gw["cpu_s"] * 1e6 / r["tokens"] if gw and r["tokens"] else None

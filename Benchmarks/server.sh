@@ -3,6 +3,9 @@
 # token and inter-chunk delay of `tokenmeter serve` over calling the same upstream directly, at 1, 50 and 500
 # concurrent closed-loop streams, direct and gateway back to back in one run; the most streams per second;
 # RSS per idle open stream; CPU per 1,000 streamed tokens; CPU, RSS, FDs and threads of every process.
+# The load generator's users start spread over a second (its --ramp-ms), so the streams are not in step;
+# 500 streams are also run started all at once ("c=500 in step"), where every token interval brings one
+# burst of 500 chunks.
 #
 #   make bench-server          # or: Benchmarks/server.sh [results.jsonl]
 #   TOKENS=32 INTERVAL_MS=20 REQ1=60 REQ50=1500 REQ500=5000 Benchmarks/server.sh
@@ -36,6 +39,8 @@ for c in 1 50 500; do
     run direct "direct c=$c" "$c" "$n"
     for g in $GATEWAYS; do run "$g" "$g c=$c" "$c" "$n"; done
 done
+run direct "direct c=500 in step" 500 "$REQ500" --ramp-ms 0
+for g in $GATEWAYS; do run "$g" "$g c=500 in step" 500 "$REQ500" --ramp-ms 0; done
 run direct "direct fast c=50" 50 "$REQFAST" --model gpt-4o-mini-2024-01-02
 for g in $GATEWAYS; do
     run "$g" "$g fast c=50" 50 "$REQFAST" --model gpt-4o-mini-2024-01-02

@@ -6,13 +6,18 @@ import TokenMeterClient
 ///
 /// `--concurrency C` virtual users each stream a chat completion with our libcurl client and start the
 /// next one as soon as theirs ends. Per request it measures the time to first token (from `stream()` to
-/// the first event with content) and every gap between two content events. A warm-up phase (`--warmup`
-/// requests, default C) runs first and is not counted. Around the measured phase it reads CPU time
-/// (utime + stime), RSS, open file descriptors and threads of the processes named with `--pid name=PID`
-/// and of itself from /proc. Prints one JSON object.
+/// the first event with content) and every gap between two content events. The first `--warmup` requests
+/// (default C) are not counted; the users do not stop between them and the measured ones. Around the
+/// measured requests it reads CPU time (utime + stime), RSS, open file descriptors and threads of the
+/// processes named with `--pid name=PID` and of itself from /proc. Prints one JSON object.
+///
+/// The users start spread evenly over `--ramp-ms` (default 1000): user i begins i/C of the way in. Started
+/// all at once, C streams of equal length stay in step for the whole run, and every token interval brings
+/// one burst of C chunks within a millisecond or so; real clients' streams are not in step. `--ramp-ms 0`
+/// starts them together (the worst case).
 ///
 ///     tokenmeter-loadgen --url http://127.0.0.1:8080/v1 --key tm_… --label gateway -c 50 --requests 2000 \
-///         [--model gpt-4o-mini] [--warmup N] [--pid gateway=123 --pid upstream=456] [--sample-every 1000]
+///         [--model gpt-4o-mini] [--warmup N] [--ramp-ms 1000] [--pid gateway=123 --pid upstream=456] [--sample-every 1000]
 ///     tokenmeter-loadgen … --hold -c 500     # open C streams, wait for the first token of each, sample, close
 ///
 /// `--sample-every K` also prints a JSON line with the watched processes' RSS, FDs and threads every K
@@ -33,16 +38,12 @@ struct LoadGenerator {
             print(result)
             return
         }
-        if options.warmup > 0 {
-            _ = await run(client: client, target: target, request: request, concurrency: options.concurrency,
-                          requests: options.warmup, sampleEvery: 0, watched: [])
-        }
-        let before = watched.map { ProcessSample(name: $0.0, pid: $0.1) }
-        let started = ContinuousClock.now
-        let outcome = await run(client: client, target: target, request: request, concurrency: options.concurrency,
-                                requests: options.requests, sampleEvery: options.sampleEvery, watched: watched)
-        let elapsed = seconds(ContinuousClock.now - started)
+        let start = MeasuredStart()
+        let outcome = await run(client: client, target: target, request: request, options: options, watched: watched,
+                                start: start)
         let after = watched.map { ProcessSample(name: $0.0, pid: $0.1) }
+        let (started, before) = start.value.withLock { ($0.at ?? .now, $0.before) }
+        let elapsed = seconds(ContinuousClock.now - started)
         print(report(options: options, outcome: outcome, elapsed: elapsed, before: before, after: after))
         client.shutdown()
     }
@@ -82,16 +83,38 @@ struct LoadGenerator {
         return sample
     }
 
-    /// C virtual users in a closed loop until `requests` have been issued.
-    static func run(client: ChatClient, target: Upstream, request: ChatRequest, concurrency: Int, requests: Int,
-                    sampleEvery: Int, watched: [(String, Int32)]) async -> Outcome {
+    /// When the measured requests began, and the watched processes sampled at that moment.
+    final class MeasuredStart: Sendable {
+        struct Value {
+            var at: ContinuousClock.Instant?
+            var before: [ProcessSample] = []
+        }
+        let value = Mutex(Value())
+    }
+
+    /// C virtual users in a closed loop, started over the ramp, until `warmup + requests` have been issued;
+    /// only the last `requests` are measured. The user that issues the first measured request samples the
+    /// watched processes into `start` first.
+    static func run(client: ChatClient, target: Upstream, request: ChatRequest, options: Options,
+                    watched: [(String, Int32)], start: MeasuredStart) async -> Outcome {
         let issued = Counter(), completed = Counter()
+        let (concurrency, warmup, sampleEvery) = (options.concurrency, options.warmup, options.sampleEvery)
+        let total = warmup + options.requests
+        let ramp = Duration.milliseconds(options.rampMilliseconds)
         return await withTaskGroup(of: Outcome.self) { group in
-            for _ in 0..<concurrency {
+            for user in 0..<concurrency {
                 group.addTask {
                     var outcome = Outcome()
-                    while issued.value.wrappingAdd(1, ordering: .relaxed).oldValue < requests {
+                    if user > 0, ramp > .zero { try? await Task.sleep(for: ramp * Double(user) / Double(concurrency)) }
+                    while true {
+                        let index = issued.value.wrappingAdd(1, ordering: .relaxed).oldValue
+                        guard index < total else { break }
+                        if index == warmup {
+                            let before = watched.map { ProcessSample(name: $0.0, pid: $0.1) }
+                            start.value.withLock { $0 = .init(at: .now, before: before) }
+                        }
                         let sample = await stream(client: client, target: target, request: request)
+                        guard index >= warmup else { continue }
                         if let error = sample.error {
                             outcome.failures += 1
                             if outcome.firstErrors.count < 3 { outcome.firstErrors.append(error) }
@@ -190,7 +213,7 @@ final class Counter: Sendable {
 }
 
 /// CPU time, RSS, open FDs and threads of one process, from /proc.
-struct ProcessSample {
+struct ProcessSample: Sendable {
     let name: String
     var cpuSeconds = 0.0
     var rssKB = 0
@@ -231,6 +254,7 @@ struct Options {
     var concurrency = 1
     var requests = 100
     var warmup = -1
+    var rampMilliseconds = 1000
     var sampleEvery = 0
     var hold = false
     var pids: [(String, Int32)] = []
@@ -251,6 +275,7 @@ struct Options {
             case "-c", "--concurrency": o.concurrency = Int(value(a)) ?? 1
             case "--requests": o.requests = Int(value(a)) ?? 100
             case "--warmup": o.warmup = Int(value(a)) ?? 0
+            case "--ramp-ms": o.rampMilliseconds = max(0, Int(value(a)) ?? 0)
             case "--sample-every": o.sampleEvery = Int(value(a)) ?? 0
             case "--hold": o.hold = true
             case "--pid":
