@@ -57,4 +57,9 @@ enum LedgerQueries {
         try db.cachedStatement(sql: sql).execute(arguments: arguments)
         return db.changesCount
     }
+
+    /// `INSERT INTO table (columns) VALUES (?, ...)`, for ``cachedExecute(_:_:_:)``.
+    static func insertSQL(into table: String, columns: [String]) -> String {
+        "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))"
+    }
 }

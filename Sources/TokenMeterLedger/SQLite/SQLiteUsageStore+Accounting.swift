@@ -68,7 +68,7 @@ extension SQLiteUsageStore: UsageStore {
                 throw LedgerError.duplicateRequestID(request.requestID)
             }
             var row = ReservationRow(request: request, startedAt: now.ledgerMilliseconds)
-            try row.insert(db)
+            try row.insertPrepared(db)
             _ = try LedgerQueries.cachedExecute(db, "UPDATE api_keys SET last_used_at = ? WHERE id = ?",
                                                 [now.ledgerMilliseconds, key.id])
             return (row.reservation, planned.1)
@@ -200,8 +200,8 @@ extension SQLiteUsageStore: UsageStore {
                     throw LedgerError.reservationNotOpen(requestID: reservation.requestID)
                 }
                 var record = UsageRecordRow(settling: open, usage: usage, status: status, endedAt: endedAt)
-                try record.insert(db)
-                try open.delete(db)
+                try record.insertPrepared(db)
+                _ = try LedgerQueries.cachedExecute(db, "DELETE FROM reservations WHERE id = ?", [open.id])
                 return SettleOutcome(record: record.record, wasAlreadySettled: false)
             }
         }.value

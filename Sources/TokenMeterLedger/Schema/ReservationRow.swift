@@ -54,21 +54,30 @@ struct ReservationRow: FetchableRecord, MutablePersistableRecord {
         checkpoint = try UsageColumns.decode(row)
     }
 
+    /// The columns a new row is written with (all but `id`), in the order of ``columnValues``.
+    static let columnNames = ["request_id", "user_id", "api_key_id", "model", "upstream", "started_at", "held_pusd",
+                              "held_tokens", "checkpoint_at"] + UsageColumns.names
+
+    var columnValues: [(any DatabaseValueConvertible)?] {
+        [requestID, userID, apiKeyID, model, upstream, startedAt, heldPicoUSD, heldTokens, checkpointAt]
+            + UsageColumns.values(checkpoint)
+    }
+
     func encode(to container: inout PersistenceContainer) throws {
         container["id"] = id
-        container["request_id"] = requestID
-        container["user_id"] = userID
-        container["api_key_id"] = apiKeyID
-        container["model"] = model
-        container["upstream"] = upstream
-        container["started_at"] = startedAt
-        container["held_pusd"] = heldPicoUSD
-        container["held_tokens"] = heldTokens
-        container["checkpoint_at"] = checkpointAt
-        UsageColumns.encode(checkpoint, to: &container)
+        for (name, value) in zip(Self.columnNames, columnValues) { container[name] = value }
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    private static let insertSQL = LedgerQueries.insertSQL(into: databaseTableName, columns: columnNames)
+
+    /// Inserts the row through a prepared statement the connection keeps (the reservation path runs it for
+    /// every request; GRDB's record insert builds it anew each time) and sets ``id``.
+    mutating func insertPrepared(_ db: Database) throws {
+        _ = try LedgerQueries.cachedExecute(db, Self.insertSQL, StatementArguments(columnValues))
+        id = db.lastInsertedRowID
+    }
 
     var reservation: Reservation {
         Reservation(id: id ?? 0, requestID: requestID, userID: userID, apiKeyID: apiKeyID, model: model,

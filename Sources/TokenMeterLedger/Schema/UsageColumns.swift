@@ -16,10 +16,6 @@ enum UsageColumns {
          u.cost.picoUSD]
     }
 
-    static func encode(_ u: MeteredUsage, to container: inout PersistenceContainer) {
-        for (name, value) in zip(names, values(u)) { container[name] = value }
-    }
-
     static func decode(_ row: Row) throws -> MeteredUsage {
         let billed: String = row["billed_by"]
         guard let billedBy = BilledCount(rawValue: billed) else {

@@ -53,20 +53,28 @@ struct UsageRecordRow: FetchableRecord, MutablePersistableRecord {
         self.status = status
     }
 
+    /// The columns a new row is written with (all but `id`), in the order of ``columnValues``.
+    static let columnNames = ["request_id", "user_id", "api_key_id", "model", "upstream", "started_at", "ended_at",
+                              "status"] + UsageColumns.names
+
+    var columnValues: [(any DatabaseValueConvertible)?] {
+        [requestID, userID, apiKeyID, model, upstream, startedAt, endedAt, status.rawValue] + UsageColumns.values(usage)
+    }
+
     func encode(to container: inout PersistenceContainer) throws {
         container["id"] = id
-        container["request_id"] = requestID
-        container["user_id"] = userID
-        container["api_key_id"] = apiKeyID
-        container["model"] = model
-        container["upstream"] = upstream
-        container["started_at"] = startedAt
-        container["ended_at"] = endedAt
-        container["status"] = status.rawValue
-        UsageColumns.encode(usage, to: &container)
+        for (name, value) in zip(Self.columnNames, columnValues) { container[name] = value }
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    private static let insertSQL = LedgerQueries.insertSQL(into: databaseTableName, columns: columnNames)
+
+    /// Inserts the record through a prepared statement the connection keeps (every settle runs it) and sets ``id``.
+    mutating func insertPrepared(_ db: Database) throws {
+        _ = try LedgerQueries.cachedExecute(db, Self.insertSQL, StatementArguments(columnValues))
+        id = db.lastInsertedRowID
+    }
 
     var record: UsageRecord {
         UsageRecord(id: id ?? 0, requestID: requestID, userID: userID, apiKeyID: apiKeyID, model: model,
