@@ -58,8 +58,8 @@ enum LedgerQueries {
         return db.changesCount
     }
 
-    /// `INSERT INTO table (columns) VALUES (?, ...)`, for ``cachedExecute(_:_:_:)``.
-    static func insertSQL(into table: String, columns: [String]) -> String {
-        "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))"
+    /// `?, ?, …`: one bound-parameter marker per column, for an INSERT's VALUES.
+    static func placeholders(_ columns: [String]) -> String {
+        Array(repeating: "?", count: columns.count).joined(separator: ", ")
     }
 }

@@ -70,7 +70,10 @@ struct ReservationRow: FetchableRecord, MutablePersistableRecord {
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
-    private static let insertSQL = LedgerQueries.insertSQL(into: databaseTableName, columns: columnNames)
+    private static let insertSQL: String = {
+        let columns = columnNames.joined(separator: ", "), placeholders = LedgerQueries.placeholders(columnNames)
+        return "INSERT INTO reservations (\(columns)) VALUES (\(placeholders))"
+    }()
 
     /// Inserts the row through a prepared statement the connection keeps (the reservation path runs it for
     /// every request; GRDB's record insert builds it anew each time) and sets ``id``.

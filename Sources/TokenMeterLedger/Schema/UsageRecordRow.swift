@@ -68,7 +68,10 @@ struct UsageRecordRow: FetchableRecord, MutablePersistableRecord {
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
-    private static let insertSQL = LedgerQueries.insertSQL(into: databaseTableName, columns: columnNames)
+    private static let insertSQL: String = {
+        let columns = columnNames.joined(separator: ", "), placeholders = LedgerQueries.placeholders(columnNames)
+        return "INSERT INTO usage_records (\(columns)) VALUES (\(placeholders))"
+    }()
 
     /// Inserts the record through a prepared statement the connection keeps (every settle runs it) and sets ``id``.
     mutating func insertPrepared(_ db: Database) throws {
