@@ -109,7 +109,11 @@ struct Gateway: Sendable {
         guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
             throw .invalidAPIKey("You didn't provide an API key. Send your TokenMeter key as `Authorization: Bearer <key>`.")
         }
-        let key = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        // Without the spaces and tabs around it: Unicode Zs and U+0009, the set Foundation's `.whitespaces` is.
+        var trimmed = authorization.dropFirst(7)
+        while let c = trimmed.first, c.isWhitespace, !c.isNewline { trimmed.removeFirst() }
+        while let c = trimmed.last, c.isWhitespace, !c.isNewline { trimmed.removeLast() }
+        let key = String(trimmed)
         do {
             return try await store.authenticate(apiKey: key)
         } catch let error as LedgerError {

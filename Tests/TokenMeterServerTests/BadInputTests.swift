@@ -19,6 +19,9 @@ extension ServerTests {
                 #expect(error?["code"]?.stringValue == "invalid_api_key" || presented == nil && error?["code"]?.stringValue == "invalid_api_key")
                 #expect(error?["type"]?.stringValue == "invalid_request_error")
             }
+            // The scheme in any case, and spaces or tabs between it and the key, are accepted.
+            #expect(try curl(url, key: nil, body: body, headers: ["Authorization: bearer \t  \(key)"]).status == 200)
+            #expect(try curl(url, key: nil, body: body, headers: ["Authorization: Bearer \(key)x"]).status == 401)
             let admin = "Authorization: Bearer admin-key-0123456789abcdef"
             #expect(try curl(harness.baseURL + "/admin/users/nia/disable", key: nil, headers: [admin]).status == 200)
             #expect(try curl(url, key: key, body: body).status == 401)

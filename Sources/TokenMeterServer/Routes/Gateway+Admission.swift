@@ -49,7 +49,7 @@ extension Gateway {
                               param: "max_tokens", code: "invalid_value")
         }
         let preflight = Preflight(price: try? model.billingPrice(), promptTokens: promptTokens)
-        let requestID = "chatcmpl-tm" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let requestID = Self.newRequestID()
         let asked = intake.counted.maxOutputTokens
         let capWithoutBudget = Self.outputCap(allowance: .max, asked: asked, model: model, promptTokens: promptTokens)
 
@@ -149,5 +149,22 @@ extension Gateway {
     static func ledgerFailure(_ error: any Error) -> GatewayError {
         (error as? LedgerError).map(GatewayError.from)
             ?? GatewayError(.internalServerError, "The usage ledger failed.", type: "server_error", code: "ledger_error")
+    }
+
+    /// A new request id: `chatcmpl-tm` and 128 random bits as 32 lowercase hex digits, from the system's
+    /// generator (`getrandom`). Foundation's `UUID()` opened and read `/dev/urandom` for every request.
+    static func newRequestID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let hex = Array("0123456789abcdef".utf8)
+        var id = Array("chatcmpl-tm".utf8)
+        id.reserveCapacity(id.count + 32)
+        for _ in 0..<2 {
+            var word = generator.next() as UInt64
+            for _ in 0..<16 {
+                id.append(hex[Int(word >> 60)])
+                word <<= 4
+            }
+        }
+        return String(decoding: id, as: UTF8.self)
     }
 }
