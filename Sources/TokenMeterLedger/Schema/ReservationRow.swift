@@ -6,7 +6,7 @@ import TokenMeterMoney
 ///
 /// Written by hand rather than Codable because the usage columns are a group shared with
 /// `usage_records` (``UsageColumns``).
-struct ReservationRow: FetchableRecord, MutablePersistableRecord {
+struct ReservationRow: FetchableRecord, PreparedInsertRow {
     static let databaseTableName = "reservations"
 
     var id: Int64?
@@ -54,7 +54,6 @@ struct ReservationRow: FetchableRecord, MutablePersistableRecord {
         checkpoint = try UsageColumns.decode(row)
     }
 
-    /// The columns a new row is written with (all but `id`), in the order of ``columnValues``.
     static let columnNames = ["request_id", "user_id", "api_key_id", "model", "upstream", "started_at", "held_pusd",
                               "held_tokens", "checkpoint_at"] + UsageColumns.names
 
@@ -63,24 +62,9 @@ struct ReservationRow: FetchableRecord, MutablePersistableRecord {
             + UsageColumns.values(checkpoint)
     }
 
-    func encode(to container: inout PersistenceContainer) throws {
-        container["id"] = id
-        for (name, value) in zip(Self.columnNames, columnValues) { container[name] = value }
-    }
+    static let insertSQL = makeInsertSQL()
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
-
-    private static let insertSQL: String = {
-        let columns = columnNames.joined(separator: ", "), placeholders = LedgerQueries.placeholders(columnNames)
-        return "INSERT INTO reservations (\(columns)) VALUES (\(placeholders))"
-    }()
-
-    /// Inserts the row through a prepared statement the connection keeps (the reservation path runs it for
-    /// every request; GRDB's record insert builds it anew each time) and sets ``id``.
-    mutating func insertPrepared(_ db: Database) throws {
-        _ = try LedgerQueries.cachedExecute(db, Self.insertSQL, StatementArguments(columnValues))
-        id = db.lastInsertedRowID
-    }
 
     var reservation: Reservation {
         Reservation(id: id ?? 0, requestID: requestID, userID: userID, apiKeyID: apiKeyID, model: model,

@@ -5,7 +5,7 @@ import GRDB
 ///
 /// Written by hand rather than Codable because the usage columns are a group shared with
 /// `reservations` (``UsageColumns``).
-struct UsageRecordRow: FetchableRecord, MutablePersistableRecord {
+struct UsageRecordRow: FetchableRecord, PreparedInsertRow {
     static let databaseTableName = "usage_records"
 
     var id: Int64?
@@ -53,7 +53,6 @@ struct UsageRecordRow: FetchableRecord, MutablePersistableRecord {
         self.status = status
     }
 
-    /// The columns a new row is written with (all but `id`), in the order of ``columnValues``.
     static let columnNames = ["request_id", "user_id", "api_key_id", "model", "upstream", "started_at", "ended_at",
                               "status"] + UsageColumns.names
 
@@ -61,23 +60,9 @@ struct UsageRecordRow: FetchableRecord, MutablePersistableRecord {
         [requestID, userID, apiKeyID, model, upstream, startedAt, endedAt, status.rawValue] + UsageColumns.values(usage)
     }
 
-    func encode(to container: inout PersistenceContainer) throws {
-        container["id"] = id
-        for (name, value) in zip(Self.columnNames, columnValues) { container[name] = value }
-    }
+    static let insertSQL = makeInsertSQL()
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
-
-    private static let insertSQL: String = {
-        let columns = columnNames.joined(separator: ", "), placeholders = LedgerQueries.placeholders(columnNames)
-        return "INSERT INTO usage_records (\(columns)) VALUES (\(placeholders))"
-    }()
-
-    /// Inserts the record through a prepared statement the connection keeps (every settle runs it) and sets ``id``.
-    mutating func insertPrepared(_ db: Database) throws {
-        _ = try LedgerQueries.cachedExecute(db, Self.insertSQL, StatementArguments(columnValues))
-        id = db.lastInsertedRowID
-    }
 
     var record: UsageRecord {
         UsageRecord(id: id ?? 0, requestID: requestID, userID: userID, apiKeyID: apiKeyID, model: model,
