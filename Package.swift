@@ -184,9 +184,10 @@ let package = Package(
             dependencies: ["TokenMeterTestUpstream"],
             path: "Benchmarks/ServerLoad/Upstream"
         ),
+        .systemLibrary(name: "CEpoll", path: "Benchmarks/ServerLoad/CEpoll"),
         .executableTarget(
             name: "tokenmeter-loadgen",
-            dependencies: ["TokenMeterClient"],
+            dependencies: ["TokenMeterClient", "CEpoll"],
             path: "Benchmarks/ServerLoad/LoadGenerator"
         ),
         .testTarget(

@@ -4,9 +4,12 @@ import TokenMeterClient
 
 /// Closed-loop load generator for the gateway benchmark and soak (Benchmarks/server.sh, `make soak`).
 ///
-/// `--concurrency C` virtual users each stream a chat completion with our libcurl client and start the
-/// next one as soon as theirs ends. Per request it measures the time to first token (from `stream()` to
-/// the first event with content) and every gap between two content events. The first `--warmup` requests
+/// `--concurrency C` virtual users each stream a chat completion and start the next one as soon as theirs
+/// ends. Per request it measures the time to first token (from sending the request to the first event with
+/// content) and every gap between two content events. `--engine socket` (the default, ``SocketStreams``)
+/// runs all users on one thread over plain sockets and timestamps each event as its bytes are read;
+/// `--engine client` uses TokenMeter's libcurl `ChatClient` (heavier: see ``SocketStreams`` for why the
+/// socket engine is the default). `--hold` always uses the client. The first `--warmup` requests
 /// (default C) are not counted; the users do not stop between them and the measured ones. Around the
 /// measured requests it reads CPU time (utime + stime), RSS, open file descriptors and threads of the
 /// processes named with `--pid name=PID` and of itself from /proc. Prints one JSON object.
@@ -17,7 +20,7 @@ import TokenMeterClient
 /// starts them together (the worst case).
 ///
 ///     tokenmeter-loadgen --url http://127.0.0.1:8080/v1 --key tm_… --label gateway -c 50 --requests 2000 \
-///         [--model gpt-4o-mini] [--warmup N] [--ramp-ms 1000] [--pid gateway=123 --pid upstream=456] [--sample-every 1000]
+///         [--model gpt-4o-mini] [--warmup N] [--ramp-ms 1000] [--engine socket|client] [--pid gateway=123 --pid upstream=456] [--sample-every 1000]
 ///     tokenmeter-loadgen … --hold -c 500     # open C streams, wait for the first token of each, sample, close
 ///
 /// `--sample-every K` also prints a JSON line with the watched processes' RSS, FDs and threads every K
@@ -39,8 +42,13 @@ struct LoadGenerator {
             return
         }
         let start = MeasuredStart()
-        let outcome = await run(client: client, target: target, request: request, options: options, watched: watched,
-                                start: start)
+        let outcome: Outcome
+        switch options.engine {
+        case .client:
+            outcome = await run(client: client, target: target, request: request, options: options, watched: watched, start: start)
+        case .socket:
+            outcome = try runSockets(options: options, watched: watched, start: start)
+        }
         let after = watched.map { ProcessSample(name: $0.0, pid: $0.1) }
         let (started, before) = start.value.withLock { ($0.at ?? .now, $0.before) }
         let elapsed = seconds(ContinuousClock.now - started)
@@ -55,6 +63,18 @@ struct LoadGenerator {
         var tokens = 0
         var failures = 0
         var firstErrors: [String] = []
+
+        /// Counts one measured request.
+        mutating func add(_ sample: Sample) {
+            if let error = sample.error {
+                failures += 1
+                if firstErrors.count < 3 { firstErrors.append(error) }
+            } else {
+                ttft.append(sample.ttft!)
+                gaps += sample.gaps
+                tokens += sample.tokens
+            }
+        }
     }
 
     /// One request's measurements (milliseconds).
@@ -115,20 +135,9 @@ struct LoadGenerator {
                         }
                         let sample = await stream(client: client, target: target, request: request)
                         guard index >= warmup else { continue }
-                        if let error = sample.error {
-                            outcome.failures += 1
-                            if outcome.firstErrors.count < 3 { outcome.firstErrors.append(error) }
-                        } else {
-                            outcome.ttft.append(sample.ttft!)
-                            outcome.gaps += sample.gaps
-                            outcome.tokens += sample.tokens
-                        }
-                        let done = completed.value.wrappingAdd(1, ordering: .relaxed).newValue
-                        if sampleEvery > 0, done % sampleEvery == 0 {
-                            let samples = watched.map { ProcessSample(name: $0.0, pid: $0.1) }
-                            let line = "{\"completed\":\(done),\"processes\":{\(samples.map(\.json).joined(separator: ","))}}\n"
-                            FileHandle.standardOutput.write(Data(line.utf8))
-                        }
+                        outcome.add(sample)
+                        printCurvePoint(completed: completed.value.wrappingAdd(1, ordering: .relaxed).newValue,
+                                        every: sampleEvery, watched: watched)
                     }
                     return outcome
                 }
@@ -143,6 +152,36 @@ struct LoadGenerator {
             }
             return all
         }
+    }
+
+    /// Every `every` completed measured requests, one JSON line with the watched processes' figures.
+    static func printCurvePoint(completed: Int, every: Int, watched: [(String, Int32)]) {
+        guard every > 0, completed % every == 0 else { return }
+        let samples = watched.map { ProcessSample(name: $0.0, pid: $0.1) }
+        let line = "{\"completed\":\(completed),\"processes\":{\(samples.map(\.json).joined(separator: ","))}}\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
+    }
+
+    /// The closed loop of ``run(client:target:request:options:watched:start:)`` on the socket engine, on the
+    /// calling thread (this process has nothing else to run meanwhile).
+    static func runSockets(options: Options, watched: [(String, Int32)], start: MeasuredStart) throws -> Outcome {
+        let body = "{\"model\":\"\(options.model)\",\"messages\":[{\"role\":\"user\",\"content\":\"Write a short poem about meters.\"}],"
+            + "\"stream\":true,\"stream_options\":{\"include_usage\":true}}"
+        let engine = try SocketStreams(url: options.url, key: options.key, body: body)
+        var outcome = Outcome()
+        var completed = 0
+        engine.run(concurrency: options.concurrency, total: options.warmup + options.requests,
+                   ramp: .milliseconds(options.rampMilliseconds)) { index in
+            guard index == options.warmup else { return }
+            let before = watched.map { ProcessSample(name: $0.0, pid: $0.1) }
+            start.value.withLock { $0 = .init(at: .now, before: before) }
+        } finished: { index, sample in
+            guard index >= options.warmup else { return }
+            outcome.add(sample)
+            completed += 1
+            printCurvePoint(completed: completed, every: options.sampleEvery, watched: watched)
+        }
+        return outcome
     }
 
     /// Opens `streams` streams, waits until each has delivered its first token, samples the watched
@@ -247,6 +286,9 @@ struct ProcessSample: Sendable {
 
 /// Command-line options.
 struct Options {
+    /// How the requests are made: ``SocketStreams`` (the default), or TokenMeter's libcurl `ChatClient`.
+    enum Engine: String { case socket, client }
+
     var url = ""
     var key = "sk-bench"
     var model = "gpt-4o-mini"
@@ -257,6 +299,7 @@ struct Options {
     var rampMilliseconds = 1000
     var sampleEvery = 0
     var hold = false
+    var engine = Engine.socket
     var pids: [(String, Int32)] = []
 
     static func parse(_ arguments: [String]) throws -> Options {
@@ -278,6 +321,9 @@ struct Options {
             case "--ramp-ms": o.rampMilliseconds = max(0, Int(value(a)) ?? 0)
             case "--sample-every": o.sampleEvery = Int(value(a)) ?? 0
             case "--hold": o.hold = true
+            case "--engine":
+                guard let engine = Engine(rawValue: value(a)) else { usage("--engine takes socket or client") }
+                o.engine = engine
             case "--pid":
                 let pair = value(a).split(separator: "=")
                 guard pair.count == 2, let pid = Int32(pair[1]) else { usage("--pid takes name=PID") }
