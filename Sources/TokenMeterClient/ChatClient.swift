@@ -1,9 +1,11 @@
 import Foundation
+import Synchronization
 
 /// Streams chat completions from OpenAI-compatible and Ollama upstreams over libcurl.
 ///
-/// One client runs every transfer on a single event-loop thread (a curl multi handle), reusing
-/// connections per host; create one per process and share it. Proxy settings come from the
+/// One client runs its transfers on its event-loop threads (one by default; each a curl multi handle with
+/// its own connection cache, transfers handed out round robin), reusing connections per host; create one
+/// per process and share it. Proxy settings come from the
 /// environment the way curl reads them (`http_proxy`, `https_proxy`, `no_proxy`); a CA bundle from
 /// `CURL_CA_BUNDLE` or `SSL_CERT_FILE` when set, otherwise the system's.
 ///
@@ -31,34 +33,49 @@ public final class ChatClient: Sendable {
         /// CA bundle file for TLS; default from `CURL_CA_BUNDLE` or `SSL_CERT_FILE`, else the
         /// system's.
         public var caBundle: String?
+        /// How many event-loop threads share the transfers (round robin), each with its own curl multi
+        /// handle and idle connections (up to `maxIdleConnections` each); default 1. One thread serves
+        /// any number of streams; a second keeps chunks moving while the first waits for a core, which
+        /// shortened the gateway's inter-chunk tail at 500 streams on 2 cores (BENCHMARKS-server.md).
+        public var eventLoopThreads: Int
 
         /// Makes a configuration.
         public init(
             timeouts: ChatTimeouts = ChatTimeouts(), bufferLimitBytes: Int = 64 << 10, maxResponseBytes: Int = 32 << 20,
             maxIdleConnections: Int = 64,
-            caBundle: String? = ProcessInfo.processInfo.environment["CURL_CA_BUNDLE"] ?? ProcessInfo.processInfo.environment["SSL_CERT_FILE"]
+            caBundle: String? = ProcessInfo.processInfo.environment["CURL_CA_BUNDLE"] ?? ProcessInfo.processInfo.environment["SSL_CERT_FILE"],
+            eventLoopThreads: Int = 1
         ) {
             self.timeouts = timeouts
             self.bufferLimitBytes = bufferLimitBytes
             self.maxResponseBytes = maxResponseBytes
             self.maxIdleConnections = maxIdleConnections
             self.caBundle = caBundle
+            self.eventLoopThreads = eventLoopThreads
         }
     }
 
     /// The settings this client was made with.
     public let configuration: Configuration
-    private let loop: CurlEventLoop
+    private let loops: [CurlEventLoop]
+    private let nextLoop = Atomic<Int>(0)
 
-    /// Starts the client's event-loop thread.
+    /// Starts the client's event-loop threads (`configuration.eventLoopThreads`, at least one).
     public init(configuration: Configuration = Configuration()) throws(ChatClientError) {
         self.configuration = configuration
-        self.loop = try CurlEventLoop(maxIdleConnections: configuration.maxIdleConnections)
+        var loops: [CurlEventLoop] = []
+        for _ in 0..<max(1, configuration.eventLoopThreads) {
+            do { loops.append(try CurlEventLoop(maxIdleConnections: configuration.maxIdleConnections)) } catch {
+                for loop in loops { loop.shutdown() }
+                throw error
+            }
+        }
+        self.loops = loops
     }
 
-    /// Stops the event loop: running transfers end with `.clientShutdown`. Also done on deinit.
+    /// Stops the event loops: running transfers end with `.clientShutdown`. Also done on deinit.
     public func shutdown() {
-        loop.shutdown()
+        for loop in loops { loop.shutdown() }
     }
 
     /// Starts a streamed chat completion. For OpenAI-compatible upstreams the request goes out with
@@ -98,6 +115,7 @@ public final class ChatClient: Sendable {
         if let key = upstream.apiKey { headers.append("Authorization: Bearer \(key)") }
         headers += upstream.headers.map { "\($0.name): \($0.value)" }
 
+        let loop = loops[nextLoop.wrappingAdd(1, ordering: .relaxed).oldValue % loops.count]
         let transfer = TransferRequest(
             url: upstream.chatURL, headers: headers, body: body, provider: upstream.provider, mode: mode,
             timeouts: timeouts ?? configuration.timeouts, caBundle: configuration.caBundle)

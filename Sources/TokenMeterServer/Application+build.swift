@@ -41,7 +41,7 @@ public func buildApplication(
     if let path = configuration.catalogPath { catalog = try catalog.merging(fileAt: path) }
     // Every stream holds one upstream connection; keep as many idle for reuse as a busy gateway has streams
     // (curl's default would close all but 64 when a burst of streams ends, and reconnect for the next).
-    let client = try ChatClient(configuration: .init(maxIdleConnections: 1024))
+    let client = try ChatClient(configuration: .init(maxIdleConnections: 1024, eventLoopThreads: configuration.upstreamThreads))
     let connections = ConnectionCloseSignals()
     let gateway = Gateway(configuration: configuration, store: store, catalog: catalog, client: client,
                           metrics: GatewayMetrics(), logger: logger, unsettled: UnsettledRequests(),

@@ -71,6 +71,37 @@ extension NetworkTests {
             } }
         }
 
+        /// `eventLoopThreads: 3` starts three curl loop threads, concurrent streams spread over them all
+        /// complete intact, and shutdown stops all three.
+        @Test func severalEventLoopThreadsServeConcurrentStreamsAndStopOnShutdown() async throws {
+            // Counts process-wide threads: no other suite may start a client meanwhile.
+            try await ProcessResourceGate.shared.exclusive {
+                let loopsBefore = threadCount(named: "tm-curl-loop")
+                try await withUpstream(eventLoopThreads: 3) { upstream, client in
+                    // Each thread names itself once running: wait for that, up to two seconds.
+                    for _ in 0..<200 where threadCount(named: "tm-curl-loop") - loopsBefore < 3 { try await Task.sleep(for: .milliseconds(10)) }
+                    #expect(threadCount(named: "tm-curl-loop") - loopsBefore == 3)
+                    upstream.setScenario(.counting(10, interval: .milliseconds(5)), forModel: "m")
+                    let texts = try await withThrowingTaskGroup(of: String.self) { group in
+                        for index in 0..<30 {
+                            group.addTask {
+                                var text = ""
+                                for try await event in client.stream(request(model: "m", "stream \(index)"), to: openAI(upstream)) {
+                                    text += event.content ?? ""
+                                }
+                                return text
+                            }
+                        }
+                        return try await group.reduce(into: []) { $0.append($1) }
+                    }
+                    #expect(texts.count == 30)
+                    #expect(texts.allSatisfy { $0 == (0..<10).map { "t\($0) " }.joined() })
+                    #expect(upstream.records.count == 30)
+                }
+                #expect(threadCount(named: "tm-curl-loop") == loopsBefore, "shutdown joined every loop thread")
+            }
+        }
+
         /// Bar: 1,000 sequential streams leave open file descriptors and threads where they started.
         @Test func thousandSequentialStreamsLeaveFileDescriptorsAndThreadsWhereTheyStarted() async throws {
             // Counts process-wide threads/FDs: no other suite may open sockets meanwhile.

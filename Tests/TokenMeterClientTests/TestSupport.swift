@@ -14,11 +14,12 @@ let testTimeouts = ChatTimeouts(connect: 5, firstByte: 5, idle: 5)
 
 /// Runs `body` with a fresh test upstream and a fresh client, shutting both down afterwards.
 func withUpstream<T>(
-    bufferLimitBytes: Int = 64 << 10,
+    bufferLimitBytes: Int = 64 << 10, eventLoopThreads: Int = 1,
     _ body: (TestUpstream, ChatClient) async throws -> T
 ) async throws -> T {
     let upstream = try await TestUpstream.start()
-    let client = try ChatClient(configuration: .init(timeouts: testTimeouts, bufferLimitBytes: bufferLimitBytes))
+    let client = try ChatClient(configuration: .init(timeouts: testTimeouts, bufferLimitBytes: bufferLimitBytes,
+                                                     eventLoopThreads: eventLoopThreads))
     do {
         let result = try await body(upstream, client)
         client.shutdown()
@@ -62,6 +63,14 @@ func openFileDescriptorCount() -> Int {
 /// The process's threads (entries of /proc/self/task).
 func threadCount() -> Int {
     ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).count
+}
+
+/// The process's threads named `name` (/proc/self/task/*/comm).
+func threadCount(named name: String) -> Int {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+    return tasks.filter { task in
+        (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == name
+    }.count
 }
 
 /// Resident set size in bytes (/proc/self/statm, second field, times the page size).

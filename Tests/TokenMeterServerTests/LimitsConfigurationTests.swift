@@ -2,29 +2,35 @@ import Foundation
 import Testing
 import TokenMeterServer
 
-@Suite("Server configuration: ledger busy timeout and per-key concurrency")
+@Suite("Server configuration: ledger busy timeout, per-key concurrency, upstream threads")
 struct LimitsConfigurationTests {
-    @Test("ledger_busy_timeout_ms and max_concurrent_requests_per_key come from YAML, TOKENMETER_* overrides them, bad values are refused")
+    @Test("ledger_busy_timeout_ms, max_concurrent_requests_per_key and upstream_threads come from YAML, TOKENMETER_* overrides them, bad values are refused")
     func limitsFromFileAndEnvironment() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tm-limits-\(UUID().uuidString).yaml").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try """
             ledger_busy_timeout_ms: 750
             max_concurrent_requests_per_key: 4
+            upstream_threads: 3
             """.write(toFile: path, atomically: true, encoding: .utf8)
         let defaults = try ServerConfiguration.load(file: nil, environment: [:])
         #expect(defaults.ledgerBusyTimeout == .seconds(5))
         #expect(defaults.maxConcurrentRequestsPerKey == nil)
+        #expect(defaults.upstreamThreads == min(4, ProcessInfo.processInfo.activeProcessorCount))
         let fromFile = try ServerConfiguration.load(file: path, environment: [:])
         #expect(fromFile.ledgerBusyTimeout == .milliseconds(750))
         #expect(fromFile.maxConcurrentRequestsPerKey == 4)
+        #expect(fromFile.upstreamThreads == 3)
         let overridden = try ServerConfiguration.load(file: path, environment: [
             "TOKENMETER_LEDGER_BUSY_TIMEOUT_MS": "2000", "TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY": "9",
+            "TOKENMETER_UPSTREAM_THREADS": "1",
         ])
         #expect(overridden.ledgerBusyTimeout == .seconds(2))
         #expect(overridden.maxConcurrentRequestsPerKey == 9)
+        #expect(overridden.upstreamThreads == 1)
         for bad in [["TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY": "0"], ["TOKENMETER_LEDGER_BUSY_TIMEOUT_MS": "-1"],
-                    ["TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY": "many"]] {
+                    ["TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY": "many"], ["TOKENMETER_UPSTREAM_THREADS": "0"],
+                    ["TOKENMETER_UPSTREAM_THREADS": "65"]] {
             #expect(throws: ConfigurationError.self, "\(bad)") { try ServerConfiguration.load(file: path, environment: bad) }
         }
     }

@@ -39,6 +39,7 @@ extension ServerConfiguration {
         var ledger_busy_timeout_ms: Int?
         var max_concurrent_requests_per_key: Int?
         var early_upstream_start: Bool?
+        var upstream_threads: Int?
         var catalog: String?
         var upstreams: [UpstreamEntry]?
         var routes: [Route]?
@@ -48,7 +49,7 @@ extension ServerConfiguration {
     /// `TOKENMETER_HOST`, `TOKENMETER_PORT`, `TOKENMETER_DB`, `TOKENMETER_ADMIN_KEY`,
     /// `TOKENMETER_BODY_LIMIT_BYTES`, `TOKENMETER_CHECKPOINT_INTERVAL_MS`, `TOKENMETER_SHUTDOWN_GRACE_SECONDS`,
     /// `TOKENMETER_LEDGER_BUSY_TIMEOUT_MS`, `TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY`,
-    /// `TOKENMETER_EARLY_UPSTREAM_START`.
+    /// `TOKENMETER_EARLY_UPSTREAM_START`, `TOKENMETER_UPSTREAM_THREADS`.
     public static func load(file path: String?, environment: [String: String]) throws(ConfigurationError) -> ServerConfiguration {
         var config = zeroConfig(environment: environment)
         if let path {
@@ -79,6 +80,7 @@ extension ServerConfiguration {
         if let ms = file.ledger_busy_timeout_ms { ledgerBusyTimeout = .milliseconds(ms) }
         if let n = file.max_concurrent_requests_per_key { maxConcurrentRequestsPerKey = n }
         if let e = file.early_upstream_start { earlyUpstreamStart = e }
+        if let n = file.upstream_threads { upstreamThreads = n }
         if let c = file.catalog { catalogPath = c }
         if let entries = file.upstreams {
             guard !entries.isEmpty else { throw ConfigurationError("\(origin): 'upstreams' is empty") }
@@ -126,6 +128,7 @@ extension ServerConfiguration {
         if let s = try int("TOKENMETER_SHUTDOWN_GRACE_SECONDS") { shutdownGrace = .seconds(s) }
         if let ms = try int("TOKENMETER_LEDGER_BUSY_TIMEOUT_MS") { ledgerBusyTimeout = .milliseconds(ms) }
         if let n = try int("TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY") { maxConcurrentRequestsPerKey = n }
+        if let n = try int("TOKENMETER_UPSTREAM_THREADS") { upstreamThreads = n }
         if let text = value("TOKENMETER_EARLY_UPSTREAM_START") {
             switch text.lowercased() {
             case "1", "true", "yes", "on": earlyUpstreamStart = true
@@ -144,6 +147,7 @@ extension ServerConfiguration {
         if let n = maxConcurrentRequestsPerKey, n < 1 {
             throw ConfigurationError("\(origin): max_concurrent_requests_per_key must be at least 1")
         }
+        guard (1...64).contains(upstreamThreads) else { throw ConfigurationError("\(origin): upstream_threads must be 1–64") }
         guard ledgerBusyTimeout >= .zero else { throw ConfigurationError("\(origin): the ledger busy timeout must not be negative") }
         guard !upstreams.isEmpty else { throw ConfigurationError("\(origin): no upstream configured") }
         if let adminKey, adminKey.count < 16 { throw ConfigurationError("\(origin): the admin key must be at least 16 characters") }
