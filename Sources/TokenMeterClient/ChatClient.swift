@@ -34,9 +34,8 @@ public final class ChatClient: Sendable {
         /// system's.
         public var caBundle: String?
         /// How many event-loop threads share the transfers (round robin), each with its own curl multi
-        /// handle and idle connections (up to `maxIdleConnections` each); default 1. One thread serves
-        /// any number of streams; a second keeps chunks moving while the first waits for a core, which
-        /// shortened the gateway's inter-chunk tail at 500 streams on 2 cores (BENCHMARKS-server.md).
+        /// handle and idle connections (up to `maxIdleConnections` each); default 1, which serves any
+        /// number of streams on one thread. More spread the transfers' CPU over more cores.
         public var eventLoopThreads: Int
 
         /// Makes a configuration.

@@ -16,18 +16,18 @@ struct LimitsConfigurationTests {
         let defaults = try ServerConfiguration.load(file: nil, environment: [:])
         #expect(defaults.ledgerBusyTimeout == .seconds(5))
         #expect(defaults.maxConcurrentRequestsPerKey == nil)
-        #expect(defaults.upstreamThreads == min(4, ProcessInfo.processInfo.activeProcessorCount))
+        #expect(defaults.upstreamThreads == 1)
         let fromFile = try ServerConfiguration.load(file: path, environment: [:])
         #expect(fromFile.ledgerBusyTimeout == .milliseconds(750))
         #expect(fromFile.maxConcurrentRequestsPerKey == 4)
         #expect(fromFile.upstreamThreads == 3)
         let overridden = try ServerConfiguration.load(file: path, environment: [
             "TOKENMETER_LEDGER_BUSY_TIMEOUT_MS": "2000", "TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY": "9",
-            "TOKENMETER_UPSTREAM_THREADS": "1",
+            "TOKENMETER_UPSTREAM_THREADS": "2",
         ])
         #expect(overridden.ledgerBusyTimeout == .seconds(2))
         #expect(overridden.maxConcurrentRequestsPerKey == 9)
-        #expect(overridden.upstreamThreads == 1)
+        #expect(overridden.upstreamThreads == 2)
         for bad in [["TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY": "0"], ["TOKENMETER_LEDGER_BUSY_TIMEOUT_MS": "-1"],
                     ["TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY": "many"], ["TOKENMETER_UPSTREAM_THREADS": "0"],
                     ["TOKENMETER_UPSTREAM_THREADS": "65"]] {

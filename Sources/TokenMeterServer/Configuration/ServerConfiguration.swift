@@ -1,4 +1,3 @@
-import Foundation
 import TokenMeterClient
 
 /// Everything `tokenmeter serve` needs to start: where to listen, the ledger file, the upstreams and which
@@ -39,11 +38,11 @@ public struct ServerConfiguration: Sendable {
     /// refused (ledger locked, disk full, a budget cut by another process) the provider has already been
     /// sent the prompt, and may have generated tokens, that nobody receives.
     public var earlyUpstreamStart = false
-    /// How many threads run the upstream transfers (libcurl event loops, streams shared round robin):
-    /// by default the number of CPU cores, at most 4. At 500 streams on 2 cores, two threads instead of
-    /// one cut the inter-chunk p99 by about 5 ms and the added time to first token by about 10 ms, for
-    /// 3-5% more CPU (BENCHMARKS-server.md, session 6).
-    public var upstreamThreads = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
+    /// How many threads run the upstream transfers (libcurl event loops, streams shared round robin);
+    /// default 1. One thread served 500 streams on 2 cores at about 0.4 core; a second one there made no
+    /// reliable difference to latency and cost about 6% more CPU (BENCHMARKS-server.md, session 6). More
+    /// are for machines with more cores, where one thread's core would become the limit.
+    public var upstreamThreads = 1
 
     /// A configuration with explicit upstreams and defaults for everything else.
     public init(upstreams: [UpstreamConfiguration]) {
