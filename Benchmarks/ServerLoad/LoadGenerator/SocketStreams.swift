@@ -110,7 +110,6 @@ struct SocketStreams {
                 if let soonest = users.lazy.filter(\.waiting).map(\.startAt).min() {
                     timeout = Int32(min(1000, (soonest - min(soonest, Clock.now) + 999_999) / 1_000_000))
                 }
-                if running == 0 && waiting == 0 { break }
             }
             let count = epoll_wait(epoll, &events, Int32(events.count), timeout)
             if count < 0 {
