@@ -10,6 +10,11 @@ extension StreamBuffer {
     /// to do; the owner does it after releasing the lock.
     struct StateMachine {
         /// Decoded events not yet handed to the consumer, with their size in bytes.
+        ///
+        /// Held as a payload of `State`: a `case .streaming(var pending, ...)` binding is a copy that shares
+        /// `events`' storage with the state, so a mutation copies the whole array (a new allocation, on
+        /// every event while the consumer lags). The mutating paths first set `state` to something else,
+        /// which leaves the binding as the only owner, and store it back afterwards.
         struct Pending {
             private var events: [ChatEvent] = []
             private var head = 0
@@ -82,6 +87,7 @@ extension StreamBuffer {
             case .streaming(var pending, let waiter, var paused):
                 precondition(waiter == nil, "two concurrent next() calls: a ChatStream has exactly one consumer")
                 guard !pending.isEmpty else { return .suspend }
+                state = .finished  // let go of the state's copy, so `pending` is changed in place (see `Pending`)
                 let event = pending.removeFirst()
                 let unpause = paused && pending.bytes <= limitBytes / 2
                 if unpause { paused = false }
@@ -92,6 +98,7 @@ extension StreamBuffer {
                     state = .finished
                     return .deliver(ending.map { .failure($0) } ?? .success(nil), unpause: false)
                 }
+                state = .finished  // let go of the state's copy, so `pending` is changed in place
                 let event = pending.removeFirst()
                 state = .draining(pending, ending: ending)
                 return .deliver(.success(event), unpause: false)
@@ -178,7 +185,10 @@ extension StreamBuffer {
                     action = .resume(waiter, .success(first))
                     stillWaiting = nil
                 }
-                for event in rest { pending.append(event) }
+                if !rest.isEmpty {
+                    state = .finished  // let go of the state's copy, so `pending` is changed in place
+                    for event in rest { pending.append(event) }
+                }
                 peakBytes = max(peakBytes, pending.bytes)
                 state = .streaming(pending, waiter: stillWaiting, producerPaused: paused)
                 return action
