@@ -47,18 +47,7 @@ extension NetworkTests {
                         try? await Task.sleep(for: .milliseconds(5))
                     }
                 }
-                let texts = try await withThrowingTaskGroup(of: String.self) { group in
-                    for index in 0..<200 {
-                        group.addTask {
-                            var text = ""
-                            for try await event in client.stream(request(model: "m", "stream \(index)"), to: openAI(upstream)) {
-                                text += event.content ?? ""
-                            }
-                            return text
-                        }
-                    }
-                    return try await group.reduce(into: []) { $0.append($1) }
-                }
+                let texts = try await concurrentStreamTexts(200, model: "m", client: client, upstream: upstream)
                 sampler.cancel()
                 _ = await sampler.value
                 let expected = (0..<20).map { "t\($0) " }.joined()
@@ -82,18 +71,7 @@ extension NetworkTests {
                     for _ in 0..<200 where threadCount(named: "tm-curl-loop") - loopsBefore < 3 { try await Task.sleep(for: .milliseconds(10)) }
                     #expect(threadCount(named: "tm-curl-loop") - loopsBefore == 3)
                     upstream.setScenario(.counting(10, interval: .milliseconds(5)), forModel: "m")
-                    let texts = try await withThrowingTaskGroup(of: String.self) { group in
-                        for index in 0..<30 {
-                            group.addTask {
-                                var text = ""
-                                for try await event in client.stream(request(model: "m", "stream \(index)"), to: openAI(upstream)) {
-                                    text += event.content ?? ""
-                                }
-                                return text
-                            }
-                        }
-                        return try await group.reduce(into: []) { $0.append($1) }
-                    }
+                    let texts = try await concurrentStreamTexts(30, model: "m", client: client, upstream: upstream)
                     #expect(texts.count == 30)
                     #expect(texts.allSatisfy { $0 == (0..<10).map { "t\($0) " }.joined() })
                     #expect(upstream.records.count == 30)

@@ -44,6 +44,23 @@ func request(model: String, _ text: String = "Hi") -> ChatRequest {
     ChatRequest(model: model, messages: [ChatMessage(role: "user", content: text)])
 }
 
+/// Runs `count` streams of `model` at once through `client` (request i says "stream i") and returns the text
+/// each delivered, in completion order.
+func concurrentStreamTexts(_ count: Int, model: String, client: ChatClient, upstream: TestUpstream) async throws -> [String] {
+    try await withThrowingTaskGroup(of: String.self) { group in
+        for index in 0..<count {
+            group.addTask {
+                var text = ""
+                for try await event in client.stream(request(model: model, "stream \(index)"), to: openAI(upstream)) {
+                    text += event.content ?? ""
+                }
+                return text
+            }
+        }
+        return try await group.reduce(into: []) { $0.append($1) }
+    }
+}
+
 /// Collects every event of a stream, or the error it ended with.
 func collect(_ stream: ChatStream) async -> (events: [ChatEvent], error: ChatClientError?) {
     var events: [ChatEvent] = []
