@@ -117,8 +117,9 @@ struct SocketStreams {
                 fatalError("epoll_wait failed: errno \(errno)")
             }
             for e in events.prefix(Int(count)) {
-                let u = Int(e.data.u64)
-                guard users[u].fd >= 0 else { continue }
+                let u = Int(e.data.u64 & 0xFFFF_FFFF)
+                // An event for a connection this user has since closed (and maybe replaced) in this batch.
+                guard users[u].fd >= 0, e.data.u64 == users[u].token else { continue }
                 if users[u].connecting {
                     if let error = users[u].finishConnect(epoll: epoll) ?? users[u].send(request) { end(u, error: error) }
                     continue
@@ -163,7 +164,10 @@ struct SocketStreams {
         var fd: Int32 = -1
         var connecting = false
         var inRequest = false
-        private var slot: UInt64 = 0
+        /// What this connection's epoll events carry: the user's slot, and in the high half a count of the
+        /// user's connections, so an event left over from a closed one is told apart from the next.
+        private(set) var token: UInt64 = 0
+        private var connections: UInt64 = 0
         var index = 0
         var sample = LoadGenerator.Sample()
         private var sentAt: UInt64 = 0
@@ -189,12 +193,13 @@ struct SocketStreams {
         mutating func connect(to address: sockaddr_in, epoll: Int32, slot: Int) -> String? {
             fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { return "socket failed: errno \(errno)" }
-            self.slot = UInt64(slot)
+            connections += 1
+            token = connections << 32 | UInt64(slot)
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             var event = epoll_event()
             event.events = EPOLLOUT.rawValue
-            event.data.u64 = UInt64(slot)
+            event.data.u64 = token
             guard epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0 else { return "epoll_ctl failed: errno \(errno)" }
             var target = address
             let rc = withUnsafePointer(to: &target) {
@@ -218,7 +223,7 @@ struct SocketStreams {
         private mutating func switchToReading(epoll: Int32) -> String? {
             var event = epoll_event()
             event.events = EPOLLIN.rawValue
-            event.data.u64 = slot
+            event.data.u64 = token
             return epoll_ctl(epoll, EPOLL_CTL_MOD, fd, &event) == 0 ? nil : "epoll_ctl failed: errno \(errno)"
         }
 
