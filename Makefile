@@ -51,7 +51,7 @@ bench: release
 	Benchmarks/tokenizer.sh
 
 ## bench-server: the gateway against its upstream called directly, three processes, 1/50/500 streams
-## (Benchmarks/server.sh; results go in BENCHMARKS-server.md).
+## (Benchmarks/server.sh; results go in BENCHMARKS.md).
 bench-server: deps
 	Benchmarks/server.sh
 

@@ -1,5 +1,7 @@
 #!/bin/sh
-# Runs the streaming client's full-size measurements (release build) and writes BENCHMARKS-client.md.
+# Runs the streaming client's full-size measurements (release build) and prints the results for
+# BENCHMARKS.md ("Streaming client"). The script also leaves them in ./BENCHMARKS-client.md, a scratch
+# copy that is not part of the repository.
 # Usage: Benchmarks/run-client-benchmarks.sh [slow-consumer-chunks (default 10000)]
 set -eu
 cd "$(dirname "$0")/.."

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Monthly report at scale: fills real SQLite ledgers by bulk SQL (100,000 and 1,000,000 records in June 2025
 # across 1,000 users, plus 100,000 in May), times the report in every format in a fresh process, and times
-# the release `tokenmeter report` end to end with /usr/bin/time. Writes BENCHMARKS-reports.md.
+# the release `tokenmeter report` end to end with /usr/bin/time. Prints the results for BENCHMARKS.md
+# ("Monthly reports"); the script also leaves them in ./BENCHMARKS-reports.md, a scratch copy that is not
+# part of the repository.
 # Usage: Benchmarks/run-report-benchmark.sh [work-dir (default: a new temp dir, removed after)]
 set -eu
 cd "$(dirname "$0")/.."

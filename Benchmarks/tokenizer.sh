@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tokenizer benchmark: TokenMeter side by side with tiktoken and quicktok, in one run.
 # Needs: pip install tiktoken quicktok-v1 (reference tools, not product dependencies).
-# Results go to BENCHMARKS.md (with machine and date).
+# Prints the results, with machine and date, for BENCHMARKS.md ("Tokenizer").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --static-swift-stdlib --product tokenmeter >/dev/null   # as `make release`

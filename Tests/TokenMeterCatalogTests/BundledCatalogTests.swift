@@ -5,7 +5,7 @@ import TokenMeterTokenizer
 @testable import TokenMeterCatalog
 
 @Suite struct BundledCatalogTests {
-    /// FACTS.md section 3 (litellm 1.110.2): model, input, cached input, output (USD per 1M),
+    /// docs/reference/PRICES.md (litellm 1.110.2): model, input, cached input, output (USD per 1M),
     /// max input tokens, max output tokens.
     static let facts: [(String, String, String?, String, Int, Int)] = [
         ("gpt-4o", "2.50", "1.25", "10.00", 128000, 16384),

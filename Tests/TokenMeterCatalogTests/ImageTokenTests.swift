@@ -5,7 +5,7 @@ import Testing
 @Suite struct ImageTokenTests {
     let gpt4o = ImageTokenRule.Scheme.tiles(base: 85, perTile: 170)
 
-    /// Examples from OpenAI's vision guide (FACTS.md 2.3).
+    /// Examples from OpenAI's vision guide (docs/reference/CHAT-COUNTING.md#images).
     @Test func tileRuleMatchesThePublishedExamples() {
         #expect(ImageTokenCalculator.tokens(rule: gpt4o, width: 1024, height: 1024, detail: "high") == 765)
         #expect(ImageTokenCalculator.tokens(rule: gpt4o, width: 2048, height: 4096, detail: "high") == 1105)

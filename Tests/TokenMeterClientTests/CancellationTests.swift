@@ -6,7 +6,7 @@ import TokenMeterTestUpstream
 extension NetworkTests {
     @Suite struct Cancellation {
         /// Cancel after 10 chunks → the upstream sees the close and writes at most one more chunk. The
-        /// 50 ms bar is measured by Benchmarks/run-client-benchmarks.sh (BENCHMARKS-client.md: 0.11 ms
+        /// 50 ms bar is measured by Benchmarks/run-client-benchmarks.sh (BENCHMARKS.md: 0.11 ms
         /// median); here a generous bound keeps the test about behaviour, not a loaded machine's timing.
         @Test(arguments: [Upstream.Provider.openAICompatible, .ollama])
         func cancellingTheTaskAfterTenChunksClosesTheConnection(provider: Upstream.Provider) async throws {

@@ -29,7 +29,8 @@ import TokenMeterTestSupport
 }
 
 @Suite struct ChatStreamParserTests {
-    /// The example stream of FACTS.md §4 (shaped like openai-openapi's x-oaiMeta example).
+    /// The example stream of docs/reference/WIRE-FORMATS.md#openai-chat-completions (shaped like
+    /// openai-openapi's x-oaiMeta example).
     static let openAIStream = Array(#"""
         data: {"id":"chatcmpl-123","object":"chat.completion.chunk","created":1694268190,"model":"gpt-4o-mini","system_fingerprint":"fp_44709d6fcb","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}
 

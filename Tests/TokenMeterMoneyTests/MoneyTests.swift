@@ -3,7 +3,7 @@ import TokenMeterMoney
 
 @Suite struct MoneyTests {
     @Test func perMillionPricesBecomeWholePicoDollarsPerToken() throws {
-        // FACTS.md section 3: gpt-4o-mini input $0.15 / 1M, gpt-5-nano cached $0.005 / 1M.
+        // docs/reference/PRICES.md: gpt-4o-mini input $0.15 / 1M, gpt-5-nano cached $0.005 / 1M.
         #expect(try Money(perMillionTokens: "0.15").picoUSD == 150_000)
         #expect(try Money(perMillionTokens: "0.005").picoUSD == 5_000)
         #expect(try Money(perMillionTokens: "600").picoUSD == 600_000_000)

@@ -2,7 +2,8 @@ import Testing
 import TokenMeterTokenizer
 
 @Suite struct ModelEncodingsTests {
-    /// tiktoken's tests/test_misc.py expectations plus the prefix rules of FACTS.md 1.1.
+    /// tiktoken's tests/test_misc.py expectations plus the prefix rules of
+    /// docs/reference/ENCODINGS.md#model-to-encoding.
     @Test(arguments: [
         ("gpt2", "gpt2"), ("text-davinci-003", "p50k_base"), ("text-davinci-edit-001", "p50k_edit"),
         ("gpt-3.5-turbo-0301", "cl100k_base"), ("gpt-4", "cl100k_base"), ("gpt-4o", "o200k_base"),

@@ -1,7 +1,8 @@
 import Testing
 import TokenMeterTokenizer
 
-/// Test vectors published by OpenAI (tiktoken's tests, the cookbook, harmony docs; FACTS.md 1.3).
+/// Test vectors published by OpenAI (tiktoken's tests, the cookbook, harmony docs;
+/// docs/reference/ENCODINGS.md#test-vectors).
 @Suite struct OfficialVectorTests {
     static let cl100k: [(String, [Int])] = [
         ("hello world", [15339, 1917]),
@@ -59,7 +60,7 @@ import TokenMeterTokenizer
     }
 
     @Test func harmonyStreamDecodesAsPublished() throws {
-        // openai/harmony docs/format.md (FACTS.md 1.3).
+        // openai/harmony docs/format.md (docs/reference/ENCODINGS.md#test-vectors).
         let ids = [200005, 35644, 200008, 1844, 31064, 25, 392, 4827, 382, 220, 17, 659, 220, 17, 16842, 12295, 81645,
                    13, 51441, 6052, 13, 200007, 200006, 173781, 200005, 17196, 200008, 17, 659, 220, 17, 314, 220, 19,
                    13, 200002]

@@ -1,4 +1,5 @@
-/// How a model turns an input image into prompt tokens (FACTS.md 2.3, OpenAI "images-vision").
+/// How a model turns an input image into prompt tokens (OpenAI "images-vision";
+/// docs/reference/CHAT-COUNTING.md#images).
 public struct ImageTokenRule: Sendable, Equatable {
     /// The two published schemes.
     public enum Scheme: Sendable, Equatable {

@@ -1,5 +1,5 @@
 /// Counts the prompt tokens of a chat request for one catalog model, the way OpenAI bills them
-/// (FACTS.md 2.1–2.3):
+/// (docs/reference/CHAT-COUNTING.md):
 /// - 3 tokens per message, +1 per `name`, every value encoded (role included), +3 reply priming;
 /// - `content` as a string or as parts (text parts encoded one by one, images by tile/patch rules);
 /// - tool definitions by the cookbook heuristic.

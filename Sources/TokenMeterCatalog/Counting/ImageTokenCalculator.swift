@@ -1,4 +1,5 @@
-/// Prompt tokens for one input image by OpenAI's published rules (FACTS.md 2.3, "images-vision").
+/// Prompt tokens for one input image by OpenAI's published rules ("images-vision";
+/// docs/reference/CHAT-COUNTING.md#images).
 public enum ImageTokenCalculator {
     /// Most tiles a high-detail image can have: it fits in 2048×2048 and its short side is at most
     /// 768, so 768×2048 → 2 × 4 tiles.

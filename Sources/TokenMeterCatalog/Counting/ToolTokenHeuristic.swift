@@ -1,7 +1,7 @@
 /// The OpenAI cookbook's estimate of the prompt tokens that function tool definitions add
-/// (FACTS.md 2.2, `num_tokens_for_tools`). It reproduces the API on the cookbook's weather example
-/// (105 on gpt-4 / gpt-3.5-turbo, 101 on gpt-4o / gpt-4o-mini) but is a heuristic: nested schemas,
-/// arrays and `required` are not modelled.
+/// (`num_tokens_for_tools`; docs/reference/CHAT-COUNTING.md#tool-definitions). It reproduces the
+/// API on the cookbook's weather example (105 on gpt-4 / gpt-3.5-turbo, 101 on gpt-4o /
+/// gpt-4o-mini) but is a heuristic: nested schemas, arrays and `required` are not modelled.
 public struct ToolTokenHeuristic: Sendable, Equatable {
     /// Tokens opening each function.
     public var functionInit: Int

@@ -41,7 +41,7 @@ enum LedgerQueries {
     /// The first record `sql` finds, through a prepared statement the connection keeps. The accounting paths
     /// (reserve, checkpoint, settle) run the same few statements for every request; compiling them each time,
     /// as GRDB's query interface does, was most of the CPU those transactions took (profile in
-    /// BENCHMARKS-server.md).
+    /// docs/history/benchmarks-server-2026-11.md, run of 2026-11-29 11:20 UTC).
     static func cachedOne<Record: FetchableRecord>(_ type: Record.Type, _ db: Database, _ sql: String,
                                                    _ arguments: StatementArguments) throws -> Record? {
         try Record.fetchOne(db.cachedStatement(sql: sql), arguments: arguments)

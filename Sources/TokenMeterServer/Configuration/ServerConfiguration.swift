@@ -40,8 +40,9 @@ public struct ServerConfiguration: Sendable {
     public var earlyUpstreamStart = false
     /// How many threads run the upstream transfers (libcurl event loops, streams shared round robin);
     /// default 1. One thread served 500 streams on 2 cores at about 0.4 core; a second one there made no
-    /// reliable difference to latency and cost about 6% more CPU (BENCHMARKS-server.md, session 6). More
-    /// are for machines with more cores, where one thread's core would become the limit.
+    /// reliable difference to latency and cost about 6% more CPU (runs of 2026-11-29 17:33-17:52 UTC in
+    /// docs/history/benchmarks-server-2026-11.md). More are for machines with more cores, where one
+    /// thread's core would become the limit.
     public var upstreamThreads = 1
 
     /// A configuration with explicit upstreams and defaults for everything else.

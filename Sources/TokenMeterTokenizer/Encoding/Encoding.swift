@@ -57,7 +57,8 @@ public final class Encoding: Sendable {
         }
     }
 
-    /// The encoding for a model name (FACTS.md 1.1/1.2 map), shared like `named(_:)`.
+    /// The encoding for a model name (docs/reference/ENCODINGS.md#model-to-encoding), shared like
+    /// `named(_:)`.
     public static func forModel(_ model: String) throws(TokenizerError) -> Encoding {
         try named(ModelEncodings.encoding(forModel: model))
     }

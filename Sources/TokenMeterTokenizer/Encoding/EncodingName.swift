@@ -43,7 +43,8 @@ public enum EncodingName: String, CaseIterable, Sendable, Hashable {
         }
     }
 
-    /// Special tokens and their ids, as tiktoken defines them (FACTS.md 1.3).
+    /// Special tokens and their ids, as tiktoken defines them
+    /// (docs/reference/ENCODINGS.md#vocabularies-and-special-tokens).
     ///
     /// o200k_harmony: tiktoken gives both `<|endofprompt|>` (inherited) and `<|reserved_200018|>` id
     /// 200018; both encode to it, and decoding 200018 gives `<|endofprompt|>` (tiktoken's choice there

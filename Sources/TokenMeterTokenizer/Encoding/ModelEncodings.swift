@@ -1,4 +1,5 @@
-/// Which encoding a model name uses: tiktoken's `encoding_name_for_model` (FACTS.md 1.1 and 1.2).
+/// Which encoding a model name uses: tiktoken's `encoding_name_for_model`
+/// (docs/reference/ENCODINGS.md#model-to-encoding).
 ///
 /// An exact name wins; otherwise the first prefix, in tiktoken's order, that the name starts with
 /// (so `gpt-4o-2024-08-06` is o200k_base and `gpt-3.5-turbo-0125` is cl100k_base). Like tiktoken,
