@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "tokenmeter", targets: ["tokenmeter"]),
         .library(name: "TokenMeterTokenizer", targets: ["TokenMeterTokenizer"]),
         .library(name: "TokenMeterMoney", targets: ["TokenMeterMoney"]),
+        .library(name: "TokenMeterJSON", targets: ["TokenMeterJSON"]),
         .library(name: "TokenMeterCatalog", targets: ["TokenMeterCatalog"]),
         .library(name: "TokenMeterLedger", targets: ["TokenMeterLedger"]),
         .library(name: "TokenMeterClient", targets: ["TokenMeterClient"]),
@@ -42,6 +43,9 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "TokenMeterMoney"),
+        // The one JSON value, parser and writer (compact and pretty) of every module; no dependencies.
+        .target(name: "TokenMeterJSON"),
+        .testTarget(name: "TokenMeterJSONTests", dependencies: ["TokenMeterJSON"]),
         // Test support shared by several test targets (seeded random generator).
         .target(name: "TokenMeterTestSupport"),
         .target(
@@ -74,12 +78,12 @@ let package = Package(
         // scripts/embed-catalog.sh) so an installed binary needs no resource bundle beside it.
         .target(
             name: "TokenMeterCatalog",
-            dependencies: ["TokenMeterTokenizer", "TokenMeterMoney"],
+            dependencies: ["TokenMeterTokenizer", "TokenMeterMoney", "TokenMeterJSON"],
             exclude: ["Resources/catalog.json"]
         ),
         .testTarget(
             name: "TokenMeterCatalogTests",
-            dependencies: ["TokenMeterCatalog", "TokenMeterTokenizer", "TokenMeterMoney", "TokenMeterTestSupport"],
+            dependencies: ["TokenMeterCatalog", "TokenMeterTokenizer", "TokenMeterMoney", "TokenMeterJSON", "TokenMeterTestSupport"],
             exclude: ["Fixtures"]
         ),
         .testTarget(
@@ -88,14 +92,14 @@ let package = Package(
         ),
         // Monthly usage reports: renderers (table, CSV, JSON, HTML with inline SVG) that are pure functions
         // of the ledger's `MonthlyReport` value, shared by `tokenmeter report` and the server's admin route.
-        .target(name: "TokenMeterReports", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
+        .target(name: "TokenMeterReports", dependencies: ["TokenMeterLedger", "TokenMeterMoney", "TokenMeterJSON"]),
         .testTarget(
             name: "TokenMeterReportsTests",
-            dependencies: ["TokenMeterReports", "TokenMeterLedger", "TokenMeterMoney", "TokenMeterTestSupport",
+            dependencies: ["TokenMeterReports", "TokenMeterLedger", "TokenMeterMoney", "TokenMeterJSON", "TokenMeterTestSupport",
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Fills a SQLite ledger with 1,000,000 records by bulk SQL and times every report format
-        // (Benchmarks/run-report-benchmark.sh writes BENCHMARKS-reports.md).
+        // (Benchmarks/run-report-benchmark.sh prints the results for BENCHMARKS.md).
         .executableTarget(
             name: "report-bench",
             dependencies: ["TokenMeterReports", "TokenMeterLedger", "TokenMeterMoney", "TokenMeterTestSupport",
@@ -111,6 +115,7 @@ let package = Package(
                 "TokenMeterReports",
                 "TokenMeterClient",
                 "TokenMeterMoney",
+                "TokenMeterJSON",
                 "TokenMeterServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -121,11 +126,12 @@ let package = Package(
         // waits to be killed with SIGKILL (the crash-recovery tests spawn it).
         .executableTarget(name: "ledger-crash-helper", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
         .testTarget(name: "tokenmeterTests", dependencies: ["TokenMeterLedger", "TokenMeterMoney", "TokenMeterTestUpstream",
-                                                     "TokenMeterReports", "TokenMeterClient", "TokenMeterTokenizer",
+                                                     "TokenMeterReports", "TokenMeterClient", "TokenMeterTokenizer", "TokenMeterJSON",
                                                      .product(name: "GRDB", package: "GRDB.swift")]),
         // Streaming upstream client: libcurl transport (the only importer of CCurl), SSE/NDJSON
-        // decoders, OpenAI-compatible and Ollama adapters. Depends on no other TokenMeter module.
-        .target(name: "TokenMeterClient", dependencies: ["CCurl"]),
+        // decoders, OpenAI-compatible and Ollama adapters. Depends on no other TokenMeter module but the
+        // dependency-free JSON one.
+        .target(name: "TokenMeterClient", dependencies: ["CCurl", "TokenMeterJSON"]),
         // A real HTTP/1.1 upstream on 127.0.0.1 with scripted streams and faults, for client and
         // server end-to-end tests.
         .target(
@@ -136,8 +142,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        // Full-size runs of the client's bars (Benchmarks/run-client-benchmarks.sh writes
-        // BENCHMARKS-client.md).
+        // Full-size runs of the client's bars (Benchmarks/run-client-benchmarks.sh prints the results
+        // for BENCHMARKS.md).
         .executableTarget(
             name: "TokenMeterClientStress",
             dependencies: ["TokenMeterClient", "TokenMeterTestUpstream"],
@@ -145,7 +151,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenMeterClientTests",
-            dependencies: ["TokenMeterClient", "TokenMeterTestUpstream", "TokenMeterTestSupport"]
+            dependencies: ["TokenMeterClient", "TokenMeterJSON", "TokenMeterTestUpstream", "TokenMeterTestSupport"]
         ),
         // The HTTP gateway: Hummingbird app, auth, pre-flight, metered streaming, budget cut, admin,
         // metrics. Composes the tokenizer, catalog, ledger and client.
@@ -158,6 +164,7 @@ let package = Package(
                 "TokenMeterLedger",
                 "TokenMeterClient",
                 "TokenMeterMoney",
+                "TokenMeterJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -167,7 +174,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // Added time-to-first-token of the gateway over calling the upstream directly (BENCHMARKS-server.md).
+        // Added time-to-first-token of the gateway over calling the upstream directly, in process; the
+        // gateway's current figures come from `make bench-server` (BENCHMARKS.md).
         .executableTarget(
             name: "tokenmeter-server-bench",
             dependencies: [
@@ -200,6 +208,7 @@ let package = Package(
                 "TokenMeterTestUpstream",
                 "TokenMeterTestSupport",
                 "TokenMeterTokenizer",
+                "TokenMeterJSON",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,4 +1,5 @@
 import Foundation
+import TokenMeterJSON
 
 /// An OpenAI-shaped chat completion request (`POST /v1/chat/completions` body).
 ///
@@ -6,16 +7,16 @@ import Foundation
 /// unchanged. Accessors cover the fields the gateway reads or rewrites.
 public struct ChatRequest: Sendable, Hashable {
     /// The whole request body as a JSON object.
-    public var body: [String: JSONValue]
+    public var body: JSONObject
 
     /// Wraps an existing JSON object.
-    public init(body: [String: JSONValue]) {
+    public init(body: JSONObject) {
         self.body = body
     }
 
     /// Parses a request body; it must be a JSON object.
     public init(json: Data) throws(ChatClientError) {
-        guard let value = try? JSONValue(parsing: json) else {
+        guard let value = try? JSONParser.parse(json) else {
             throw .invalidRequest(reason: "the request body is not valid JSON")
         }
         guard case .object(let object) = value else {
@@ -27,7 +28,7 @@ public struct ChatRequest: Sendable, Hashable {
     /// A request for `model` with plain-text `messages`; `maxTokens` (output tokens) is sent as
     /// `max_tokens` when given.
     public init(model: String, messages: [ChatMessage], maxTokens: Int? = nil) {
-        var body: [String: JSONValue] = [
+        var body: JSONObject = [
             "model": .string(model),
             "messages": .array(messages.map(\.json)),
         ]
@@ -68,7 +69,7 @@ public struct ChatRequest: Sendable, Hashable {
     public var includesUsage: Bool { body["stream_options"]?["include_usage"]?.boolValue ?? false }
 
     /// The body as compact JSON text (UTF-8).
-    public func encoded() -> Data { JSONValue.object(body).encoded() }
+    public func encoded() -> Data { Data(JSONValue.object(body).encoded()) }
 }
 
 /// One plain-text chat message, for building requests in code.

@@ -1,4 +1,5 @@
 import Foundation
+import TokenMeterJSON
 
 /// Turns the response body bytes of one streamed chat call into `ChatEvent`s: SSE framing plus
 /// the OpenAI chunk format, or NDJSON framing plus Ollama's line format. Knows when the provider
@@ -39,7 +40,7 @@ struct ChatStreamParser {
                 if message.data.starts(with: Self.doneMarker) {
                     isComplete = true
                 } else if message.type == "error" {
-                    let error = (try? JSONValue(parsing: Data(message.data))).flatMap { $0["error"] ?? $0 }.flatMap(ProviderError.init(json:))
+                    let error = (try? JSONParser.parse(message.data)).flatMap { $0["error"] ?? $0 }.flatMap(ProviderError.init(json:))
                     throw .providerError(error ?? ProviderError(message: message.text))
                 } else {
                     let event = try OpenAIWire.event(fromChunk: message.data, decoder: decoder)

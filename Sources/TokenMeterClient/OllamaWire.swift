@@ -1,7 +1,8 @@
 import Foundation
+import TokenMeterJSON
 
-/// Ollama native `/api/chat` wire format (FACTS.md §5): translation of an OpenAI-shaped request,
-/// and of NDJSON lines into OpenAI-shaped events.
+/// Ollama native `/api/chat` wire format (docs/reference/WIRE-FORMATS.md#ollama): translation of
+/// an OpenAI-shaped request, and of NDJSON lines into OpenAI-shaped events.
 enum OllamaWire {
     /// The `/api/chat` body for an OpenAI-shaped request. Messages keep unknown keys; OpenAI
     /// content parts become text plus base64 `images`; tool-call arguments become JSON objects;
@@ -9,13 +10,13 @@ enum OllamaWire {
     /// becomes `format`. A caller's own `options`, `keep_alive` and `think` pass through.
     static func requestBody(for request: ChatRequest, stream: Bool) -> Data {
         let source = request.body
-        var body: [String: JSONValue] = ["stream": .bool(stream)]
+        var body: JSONObject = ["stream": .bool(stream)]
         body["model"] = source["model"]
         body["messages"] = .array(request.messages.map(translate(message:)))
         for key in ["tools", "keep_alive", "think", "format"] { body[key] = source[key] }
         if body["think"] == nil, let effort = source["reasoning_effort"] { body["think"] = effort }
 
-        var options: [String: JSONValue] = [:]
+        var options: JSONObject = [:]
         if case .object(let given)? = source["options"] { options = given }
         if let limit = source["max_completion_tokens"] ?? source["max_tokens"] { options["num_predict"] = limit }
         for key in ["temperature", "top_p", "seed", "frequency_penalty", "presence_penalty"] {
@@ -31,7 +32,7 @@ enum OllamaWire {
             default: break
             }
         }
-        return JSONValue.object(body).encoded()
+        return Data(JSONValue.object(body).encoded())
     }
 
     private static func translate(message: JSONValue) -> JSONValue {
@@ -54,7 +55,7 @@ enum OllamaWire {
             object["tool_calls"] = .array(calls.map { call in
                 guard case .object(var function)? = call["function"] else { return call }
                 if let text = function["arguments"]?.stringValue {
-                    function["arguments"] = (try? JSONValue(parsing: Data(text.utf8))) ?? .object([:])
+                    function["arguments"] = (try? JSONParser.parse(Array(text.utf8))) ?? .object([:])
                 }
                 return ["function": .object(function)]
             })

@@ -1,7 +1,8 @@
 import Foundation
+import TokenMeterJSON
 
-/// OpenAI Chat Completions wire format (FACTS.md §4): request rewriting, chunk and completion
-/// decoding, error bodies.
+/// OpenAI Chat Completions wire format (docs/reference/WIRE-FORMATS.md#openai-chat-completions):
+/// request rewriting, chunk and completion decoding, error bodies.
 enum OpenAIWire {
     /// The body sent upstream: the caller's request with only the keys TokenMeter must own
     /// rewritten. Streaming forces `stream: true` and `stream_options.include_usage: true` (other
@@ -10,14 +11,14 @@ enum OpenAIWire {
         var body = request.body
         body["stream"] = .bool(stream)
         if stream {
-            var options: [String: JSONValue] = [:]
+            var options: JSONObject = [:]
             if case .object(let existing)? = body["stream_options"] { options = existing }
             options["include_usage"] = .bool(true)
             body["stream_options"] = .object(options)
         } else {
             body["stream_options"] = nil
         }
-        return JSONValue.object(body).encoded()
+        return Data(JSONValue.object(body).encoded())
     }
 
     /// Decodes one SSE `data` payload (a `chat.completion.chunk`) into an event, or throws the
@@ -133,7 +134,7 @@ extension ProviderError {
             func text(_ value: JSONValue?) -> String? {
                 switch value {
                 case .string(let string)?: return string
-                case .int(let number)?: return String(number)
+                case .number(let text)?: return text
                 default: return nil
                 }
             }
@@ -147,7 +148,7 @@ extension ProviderError {
 
     /// Reads an error response body, `{"error": ...}` in either provider's shape.
     init?(body: Data) {
-        guard let json = try? JSONValue(parsing: body), let error = json["error"] else { return nil }
+        guard let json = try? JSONParser.parse(body), let error = json["error"] else { return nil }
         self.init(json: error)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import TokenMeterCatalog
 import TokenMeterTokenizer
+import TokenMeterJSON
 
 /// `tokenmeter count`: tokens per input, like `wc`.
 struct Count: ParsableCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TokenMeterCatalog
+import TokenMeterJSON
 
 /// Bad catalog files are refused with an error naming the file, the entry and the field.
 @Suite struct BadCatalogTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import TokenMeterCatalog
+import TokenMeterJSON
 
 @Suite struct ChatRequestTests {
     func parse(_ json: String) throws(RequestError) -> ChatRequest { try ChatRequest(json: Array(json.utf8)) }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TokenMeterCatalog
+import TokenMeterJSON
 
 /// Runs the built `tokenmeter` binary (next to the test binary in .build/debug) as a subprocess.
 @Suite struct EstimateCommandTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TokenMeterMoney
 @testable import TokenMeterCatalog
+import TokenMeterJSON
 
 @Suite struct EstimatorTests {
     func estimator() throws -> Estimator { Estimator(catalog: try TestSupport.bundled(), counters: TiktokenCounters()) }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TokenMeterClient
 import TokenMeterTestUpstream
+import TokenMeterJSON
 
 extension NetworkTests {
     @Suite struct NonStreaming {
@@ -15,7 +16,7 @@ extension NetworkTests {
                 #expect(completion.finishReason == .stop)
                 #expect(completion.usage == ChatUsage(promptTokens: 11, completionTokens: 2, reasoningTokens: 0))
                 #expect(completion.id == "chatcmpl-test")
-                let sent = try JSONValue(parsing: try #require(upstream.records.first).body)
+                let sent = try JSONParser.parse(try #require(upstream.records.first).body)
                 #expect(sent["stream"] == false)
                 #expect(sent["stream_options"] == nil)
             }
@@ -27,7 +28,7 @@ extension NetworkTests {
                 let completion = try await client.complete(request(model: "llama3"), to: ollama(upstream))
                 #expect(completion.content == "Hallo Welt")
                 #expect(completion.usage == ChatUsage(promptTokens: 5, completionTokens: 2))
-                let sent = try JSONValue(parsing: try #require(upstream.records.first).body)
+                let sent = try JSONParser.parse(try #require(upstream.records.first).body)
                 #expect(sent["stream"] == false)
             }
         }

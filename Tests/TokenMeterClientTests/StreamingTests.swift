@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TokenMeterClient
 import TokenMeterTestUpstream
+import TokenMeterJSON
 
 /// All tests that talk to a test upstream run one at a time: the timing and resource-count tests
 /// must not share the process with other traffic.
@@ -19,7 +20,7 @@ extension NetworkTests {
                 #expect(events.compactMap(\.finishReason) == [.stop])
                 #expect(events.last?.usage == ChatUsage(promptTokens: 12, completionTokens: 4, totalTokens: 16, cachedTokens: 3, reasoningTokens: 0))
                 #expect(events.count == 6)  // 4 content, 1 finish, 1 usage
-                let sent = try JSONValue(parsing: try #require(upstream.records.first).body)
+                let sent = try JSONParser.parse(try #require(upstream.records.first).body)
                 #expect(sent["stream"] == true)
                 #expect(sent["stream_options"]?["include_usage"] == true)
                 #expect(upstream.records.first?.header("Authorization") == "Bearer sk-test")

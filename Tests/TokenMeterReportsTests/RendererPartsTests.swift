@@ -1,4 +1,5 @@
 import Testing
+import TokenMeterJSON
 @testable import TokenMeterLedger
 import TokenMeterMoney
 @testable import TokenMeterReports
@@ -24,8 +25,8 @@ struct RendererPartsTests {
 
     @Test("JSON strings escape quotes, backslashes, control characters and U+2028")
     func jsonEscaping() {
-        #expect(JSONText.string("a\"b\\c\n\u{1}\u{2028}").rendered == #""a\"b\\c\n\u0001\u2028""#)
-        #expect(JSONText.object([("k", .array([.integer(1), .null]))]).rendered == "{\n  \"k\": [\n    1,\n    null\n  ]\n}")
+        #expect(JSONValue.string("a\"b\\c\n\u{1}\u{2028}").prettyJSON() == #""a\"b\\c\n\u0001\u2028""#)
+        #expect(JSONValue.object(["k": [1, .null]]).prettyJSON() == "{\n  \"k\": [\n    1,\n    null\n  ]\n}")
     }
 
     @Test("chart scales choose 1-2-5 steps in integers, even near Int64.max")

@@ -5,6 +5,7 @@ import TokenMeterLedger
 import TokenMeterMoney
 import TokenMeterTestUpstream
 import TokenMeterTokenizer
+import TokenMeterJSON
 
 extension ServerTests {
     @Suite("Budget guard")
@@ -31,7 +32,7 @@ extension ServerTests {
             let finish = try #require(events.last { $0.finishReason != nil })
             #expect(finish.finishReason == .length)
             #expect(events.last?.usage?.completionTokens == allowance)
-            let cutMarker = try JSONValue(parsing: finish.raw)
+            let cutMarker = try JSONParser.parse(finish.raw)
             #expect(cutMarker["tokenmeter"]?["cut_by_budget"]?.boolValue == true)
             let records = try await harness.waitForRecords(user: "eve", count: 1)
             #expect(records.first?.status == "cut_by_budget")
@@ -55,7 +56,7 @@ extension ServerTests {
             let key = try await harness.addUser("fay", budget: Budget(monthlyTokenLimit: 100))
             harness.upstream.setDefaultScenario(TestScenario(chunks: ["ok"]))
             _ = await collect(harness.client.stream(chat("gpt-4o-mini", Self.prompt, maxTokens: 5000), to: harness.gateway(key: key)))
-            let body = try JSONValue(parsing: try #require(harness.upstream.records.first).body)
+            let body = try JSONParser.parse(try #require(harness.upstream.records.first).body)
             let sent = try #require(body["max_tokens"]?.intValue)
             #expect(sent < 100 && sent > 80)
             try await harness.stop()
@@ -103,7 +104,7 @@ extension ServerTests {
             let completion = try await harness.client.complete(chat("gpt-4o-mini", Self.prompt), to: harness.gateway(key: key))
             #expect(encoding.count(completion.content ?? "") == 9)
             #expect(completion.finishReason == .length)
-            #expect(try JSONValue(parsing: completion.raw)["tokenmeter"]?["cut_by_budget"]?.boolValue == true)
+            #expect(try JSONParser.parse(completion.raw)["tokenmeter"]?["cut_by_budget"]?.boolValue == true)
             let records = try await harness.waitForRecords(user: "una", count: 1)
             #expect(records.first?.status == "cut_by_budget")
             #expect(records.first?.completionTokens == 9)

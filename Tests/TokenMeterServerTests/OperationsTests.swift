@@ -4,6 +4,7 @@ import TokenMeterClient
 import TokenMeterLedger
 import TokenMeterMoney
 import TokenMeterTestUpstream
+import TokenMeterJSON
 
 extension ServerTests {
     @Suite("SDK, restart, load and operations")
@@ -59,7 +60,7 @@ extension ServerTests {
             #expect(records.map(\.status) == ["completed", "completed"])
             let usage = try curl(second.baseURL + "/v1/usage", method: "GET", key: key)
             #expect(usage.status == 200)
-            let json = try JSONValue(parsing: Data(usage.body.utf8))
+            let json = try JSONParser.parse(Data(usage.body.utf8))
             #expect(json["requests"]?.intValue == 2)
             let billed = records.reduce(0) { $0 + $1.billedTokens }
             #expect(json["billed_tokens"]?.intValue == billed)
@@ -101,13 +102,13 @@ extension ServerTests {
             #expect(created.status == 201, "\(created.body)")
             let issued = try curl(harness.baseURL + "/admin/users/sam/keys", key: nil, headers: [admin])
             #expect(issued.status == 201)
-            let key = try #require(try JSONValue(parsing: Data(issued.body.utf8))["key"]?.stringValue)
+            let key = try #require(try JSONParser.parse(Data(issued.body.utf8))["key"]?.stringValue)
             let models = try curl(harness.baseURL + "/v1/models", method: "GET", key: key)
             #expect(models.status == 200)
             #expect(models.body.contains(#""id":"gpt-4o-mini""#))
             _ = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
             _ = try await harness.waitForRecords(user: "sam", count: 1)
-            let usage = try JSONValue(parsing: Data(try curl(harness.baseURL + "/v1/usage", method: "GET", key: key).body.utf8))
+            let usage = try JSONParser.parse(Data(try curl(harness.baseURL + "/v1/usage", method: "GET", key: key).body.utf8))
             #expect(usage["budget"]?["monthly_limit_usd"]?.stringValue == "1.50")
             #expect(usage["requests"]?.intValue == 1)
             let metrics = try curl(harness.baseURL + "/metrics", method: "GET", key: nil).body
@@ -128,7 +129,7 @@ extension ServerTests {
             #expect(try curl(url, method: "GET", key: "wrong").status == 401)
             let json = try curl(url + "?format=json", method: "GET", key: nil, headers: [admin])
             #expect(json.status == 200, "\(json.body)")
-            let report = try JSONValue(parsing: Data(json.body.utf8))
+            let report = try JSONParser.parse(Data(json.body.utf8))
             #expect(report["totals"]?["requests"]?.intValue == 1, "\(json.body.prefix(400))")
             #expect(report["totals"]?["billed_tokens"]?.intValue == records[0].billedTokens)
             let csv = try curl(url + "?format=csv&user=rio", method: "GET", key: nil, headers: [admin])

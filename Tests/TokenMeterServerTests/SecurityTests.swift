@@ -5,6 +5,7 @@ import Testing
 import TokenMeterClient
 import TokenMeterLedger
 import TokenMeterTestUpstream
+import TokenMeterJSON
 
 /// The claims of docs/SECURITY.md, one test each.
 extension ServerTests {
@@ -24,11 +25,11 @@ extension ServerTests {
             for query in ["", "?user=bob", "?user_id=2", "?name=bob&user=bob"] {
                 let answer = try curl(harness.baseURL + "/v1/usage" + query, method: "GET", key: ann)
                 #expect(answer.status == 200)
-                let json = try JSONValue(parsing: Data(answer.body.utf8))
+                let json = try JSONParser.parse(Data(answer.body.utf8))
                 #expect(json["user"]?.stringValue == "ann", "\(query)")
                 #expect(json["requests"]?.intValue == 0, "\(query): ann sees bob's usage")
             }
-            let bobs = try JSONValue(parsing: Data(try curl(harness.baseURL + "/v1/usage", method: "GET", key: bob).body.utf8))
+            let bobs = try JSONParser.parse(Data(try curl(harness.baseURL + "/v1/usage", method: "GET", key: bob).body.utf8))
             #expect(bobs["user"]?.stringValue == "bob")
             #expect(bobs["requests"]?.intValue == 1)
             try await harness.stop()
@@ -102,7 +103,7 @@ extension ServerTests {
             // A key issued over the admin API (its only copy is in that answer).
             _ = try curl(harness.baseURL + "/admin/users", key: nil, body: Array(#"{"name":"kim"}"#.utf8), headers: [Self.adminHeader])
             let issued = try curl(harness.baseURL + "/admin/users/kim/keys", key: nil, headers: [Self.adminHeader])
-            let key = try #require(try JSONValue(parsing: Data(issued.body.utf8))["key"]?.stringValue)
+            let key = try #require(try JSONParser.parse(Data(issued.body.utf8))["key"]?.stringValue)
             let secret = String(key.split(separator: "_")[2])
             // A normal stream, a stream:false answer, a malformed upstream line carrying completion text, an
             // upstream error that echoes the prompt and the upstream key, a wrong key and a budget refusal.
@@ -135,7 +136,7 @@ extension ServerTests {
             var keys: [String] = []
             for _ in 0..<3 {
                 let issued = try curl(harness.baseURL + "/admin/users/lee/keys", key: nil, headers: [Self.adminHeader])
-                keys.append(try #require(try JSONValue(parsing: Data(issued.body.utf8))["key"]?.stringValue))
+                keys.append(try #require(try JSONParser.parse(Data(issued.body.utf8))["key"]?.stringValue))
             }
             harness.upstream.setDefaultScenario(TestScenario(chunks: ["ok"]))
             for key in keys { _ = await collect(harness.client.stream(chat(), to: harness.gateway(key: key))) }

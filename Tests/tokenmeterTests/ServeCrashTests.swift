@@ -6,6 +6,7 @@ import TokenMeterLedger
 import TokenMeterMoney
 import TokenMeterTestUpstream
 import TokenMeterTokenizer
+import TokenMeterJSON
 
 /// `tokenmeter serve` as a real process, killed with SIGKILL while it streams (docs/FAULTS.md, "Crash").
 @Suite("tokenmeter serve under kill -9")
@@ -224,7 +225,7 @@ struct ServeCrashTests {
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return try JSONValue(parsing: data)
+        return try JSONParser.parse(data)
     }
 
     /// An exact decimal USD string ("4.99", "5") as pico-USD.

@@ -1,4 +1,5 @@
 import TokenMeterMoney
+import TokenMeterJSON
 
 /// Reads the members of one JSON object of a catalog file, turning every problem into a
 /// `CatalogError.invalidField` that names the file, the entry and the dotted field path.
@@ -6,7 +7,7 @@ import TokenMeterMoney
 /// Members whose key starts with `_` are comments and ignored; any other unknown member is an error
 /// (a misspelt `"pirce"` must not silently leave a model unpriced).
 struct CatalogEntryReader {
-    let members: [(key: String, value: JSONValue)]
+    let members: JSONObject
     /// File name or "bundled catalog".
     let origin: String
     /// e.g. `models[3] "gpt-4o"`; empty at the top level.
@@ -38,7 +39,7 @@ struct CatalogEntryReader {
 
     func has(_ key: String) -> Bool { members.contains { $0.key == key } }
 
-    func value(_ key: String) -> JSONValue? { members.first { $0.key == key }?.value }
+    func value(_ key: String) -> JSONValue? { members[key] }
 
     func isNull(_ key: String) -> Bool { value(key) == .null }
 

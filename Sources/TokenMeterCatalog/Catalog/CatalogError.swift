@@ -1,3 +1,5 @@
+import TokenMeterJSON
+
 /// Everything that can go wrong loading a catalog or looking a model up in it. Each message names
 /// the file, the entry and the field, and says what to do.
 public enum CatalogError: Error, Sendable, Equatable, CustomStringConvertible {

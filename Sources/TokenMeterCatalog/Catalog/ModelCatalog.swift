@@ -1,4 +1,5 @@
 import Foundation
+import TokenMeterJSON
 
 /// The models TokenMeter knows: the bundled catalog (`Resources/catalog.json`, compiled into the
 /// binary) with an optional user catalog merged over it. Value type, immutable once built, shared

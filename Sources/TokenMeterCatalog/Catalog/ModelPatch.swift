@@ -1,3 +1,5 @@
+import TokenMeterJSON
+
 /// One entry of a catalog file as written: every field optional, so that a user catalog can change
 /// only what it names (a price, an alias) of a bundled model, or add a whole new model.
 struct ModelPatch: Sendable {

@@ -1,3 +1,5 @@
+import TokenMeterJSON
+
 /// One chat message as sent: its JSON members in order. Every value is counted (the cookbook rule),
 /// so the message keeps all of them rather than a fixed set of fields.
 public struct ChatMessage: Sendable {

@@ -1,3 +1,5 @@
+import TokenMeterJSON
+
 /// The parts of an OpenAI Chat Completions request body that decide its prompt size and output
 /// allowance: `model`, `messages`, `tools` (or legacy `functions`), `max_completion_tokens` /
 /// `max_tokens`. Other fields are kept only as far as counting needs to know they exist.

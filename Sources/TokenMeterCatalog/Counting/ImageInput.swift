@@ -1,4 +1,5 @@
 import Foundation
+import TokenMeterJSON
 
 /// An `image_url` content part: where the image is, the requested detail, and its size in pixels
 /// when known. The size comes from TokenMeter's optional `width`/`height` members of `image_url`

@@ -1,3 +1,5 @@
+import TokenMeterJSON
+
 /// Why an OpenAI chat request body was refused. Messages give the JSON path of the bad field.
 public enum RequestError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Not valid JSON; carries line and column.

@@ -1,3 +1,5 @@
+import TokenMeterJSON
+
 /// A function tool offered to the model: what the cookbook's tool heuristic reads from it.
 public struct ToolDefinition: Sendable, Equatable {
     /// One property of the function's `parameters.properties`, in order.

@@ -1,5 +1,6 @@
 import Foundation
 import TokenMeterClient
+import TokenMeterJSON
 
 /// Builds the OpenAI `chat.completion.chunk` objects TokenMeter writes itself: the rewritten chunk at a
 /// budget cut, the final chunk of a cut, a usage chunk, and every chunk of an Ollama-native upstream
@@ -24,25 +25,25 @@ struct ChunkFactory: Sendable {
 
     /// Adopts the identity fields of an upstream OpenAI chunk.
     mutating func adopt(_ raw: Data) {
-        guard let chunk = try? JSONValue(parsing: raw) else { return }
+        guard let chunk = try? JSONParser.parse(raw) else { return }
         if let id = chunk["id"]?.stringValue { self.id = id }
         if let created = chunk["created"]?.intValue { self.created = created }
         if let model = chunk["model"]?.stringValue { self.model = model }
         systemFingerprint = chunk["system_fingerprint"]?.stringValue
     }
 
-    private func envelope(choices: [JSONValue], usage: JSONValue, extra: [String: JSONValue] = [:]) -> Data {
-        var object: [String: JSONValue] = [
+    private func envelope(choices: [JSONValue], usage: JSONValue, extra: JSONObject = [:]) -> Data {
+        var object: JSONObject = [
             "id": .string(id), "object": "chat.completion.chunk", "created": .int(created), "model": .string(model),
             "choices": .array(choices), "usage": usage,
         ]
         if let systemFingerprint { object["system_fingerprint"] = .string(systemFingerprint) }
         for (k, v) in extra { object[k] = v }
-        return JSONValue.object(object).encoded()
+        return Data(JSONValue.object(object).encoded())
     }
 
     /// A chunk with one choice's `delta` and finish reason.
-    func chunk(delta: [String: JSONValue], finishReason: String?, extra: [String: JSONValue] = [:]) -> Data {
+    func chunk(delta: JSONObject, finishReason: String?, extra: JSONObject = [:]) -> Data {
         envelope(choices: [[
             "index": 0, "delta": .object(delta), "logprobs": .null,
             "finish_reason": finishReason.map(JSONValue.string) ?? .null,
@@ -51,7 +52,7 @@ struct ChunkFactory: Sendable {
 
     /// The usage-only chunk sent before `[DONE]` when the client asked for `include_usage` (token counts).
     func usageChunk(promptTokens: Int, completionTokens: Int, cachedTokens: Int? = nil) -> Data {
-        var usage: [String: JSONValue] = [
+        var usage: JSONObject = [
             "prompt_tokens": .int(Int64(promptTokens)), "completion_tokens": .int(Int64(completionTokens)),
             "total_tokens": .int(Int64(promptTokens + completionTokens)),
         ]
@@ -60,18 +61,18 @@ struct ChunkFactory: Sendable {
     }
 
     /// The delta of a translated (Ollama) event's choice 0.
-    static func delta(of event: ChatEvent, includeRole: Bool, content: String?) -> [String: JSONValue] {
-        var delta: [String: JSONValue] = [:]
+    static func delta(of event: ChatEvent, includeRole: Bool, content: String?) -> JSONObject {
+        var delta: JSONObject = [:]
         if includeRole { delta["role"] = "assistant" }
         if let content { delta["content"] = .string(content) }
         if let reasoning = event.choices.first?.reasoning, !reasoning.isEmpty { delta["reasoning"] = .string(reasoning) }
         let calls = event.toolCalls
         if !calls.isEmpty {
             delta["tool_calls"] = .array(calls.map { call in
-                var object: [String: JSONValue] = ["index": .int(Int64(call.index))]
+                var object: JSONObject = ["index": .int(Int64(call.index))]
                 if let id = call.id { object["id"] = .string(id) }
                 object["type"] = .string(call.type ?? "function")
-                var function: [String: JSONValue] = [:]
+                var function: JSONObject = [:]
                 if let name = call.name { function["name"] = .string(name) }
                 function["arguments"] = .string(call.arguments ?? "")
                 object["function"] = .object(function)
@@ -84,7 +85,7 @@ struct ChunkFactory: Sendable {
     /// An upstream OpenAI chunk with choice 0's `delta.content` replaced by `content` and its finish reason
     /// cleared (used for the last, trimmed delta of a cut).
     static func rewriting(_ raw: Data, content: String) -> Data? {
-        guard case .object(var chunk)? = try? JSONValue(parsing: raw),
+        guard case .object(var chunk)? = try? JSONParser.parse(raw),
               case .array(var choices)? = chunk["choices"], case .object(var choice)? = choices.first,
               case .object(var delta)? = choice["delta"] else { return nil }
         delta["content"] = .string(content)
@@ -93,6 +94,6 @@ struct ChunkFactory: Sendable {
         choice["finish_reason"] = .null
         choices[0] = .object(choice)
         chunk["choices"] = .array(choices)
-        return JSONValue.object(chunk).encoded()
+        return Data(JSONValue.object(chunk).encoded())
     }
 }

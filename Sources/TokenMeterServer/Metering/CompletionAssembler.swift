@@ -1,6 +1,7 @@
 import Foundation
 import TokenMeterClient
 import TokenMeterLedger
+import TokenMeterJSON
 
 /// Serves `stream: false`: TokenMeter still streams from the upstream (so metering and the budget cut work
 /// the same way), collects the answer, and returns one OpenAI `chat.completion` object.
@@ -70,7 +71,7 @@ struct CompletionAssembler {
             ? admitted.usage(completionTokens: pipeline.meteredTokens, provider: pipeline.providerUsage) : .zero
         if let failure { return Outcome(result: .failure(failure), status: status, usage: usage) }
 
-        var message: [String: JSONValue] = ["role": "assistant", "content": sawContent || toolCalls.isEmpty ? .string(content) : .null]
+        var message: JSONObject = ["role": "assistant", "content": sawContent || toolCalls.isEmpty ? .string(content) : .null]
         if !toolCalls.isEmpty {
             message["tool_calls"] = .array(toolCalls.keys.sorted().map { index in
                 let call = toolCalls[index]!
@@ -82,7 +83,7 @@ struct CompletionAssembler {
         }
         let finish = status == .cutByBudget ? "length" : (pipeline.finishReason ?? "stop")
         let billed = usage.billedBy == .provider ? usage.provider! : ProviderUsage(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens)
-        var object: [String: JSONValue] = [
+        var object: JSONObject = [
             "id": .string(factory.id), "object": "chat.completion", "created": .int(factory.created), "model": .string(factory.model),
             "choices": [["index": 0, "message": .object(message), "logprobs": .null, "finish_reason": .string(finish)]],
             "usage": [
@@ -94,6 +95,6 @@ struct CompletionAssembler {
         if status == .cutByBudget {
             object["tokenmeter"] = ["cut_by_budget": true, "completion_tokens": .int(Int64(pipeline.meteredTokens))]
         }
-        return Outcome(result: .success(JSONValue.object(object).encoded()), status: status, usage: usage)
+        return Outcome(result: .success(Data(JSONValue.object(object).encoded())), status: status, usage: usage)
     }
 }

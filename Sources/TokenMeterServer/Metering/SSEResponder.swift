@@ -5,6 +5,7 @@ import ServiceLifecycle
 import Synchronization
 import TokenMeterClient
 import TokenMeterLedger
+import TokenMeterJSON
 
 /// Writes one metered upstream stream to the client as OpenAI Server-Sent Events, and settles it.
 ///
@@ -94,8 +95,8 @@ struct SSEResponder {
                     identity = nil
                 }
                 if !prefix.isEmpty {
-                    let synthesized = factory.chunk(delta: ChunkFactory.delta(of: e, includeRole: !passThrough && !sentRole, content: prefix)
-                                                        .filter { $0.key != "tool_calls" && $0.key != "reasoning" },
+                    let synthesized = factory.chunk(delta: JSONObject(ChunkFactory.delta(of: e, includeRole: !passThrough && !sentRole, content: prefix)
+                                                        .filter { $0.key != "tool_calls" && $0.key != "reasoning" }),
                                                     finishReason: nil)
                     frames.append(.data(passThrough ? ChunkFactory.rewriting(e.raw, content: prefix) ?? synthesized : synthesized))
                 }

@@ -1,6 +1,7 @@
 import Foundation
 import TokenMeterCatalog
 import TokenMeterClient
+import TokenMeterJSON
 
 /// A chat request body that passed validation: the catalog's view (for counting) and the client library's
 /// view (the JSON object passed upstream with unknown fields kept).
@@ -23,7 +24,7 @@ struct ChatIntake: Sendable {
         guard String(validating: bytes, as: UTF8.self) != nil else {
             throw .badRequest("The request body is not valid UTF-8.")
         }
-        let root: TokenMeterCatalog.JSONValue
+        let root: JSONValue
         do { root = try JSONParser.parse(bytes) } catch {
             throw .badRequest("We could not parse the JSON body of your request: \(error). "
                 + "(HINT: This likely means you aren't using your HTTP library correctly.)")
@@ -62,52 +63,10 @@ struct ChatIntake: Sendable {
         if let n = root["n"], n != .null, n.integerValue != 1 {
             throw .badRequest("Invalid 'n': TokenMeter meters one choice per request; send n = 1 or leave it out.", param: "n")
         }
-        // The body sent upstream is the same parse, converted (a second parse of the bytes cost as much as this
-        // whole validation).
-        let converted: TokenMeterClient.JSONValue
-        do { converted = try TokenMeterClient.JSONValue(root) } catch {
-            throw .badRequest("The number \(error.lexeme) in the request body is out of range.")
-        }
-        guard case .object(let members) = converted else {
+        // The body sent upstream is this same parse (unknown fields, member order and number text kept).
+        guard case .object(let members) = root else {
             throw .badRequest("The request body must be a JSON object.")
         }
         body = TokenMeterClient.ChatRequest(body: members)
-    }
-}
-
-/// A JSON number too large for a `Double` (`1e400`): it has no value to send upstream.
-struct NumberOutOfRange: Error {
-    let lexeme: String
-}
-
-extension TokenMeterClient.JSONValue {
-    /// The client library's value for a parsed document: numbers written as integers that fit in `Int64` become
-    /// `.int`, other numbers `.double`, as the client's own decoder reads them. A number beyond `Double`'s range
-    /// is refused, as that decoder refuses it, rather than becoming an infinity that would be written as `null`.
-    init(_ value: TokenMeterCatalog.JSONValue) throws(NumberOutOfRange) {
-        switch value {
-        case .null: self = .null
-        case .bool(let b): self = .bool(b)
-        case .number(let lexeme):
-            if !lexeme.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }),
-               let integer = Int64(lexeme) {
-                self = .int(integer)
-            } else if let double = Double(lexeme), double.isFinite {
-                self = .double(double)
-            } else {
-                throw NumberOutOfRange(lexeme: lexeme)
-            }
-        case .string(let s): self = .string(s)
-        case .array(let items):
-            var converted: [Self] = []
-            converted.reserveCapacity(items.count)
-            for item in items { converted.append(try Self(item)) }
-            self = .array(converted)
-        case .object(let members):
-            var converted: [String: Self] = [:]
-            converted.reserveCapacity(members.count)
-            for member in members { converted[member.key] = try Self(member.value) }
-            self = .object(converted)
-        }
     }
 }

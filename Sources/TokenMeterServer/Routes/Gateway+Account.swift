@@ -3,6 +3,7 @@ import Hummingbird
 import TokenMeterClient
 import TokenMeterLedger
 import TokenMeterMoney
+import TokenMeterJSON
 
 extension Gateway {
     /// `GET /v1/models`: the catalog's chat models that a route sends to an upstream, in OpenAI's list shape.
@@ -63,12 +64,12 @@ extension Gateway {
         return [
             "month": .string(status.period.description),
             "monthly_limit_usd": money(status.budget.monthlyLimit),
-            "monthly_token_limit": status.budget.monthlyTokenLimit.map(JSONValue.int) ?? .null,
+            "monthly_token_limit": status.budget.monthlyTokenLimit.map { .int($0) } ?? .null,
             "max_request_usd": money(status.budget.maxRequestCost),
             "spent_usd": .string(status.settledCost.decimalString), "spent_tokens": .int(status.settledTokens),
             "held_usd": .string(status.heldCost.decimalString), "held_tokens": .int(status.heldTokens),
             "remaining_usd": money(status.remainingCost),
-            "remaining_tokens": status.remainingTokens.map(JSONValue.int) ?? .null,
+            "remaining_tokens": status.remainingTokens.map { .int($0) } ?? .null,
         ]
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import TokenMeterClient
 import TokenMeterLedger
+import TokenMeterJSON
 
 extension Gateway {
     /// The `/admin/` routes, the same operations as `tokenmeter users|keys`. They need
@@ -84,16 +85,16 @@ extension Gateway {
     }
 
     private func adminCall(_ request: Request, status: HTTPResponse.Status = .ok,
-                           _ operation: ([String: JSONValue]) async throws -> JSONValue) async throws -> Response {
+                           _ operation: (JSONObject) async throws -> JSONValue) async throws -> Response {
         guard let adminKey = configuration.adminKey else {
             throw GatewayError(.notFound, "Admin routes are disabled: no admin key is configured.", code: "not_found")
         }
         try requireAdmin(request, adminKey: adminKey)
-        var body: [String: JSONValue] = [:]
+        var body: JSONObject = [:]
         var request = request
         let bytes = try await collectBody(&request)
         if !bytes.isEmpty {
-            guard case .object(let o)? = try? JSONValue(parsing: Data(bytes)) else {
+            guard case .object(let o)? = try? JSONParser.parse(Data(bytes)) else {
                 throw GatewayError.badRequest("The request body must be a JSON object.")
             }
             body = o
@@ -111,14 +112,13 @@ extension Gateway {
         return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
-    static func budgetPatch(_ body: [String: JSONValue]) throws -> BudgetPatch {
+    static func budgetPatch(_ body: JSONObject) throws -> BudgetPatch {
         func text(_ key: String) throws -> String? {
             switch body[key] {
             case nil: return nil
             case .null?: return "none"
             case .string(let s)?: return s
-            case .int(let n)?: return String(n)
-            case .double(let d)?: return String(d)
+            case .number(let n)?: return n
             default: throw GatewayError.badRequest("Invalid '\(key)': expected a decimal string, a number or null.", param: key)
             }
         }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import TokenMeterClient
 import TokenMeterLedger
+import TokenMeterJSON
 
 /// An error answered in OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`, with its HTTP
 /// status. Every refusal of the gateway is one of these, so the official SDKs raise their usual exceptions
@@ -37,7 +38,7 @@ public struct GatewayError: Error, HTTPResponseError, Sendable, Equatable {
     }
 
     /// The whole body, `{"error": {...}}`, as compact UTF-8 JSON.
-    public var body: Data { JSONValue.object(["error": errorObject]).encoded() }
+    public var body: Data { Data(JSONValue.object(["error": errorObject]).encoded()) }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = HTTPFields()
