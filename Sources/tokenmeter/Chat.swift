@@ -77,10 +77,10 @@ struct Chat: AsyncParsableCommand {
         }
 
         let upstream = Upstream(baseURL: baseURL, provider: ollama ? .ollama : .openAICompatible, apiKey: apiKey)
-        var messages: [TokenMeterClient.ChatMessage] = []
+        var messages: [ChatMessage] = []
         if let system { messages.append(.init(role: "system", content: system)) }
         messages.append(.init(role: "user", content: prompt))
-        let request = TokenMeterClient.ChatRequest(model: model, messages: messages, maxTokens: maxTokens)
+        let request = ChatRequest(model: model, messages: messages, maxTokens: maxTokens)
 
         let client: ChatClient
         do { client = try ChatClient() } catch { throw CLIFailure(.software, "\(error)").report() }
@@ -136,8 +136,8 @@ struct ChatMeter: Sendable {
                                                                                 encoding: .approximate(using: encodingName),
                                                                                 contextWindow: 0, maxOutputTokens: 0, price: nil),
                                         countText: { [encoding] in encoding.count($0) })
-        promptCount = counter.count(TokenMeterCatalog.ChatRequest(
-            messages: messages.map { TokenMeterCatalog.ChatMessage(role: $0.role, content: $0.content) }))
+        promptCount = counter.count(ChatPrompt(
+            messages: messages.map { PromptMessage(role: $0.role, content: $0.content) }))
     }
 
     /// Adds streamed text; the completion count is of all text received, exactly.

@@ -11,7 +11,7 @@ import Testing
     /// that the notebook says equal the API's usage.prompt_tokens.
     @Test(arguments: [("gpt-3.5-turbo", 129), ("gpt-4-0613", 129), ("gpt-4", 129), ("gpt-4o", 124), ("gpt-4o-mini", 124)])
     func cookbookSixMessageExample(model: String, expected: Int) throws {
-        let request = try ChatRequest(json: TestSupport.fixtureBytes("cookbook-six-messages.json"))
+        let request = try ChatPrompt(json: TestSupport.fixtureBytes("cookbook-six-messages.json"))
         let count = try counter(model).count(request)
         #expect(count.tokens == expected)
         #expect(count.framing == 6 * 3 + 4 * 1 + 3)
@@ -21,7 +21,7 @@ import Testing
     /// Same notebook, section 7: the get_current_weather tool with two messages.
     @Test(arguments: [("gpt-3.5-turbo", 105), ("gpt-4", 105), ("gpt-4o", 101), ("gpt-4o-mini", 101)])
     func cookbookWeatherToolExample(model: String, expected: Int) throws {
-        let request = try ChatRequest(json: TestSupport.fixtureBytes("cookbook-weather-tool.json"))
+        let request = try ChatPrompt(json: TestSupport.fixtureBytes("cookbook-weather-tool.json"))
         let count = try counter(model).count(request)
         #expect(count.tokens == expected)
         #expect(!count.isExact)
@@ -32,15 +32,15 @@ import Testing
     /// rule applied in Python to Fixtures/support-chat.json: o200k_base 154, cl100k_base 161.
     @Test(arguments: [("gpt-4o-mini", 154), ("gpt-4.1", 154), ("o3", 154), ("gpt-3.5-turbo", 161), ("gpt-4", 161)])
     func multilingualRequestMatchesTiktokenWithTheCookbookRule(model: String, expected: Int) throws {
-        let request = try ChatRequest(json: TestSupport.fixtureBytes("support-chat.json"))
+        let request = try ChatPrompt(json: TestSupport.fixtureBytes("support-chat.json"))
         #expect(try counter(model).count(request).tokens == expected)
     }
 
     @Test func framingIsThreePerMessagePlusOnePerNamePlusThreePriming() throws {
         let model = try #require(try TestSupport.bundled().model(named: "gpt-4o"))
         let c = ChatPromptCounter(model: model, countText: WordCounters.words)
-        let request = ChatRequest(messages: [ChatMessage(role: "system", content: "a b c"),
-                                             ChatMessage(role: "user", content: "d e", name: "bob")])
+        let request = ChatPrompt(messages: [PromptMessage(role: "system", content: "a b c"),
+                                             PromptMessage(role: "user", content: "d e", name: "bob")])
         let count = c.count(request)
         #expect(count.framing == 3 + 3 + 1 + 3)
         #expect(count.text == (1 + 3) + (1 + 1 + 2))  // role + content, role + name + content
@@ -71,7 +71,7 @@ import Testing
           {"role": "tool", "tool_call_id": "call_1", "content": "ok"}
         ], "response_format": {"type": "json_schema", "json_schema": {"name": "s"}}}
         """
-        let request = try ChatRequest(json: Array(json.utf8))
+        let request = try ChatPrompt(json: Array(json.utf8))
         let c = ChatPromptCounter(model: try TestSupport.bundled().model(named: "gpt-4o")!, countText: WordCounters.words)
         let count = c.count(request)
         // text: user(1) a b(2) c(1) | assistant(1) f(1) {"x": 1}(2) | tool(1) call_1(1) ok(1)

@@ -52,7 +52,7 @@ import Testing
           {"type": "image_url", "image_url": "https://example.com/c.png"}
         ]}]}
         """
-        let request = try ChatRequest(json: Array(json.utf8))
+        let request = try ChatPrompt(json: Array(json.utf8))
         let catalog = try TestSupport.bundled()
         let count = ChatPromptCounter(model: catalog.model(named: "gpt-4o")!, countText: WordCounters.words).count(request)
         #expect(count.images == 1105 + 765 + 85 + 1445)

@@ -25,7 +25,7 @@ public struct ChatPromptCounter: Sendable {
     }
 
     /// Prompt tokens of `request` for `model`.
-    public func count(_ request: ChatRequest) -> PromptCount {
+    public func count(_ request: ChatPrompt) -> PromptCount {
         var result = PromptCount()
         var notes = NoteList()
         addModelNotes(&notes)
@@ -71,7 +71,7 @@ public struct ChatPromptCounter: Sendable {
     /// Prompt tokens of plain `text`: as the content of one user message (what sending it costs),
     /// or `raw` as bare text with no chat framing.
     public func count(text: String, raw: Bool) -> PromptCount {
-        guard raw else { return count(ChatRequest(messages: [ChatMessage(role: "user", content: text)])) }
+        guard raw else { return count(ChatPrompt(messages: [PromptMessage(role: "user", content: text)])) }
         var notes = NoteList()
         addEncodingNote(&notes)
         return PromptCount(text: countText(text), approximations: notes.items)
@@ -90,7 +90,7 @@ public struct ChatPromptCounter: Sendable {
         }
     }
 
-    private func countParts(_ parts: [ChatMessage.ContentPart], into result: inout PromptCount, notes: inout NoteList) {
+    private func countParts(_ parts: [PromptMessage.ContentPart], into result: inout PromptCount, notes: inout NoteList) {
         let textParts = parts.filter { if case .text = $0 { true } else { false } }.count
         if textParts > 1 {
             notes.add("content given as \(textParts) text parts, counted part by part (how the API joins parts is undocumented)")

@@ -52,13 +52,13 @@ public enum EstimateInput: Sendable, Equatable {
         case .text(_, let s):
             return .text(s)
         case .request(let name, let bytes):
-            do { return .request(try ChatRequest(json: bytes)) } catch { throw .badRequest(input: name, error) }
+            do { return .request(try ChatPrompt(json: bytes)) } catch { throw .badRequest(input: name, error) }
         case .textFile(let path):
             guard let s = String(validating: try EstimateInput.read(path), as: UTF8.self) else { throw .notUTF8(input: path) }
             return .text(s)
         case .requestFile(let path):
             let bytes = try EstimateInput.read(path)
-            do { return .request(try ChatRequest(json: bytes)) } catch { throw .badRequest(input: path, error) }
+            do { return .request(try ChatPrompt(json: bytes)) } catch { throw .badRequest(input: path, error) }
         }
     }
 
@@ -72,5 +72,5 @@ public enum EstimateInput: Sendable, Equatable {
 /// A loaded input.
 enum PromptSource: Sendable {
     case text(String)
-    case request(ChatRequest)
+    case request(ChatPrompt)
 }

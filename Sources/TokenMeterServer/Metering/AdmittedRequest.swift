@@ -26,7 +26,7 @@ struct AdmittedRequest: Sendable {
     /// Where the request goes.
     let upstream: UpstreamConfiguration
     /// The body sent upstream (the client's, with the output cap rewritten).
-    let upstreamRequest: TokenMeterClient.ChatRequest
+    let upstreamRequest: ChatRequest
     /// Whether the client asked for a stream.
     let streaming: Bool
     /// Whether the client asked for the usage chunk.

@@ -9,9 +9,9 @@ struct ChatIntake: Sendable {
     /// The model as the client named it.
     let model: String
     /// The messages and tools, for the chat-rule prompt count.
-    let counted: TokenMeterCatalog.ChatRequest
+    let counted: ChatPrompt
     /// The body to send upstream.
-    let body: TokenMeterClient.ChatRequest
+    let body: ChatRequest
     /// `stream: true`.
     let streaming: Bool
     /// `stream_options.include_usage: true`.
@@ -29,7 +29,7 @@ struct ChatIntake: Sendable {
             throw .badRequest("We could not parse the JSON body of your request: \(error). "
                 + "(HINT: This likely means you aren't using your HTTP library correctly.)")
         }
-        do { counted = try TokenMeterCatalog.ChatRequest(root) } catch {
+        do { counted = try ChatPrompt(root) } catch {
             switch error {
             case .missingField(let path): throw .badRequest("Missing required parameter: '\(path)'.", param: path)
             case .invalidField(let path, let problem): throw .badRequest("Invalid '\(path)': \(problem).", param: path)
@@ -67,6 +67,6 @@ struct ChatIntake: Sendable {
         guard case .object(let members) = root else {
             throw .badRequest("The request body must be a JSON object.")
         }
-        body = TokenMeterClient.ChatRequest(body: members)
+        body = ChatRequest(body: members)
     }
 }

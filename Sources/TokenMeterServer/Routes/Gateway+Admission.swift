@@ -60,7 +60,7 @@ extension Gateway {
         // upstream request. Otherwise the allowance comes from the reservation's own transaction first.
         let early = configuration.earlyUpstreamStart
             && budgetCannotLimit(key: key, preflight: preflight, capWithoutBudget: capWithoutBudget)
-        var body: TokenMeterClient.ChatRequest?
+        var body: ChatRequest?
         var stream: ChatStream?
         var upstreamStarted = ContinuousClock.now
         if early {
@@ -122,8 +122,8 @@ extension Gateway {
     }
 
     /// The body sent upstream: the client's, with the output cap rewritten when there is one.
-    private func upstreamBody(_ original: TokenMeterClient.ChatRequest, cap: Int?, asked: Int?, model: CatalogModel,
-                              upstream: UpstreamConfiguration) -> TokenMeterClient.ChatRequest {
+    private func upstreamBody(_ original: ChatRequest, cap: Int?, asked: Int?, model: CatalogModel,
+                              upstream: UpstreamConfiguration) -> ChatRequest {
         var body = original
         if let cap {
             if asked == nil, model.provider == "openai", upstream.provider == .openAICompatible {

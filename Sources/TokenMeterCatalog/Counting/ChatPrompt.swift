@@ -1,13 +1,15 @@
 import TokenMeterJSON
 
-/// The parts of an OpenAI Chat Completions request body that decide its prompt size and output
-/// allowance: `model`, `messages`, `tools` (or legacy `functions`), `max_completion_tokens` /
-/// `max_tokens`. Other fields are kept only as far as counting needs to know they exist.
-public struct ChatRequest: Sendable {
+/// The prompt side of a chat request, read from the request's JSON tree: the parts of an OpenAI Chat
+/// Completions body that decide its prompt size and output allowance (`model`, `messages`, `tools` or
+/// legacy `functions`, `max_completion_tokens` / `max_tokens`). The request itself, the tree that is
+/// sent upstream, is the client library's `ChatRequest`; the gateway parses a body once and reads both
+/// from the same tree. Other fields are kept only as far as counting needs to know they exist.
+public struct ChatPrompt: Sendable {
     /// The request's `model`, if any.
     public var model: String?
     /// The messages, each an ordered list of its JSON members.
-    public var messages: [ChatMessage]
+    public var messages: [PromptMessage]
     /// Function tool definitions (`tools[].function`, or the legacy `functions[]`).
     public var tools: [ToolDefinition]
     /// `max_completion_tokens`, else `max_tokens`: the most completion tokens the request allows.
@@ -16,7 +18,7 @@ public struct ChatRequest: Sendable {
     /// with a JSON schema), for the approximation notes.
     public var uncountedFields: [String]
 
-    public init(model: String? = nil, messages: [ChatMessage], tools: [ToolDefinition] = [],
+    public init(model: String? = nil, messages: [PromptMessage], tools: [ToolDefinition] = [],
                 maxOutputTokens: Int? = nil, uncountedFields: [String] = []) {
         self.model = model
         self.messages = messages
@@ -45,8 +47,8 @@ public struct ChatRequest: Sendable {
             throw .invalidField(path: "messages", problem: "expected an array of message objects, found \(rawMessages.typeName)")
         }
         guard !items.isEmpty else { throw .invalidField(path: "messages", problem: "must contain at least one message") }
-        var parsed: [ChatMessage] = []
-        for (i, item) in items.enumerated() { parsed.append(try ChatMessage(item, path: "messages[\(i)]")) }
+        var parsed: [PromptMessage] = []
+        for (i, item) in items.enumerated() { parsed.append(try PromptMessage(item, path: "messages[\(i)]")) }
         messages = parsed
         tools = try ToolDefinition.parseAll(from: root)
         maxOutputTokens = nil

@@ -3,7 +3,7 @@ import Testing
 import TokenMeterJSON
 
 @Suite struct ChatRequestTests {
-    func parse(_ json: String) throws(RequestError) -> ChatRequest { try ChatRequest(json: Array(json.utf8)) }
+    func parse(_ json: String) throws(RequestError) -> ChatPrompt { try ChatPrompt(json: Array(json.utf8)) }
 
     @Test func readsModelMessagesToolsAndOutputLimit() throws {
         let r = try parse(#"{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 50, "max_completion_tokens": 70}"#)

@@ -2,7 +2,7 @@ import TokenMeterJSON
 
 /// One chat message as sent: its JSON members in order. Every value is counted (the cookbook rule),
 /// so the message keeps all of them rather than a fixed set of fields.
-public struct ChatMessage: Sendable {
+public struct PromptMessage: Sendable {
     /// One part of an array `content`.
     public enum ContentPart: Sendable, Equatable {
         /// `{"type": "text", "text": ...}` (also `refusal` parts).
@@ -64,10 +64,10 @@ public struct ChatMessage: Sendable {
             switch (key, v) {
             case (_, .string(let s)): out.append((key, .text(s)))
             case (_, .null): out.append((key, .null))
-            case ("content", .array(let parts)): out.append((key, .parts(try ChatMessage.parseParts(parts, path: p))))
+            case ("content", .array(let parts)): out.append((key, .parts(try PromptMessage.parseParts(parts, path: p))))
             case ("content", _): throw .invalidField(path: p, problem: "expected a string, an array of content parts or null, found \(v.typeName)")
             case ("name", _): throw .invalidField(path: p, problem: "expected a string, found \(v.typeName)")
-            case ("tool_calls", .array(let calls)): out.append((key, .toolCalls(try ChatMessage.parseToolCalls(calls, path: p))))
+            case ("tool_calls", .array(let calls)): out.append((key, .toolCalls(try PromptMessage.parseToolCalls(calls, path: p))))
             default: out.append((key, .other(json: v.compactJSON)))
             }
         }
