@@ -7,6 +7,10 @@ public struct ChatEvent: Sendable, Hashable {
     public var id: String?
     /// The model that answered, as the provider names it.
     public var model: String?
+    /// When the completion was created (Unix seconds), when the provider says.
+    public var created: Int64?
+    /// The provider's backend fingerprint (`system_fingerprint`), when it sends one.
+    public var systemFingerprint: String?
     /// Per-choice deltas; usually one (index 0). Empty on the final usage chunk.
     public var choices: [ChatChoiceDelta]
     /// Token usage, present when the provider reported it (OpenAI's include_usage chunk, Ollama's
@@ -17,9 +21,12 @@ public struct ChatEvent: Sendable, Hashable {
     public var raw: Data
 
     /// Makes an event from its parts.
-    public init(id: String? = nil, model: String? = nil, choices: [ChatChoiceDelta] = [], usage: ChatUsage? = nil, raw: Data) {
+    public init(id: String? = nil, model: String? = nil, created: Int64? = nil, systemFingerprint: String? = nil,
+                choices: [ChatChoiceDelta] = [], usage: ChatUsage? = nil, raw: Data) {
         self.id = id
         self.model = model
+        self.created = created
+        self.systemFingerprint = systemFingerprint
         self.choices = choices
         self.usage = usage
         self.raw = raw

@@ -33,6 +33,8 @@ struct OpenAIChunkScanner {
             switch key {
             case "id": return scanner.optionalString(into: &chunk.id)
             case "model": return scanner.optionalString(into: &chunk.model)
+            case "created": return scanner.optionalInt64(into: &chunk.created)
+            case "system_fingerprint": return scanner.optionalString(into: &chunk.system_fingerprint)
             case "choices": return scanner.optionalArray(into: &chunk.choices) { $0.choice() }
             case "usage": return scanner.optionalObject(into: &chunk.usage) { $0.usage() }
             case "error": return scanner.null()  // a real error object goes to the decoder
@@ -139,6 +141,13 @@ struct OpenAIChunkScanner {
         if peekNull() { return null() }
         guard let n = integer() else { return false }
         value = n
+        return true
+    }
+
+    private mutating func optionalInt64(into value: inout Int64?) -> Bool {
+        if peekNull() { return null() }
+        guard let n = integer() else { return false }
+        value = Int64(n)
         return true
     }
 

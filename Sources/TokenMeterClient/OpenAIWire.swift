@@ -36,7 +36,8 @@ enum OpenAIWire {
             throw .providerError(ProviderError(json: error) ?? ProviderError(message: "An error occurred during streaming"))
         }
         let choices = (chunk.choices ?? []).map { $0.delta(fallbackIndex: 0) }
-        return ChatEvent(id: chunk.id, model: chunk.model, choices: choices, usage: chunk.usage?.usage, raw: raw)
+        return ChatEvent(id: chunk.id, model: chunk.model, created: chunk.created, systemFingerprint: chunk.system_fingerprint,
+                         choices: choices, usage: chunk.usage?.usage, raw: raw)
     }
 
     /// Decodes a non-streamed `chat.completion` body.
@@ -61,6 +62,8 @@ enum OpenAIWire {
     struct ChunkWire: Decodable {
         var id: String?
         var model: String?
+        var created: Int64?
+        var system_fingerprint: String?
         var choices: [ChoiceWire]?
         var usage: UsageWire?
         var error: JSONValue?

@@ -181,7 +181,11 @@ extension ServerTests {
             #expect(events.isEmpty)
             let records = try await harness.waitForRecords(user: "fox", count: 1)
             #expect(records.map(\.status) == ["client_cancelled"])
-            #expect(records.first?.billedTokens == 0)
+            // The upstream received the prompt and charges for it: the prompt is billed, no completion.
+            #expect(records.first?.completionTokens == 0)
+            #expect((records.first?.promptTokens ?? 0) > 0)
+            #expect(records.first?.billedTokens == records.first?.promptTokens)
+            #expect((records.first?.costPicoUSD ?? 0) > 0)
             #expect(harness.upstream.records.first?.chunksWritten == 0)
             try await harness.expectBooksClosed()
             try await harness.stop()

@@ -2,10 +2,10 @@ import Foundation
 import TokenMeterClient
 import TokenMeterJSON
 
-/// Builds the OpenAI `chat.completion.chunk` objects TokenMeter writes itself: the rewritten chunk at a
-/// budget cut, the final chunk of a cut, a usage chunk, and every chunk of an Ollama-native upstream
-/// (translated). Chunks share one `id`, `created` and `model`, taken from the upstream's first chunk when it
-/// is OpenAI-compatible.
+/// Builds the OpenAI `chat.completion.chunk` objects TokenMeter writes itself: the trimmed last delta and
+/// the final chunk of a budget cut, a usage chunk, and every chunk of an Ollama-native upstream
+/// (translated). Chunks share one `id`, `created` and `model`, taken from the upstream's first event when it
+/// carries them, so the chunks TokenMeter writes read like the upstream's own.
 struct ChunkFactory: Sendable {
     /// The completion id (`chatcmpl-…`).
     var id: String
@@ -23,22 +23,23 @@ struct ChunkFactory: Sendable {
         self.created = created
     }
 
-    /// Adopts the identity fields of an upstream OpenAI chunk.
-    mutating func adopt(_ raw: Data) {
-        guard let chunk = try? JSONParser.parse(raw) else { return }
-        if let id = chunk["id"]?.stringValue { self.id = id }
-        if let created = chunk["created"]?.intValue { self.created = created }
-        if let model = chunk["model"]?.stringValue { self.model = model }
-        systemFingerprint = chunk["system_fingerprint"]?.stringValue
+    /// Adopts the identity an OpenAI-compatible upstream gave its first chunk (read by the client's
+    /// chunk scanner, so nothing is parsed again here).
+    mutating func adopt(_ event: ChatEvent) {
+        if let id = event.id { self.id = id }
+        if let created = event.created { self.created = created }
+        if let model = event.model { self.model = model }
+        systemFingerprint = event.systemFingerprint
     }
 
     private func envelope(choices: [JSONValue], usage: JSONValue, extra: JSONObject = [:]) -> Data {
         var object: JSONObject = [
             "id": .string(id), "object": "chat.completion.chunk", "created": .int(created), "model": .string(model),
-            "choices": .array(choices), "usage": usage,
         ]
         if let systemFingerprint { object["system_fingerprint"] = .string(systemFingerprint) }
-        for (k, v) in extra { object[k] = v }
+        object["choices"] = .array(choices)
+        object["usage"] = usage
+        for (key, value) in extra { object[key] = value }
         return Data(JSONValue.object(object).encoded())
     }
 
@@ -53,23 +54,25 @@ struct ChunkFactory: Sendable {
     /// The usage-only chunk sent before `[DONE]` when the client asked for `include_usage` (token counts).
     func usageChunk(promptTokens: Int, completionTokens: Int, cachedTokens: Int? = nil) -> Data {
         var usage: JSONObject = [
-            "prompt_tokens": .int(Int64(promptTokens)), "completion_tokens": .int(Int64(completionTokens)),
-            "total_tokens": .int(Int64(promptTokens + completionTokens)),
+            "prompt_tokens": .int(promptTokens), "completion_tokens": .int(completionTokens),
+            "total_tokens": .int(promptTokens + completionTokens),
         ]
-        if let cachedTokens { usage["prompt_tokens_details"] = ["cached_tokens": .int(Int64(cachedTokens))] }
+        if let cachedTokens { usage["prompt_tokens_details"] = ["cached_tokens": .int(cachedTokens)] }
         return envelope(choices: [], usage: .object(usage))
     }
 
-    /// The delta of a translated (Ollama) event's choice 0.
-    static func delta(of event: ChatEvent, includeRole: Bool, content: String?) -> JSONObject {
+    /// The delta of choice 0 of `event`, with `content` as its text. `contentOnly` leaves out the tool-call
+    /// fragments and reasoning (the trimmed last delta of a cut carries only the text that fits).
+    static func delta(of event: ChatEvent, includeRole: Bool, content: String?, contentOnly: Bool = false) -> JSONObject {
         var delta: JSONObject = [:]
         if includeRole { delta["role"] = "assistant" }
         if let content { delta["content"] = .string(content) }
+        guard !contentOnly else { return delta }
         if let reasoning = event.choices.first?.reasoning, !reasoning.isEmpty { delta["reasoning"] = .string(reasoning) }
         let calls = event.toolCalls
         if !calls.isEmpty {
             delta["tool_calls"] = .array(calls.map { call in
-                var object: JSONObject = ["index": .int(Int64(call.index))]
+                var object: JSONObject = ["index": .int(call.index)]
                 if let id = call.id { object["id"] = .string(id) }
                 object["type"] = .string(call.type ?? "function")
                 var function: JSONObject = [:]
@@ -80,20 +83,5 @@ struct ChunkFactory: Sendable {
             })
         }
         return delta
-    }
-
-    /// An upstream OpenAI chunk with choice 0's `delta.content` replaced by `content` and its finish reason
-    /// cleared (used for the last, trimmed delta of a cut).
-    static func rewriting(_ raw: Data, content: String) -> Data? {
-        guard case .object(var chunk)? = try? JSONParser.parse(raw),
-              case .array(var choices)? = chunk["choices"], case .object(var choice)? = choices.first,
-              case .object(var delta)? = choice["delta"] else { return nil }
-        delta["content"] = .string(content)
-        delta["tool_calls"] = nil
-        choice["delta"] = .object(delta)
-        choice["finish_reason"] = .null
-        choices[0] = .object(choice)
-        chunk["choices"] = .array(choices)
-        return Data(JSONValue.object(chunk).encoded())
     }
 }

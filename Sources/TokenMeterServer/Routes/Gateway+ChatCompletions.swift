@@ -37,53 +37,37 @@ extension Gateway {
         requestLogger[metadataKey: "request_id"] = "\(admitted.requestID)"
         metrics.streamStarted()
 
-        let events = IteratorHandOff(stream)
-
-        let connection = connections.signal(of: context.channel)
-        if !admitted.streaming {
-            // A client that leaves while the answer is assembled cancels the upstream; the assembler then ends
-            // as `client_cancelled` with what it had metered.
-            let watch = ClientDisconnectWatch(connection) { stream.cancel() }
-            let outcome = await CompletionAssembler(gateway: self, admitted: admitted).run(events: events, stream: stream)
-            watch.end()
-            await settle(admitted, usage: outcome.usage, status: outcome.status, logger: requestLogger)
-            withExtendedLifetime(slot) {}
-            switch outcome.result {
-            case .success(let body):
-                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
-            case .failure(let error):
-                throw error
-            }
-        }
-
+        let driver = MeteredStream(gateway: self, admitted: admitted, stream: stream, events: IteratorHandOff(stream),
+                                   logger: requestLogger)
         // From here until the response ends, a client that closes its connection cancels the upstream at
-        // once, also while the upstream has not sent its first event yet (ClientDisconnectWatch).
-        let watch = ClientDisconnectWatch(connection) { stream.cancel() }
+        // once, also while the upstream has not sent its first event yet.
+        let watch = ClientDisconnectWatch(connections.signal(of: context.channel)) { stream.cancel() }
         let first: ChatEvent?
-        do {
-            first = try await events.next()
-        } catch {
+        switch await driver.first(clientLeft: { watch.clientClosed }) {
+        case .success(let event): first = event
+        case .failure(let error):
             watch.end()
-            events.close()
-            if watch.clientClosed, case .cancelled = error {
-                requestLogger.info("the client left before the upstream's first event")
-                await settle(admitted, usage: .zero, status: .clientCancelled, logger: requestLogger)
-                throw GatewayError(.init(code: 499), "The client closed the connection.", type: "server_error",
-                                   code: "client_closed_request")
-            }
-            requestLogger.warning("upstream failed before the first byte", metadata: ["error": "\(error.logDescription)"])
-            await settle(admitted, usage: .zero, status: .upstreamError, logger: requestLogger)
-            throw GatewayError.from(error)
+            throw error
         }
         metrics.firstEvent(after: .now - started)
-        let responder = SSEResponder(gateway: self, admitted: admitted, logger: requestLogger)
+
+        if !admitted.streaming {
+            var answer = ChatCompletionJSON(admitted: admitted)
+            let outcome = await driver.run(first: first, adapter: &answer)
+            watch.end()
+            withExtendedLifetime(slot) {}
+            if let failure = answer.failure { throw failure }
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: answer.body(billed: outcome.usage))))
+        }
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            // The client leaving cancels the upstream stream (the watch), which ends the responder's loop as
-            // `client_cancelled`; a failed write ends it the same way. The responder settles before returning.
-            await responder.run(first: first, events: events, stream: stream, writer: &writer)
+            // The client leaving cancels the upstream stream (the watch), which ends the driver's loop as
+            // `client_cancelled`; a failed write ends it the same way. The driver settles before returning.
+            var sse = ChatCompletionSSE(admitted: admitted, writer: writer)
+            _ = await driver.run(first: first, adapter: &sse)
             watch.end()
-            try await writer.finish(nil)
+            try await sse.writer.finish(nil)
             withExtendedLifetime(slot) {}
         })
     }

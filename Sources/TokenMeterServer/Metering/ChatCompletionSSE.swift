@@ -1,0 +1,118 @@
+import Foundation
+import Hummingbird
+import TokenMeterClient
+import TokenMeterJSON
+
+/// Writes a metered stream as OpenAI chat-completion Server-Sent Events (`stream: true`).
+///
+/// OpenAI-compatible upstream chunks pass through byte for byte; TokenMeter writes its own chunks only
+/// where something must change: the trimmed last delta and the final `finish_reason: "length"` chunk of a
+/// budget cut (with `"tokenmeter": {"cut_by_budget": true, ...}` and an SSE comment), the usage chunk
+/// (dropped unless the client asked for it), and every chunk of an Ollama-native upstream (translated).
+struct ChatCompletionSSE: MeteredStreamAdapter {
+    /// The response body; the route finishes it after the driver returns.
+    var writer: any ResponseBodyWriter
+    private let admitted: AdmittedRequest
+    private let passThrough: Bool
+    private var factory: ChunkFactory
+    private var adopted = false
+    private var sentRole = false
+
+    init(admitted: AdmittedRequest, writer: any ResponseBodyWriter) {
+        self.admitted = admitted
+        self.writer = writer
+        passThrough = admitted.upstream.provider == .openAICompatible
+        factory = ChunkFactory(id: admitted.requestID, model: admitted.requestedModel)
+    }
+
+    mutating func write(_ step: StreamPipeline.Step, completionTokens: Int) async throws {
+        var frames: [SSEFrame] = []
+        switch step {
+        case .pass(let e):
+            adoptIdentity(of: e)
+            if passThrough {
+                frames.append(.data(e.raw))
+            } else {
+                frames.append(.data(factory.chunk(delta: ChunkFactory.delta(of: e, includeRole: !sentRole, content: e.content ?? ""),
+                                                  finishReason: e.finishReason?.rawValue)))
+                sentRole = true
+                if let usage = e.usage, admitted.includeUsage {
+                    frames.append(.data(factory.usageChunk(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
+                                                           cachedTokens: usage.cachedTokens)))
+                }
+            }
+        case .usage(let e):
+            if admitted.includeUsage, let usage = e.usage {
+                frames.append(.data(passThrough ? e.raw : factory.usageChunk(
+                    promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cachedTokens: usage.cachedTokens)))
+            }
+        case .cut(let e, let prefix):
+            adoptIdentity(of: e)
+            if !prefix.isEmpty {
+                frames.append(.data(factory.chunk(delta: ChunkFactory.delta(of: e, includeRole: !passThrough && !sentRole, content: prefix,
+                                                                            contentOnly: true),
+                                                  finishReason: nil)))
+            }
+            frames += cutFrames(completionTokens: completionTokens)
+        }
+        try await SSEFrame.write(frames, to: &writer)
+    }
+
+    mutating func complete() async throws {
+        try await SSEFrame.write([.done], to: &writer)
+    }
+
+    mutating func fail(_ error: GatewayError) async {
+        try? await SSEFrame.write([.data(error.body)], to: &writer)
+    }
+
+    /// TokenMeter's own chunks carry the upstream's id, created time and model (OpenAI-compatible upstreams).
+    private mutating func adoptIdentity(of event: ChatEvent) {
+        guard passThrough, !adopted else { return }
+        factory.adopt(event)
+        adopted = true
+    }
+
+    /// The end of a budget-cut stream: an SSE comment, the `length` finish chunk marked as cut by the budget,
+    /// the usage chunk if asked for (local counts), and `[DONE]`.
+    private func cutFrames(completionTokens: Int) -> [SSEFrame] {
+        var frames: [SSEFrame] = [
+            .comment("tokenmeter: budget exhausted; stream ended after \(completionTokens) completion tokens"),
+            .data(factory.chunk(delta: [:], finishReason: "length", extra: [
+                "tokenmeter": ["cut_by_budget": true, "completion_tokens": .int(completionTokens)],
+            ])),
+        ]
+        if admitted.includeUsage {
+            frames.append(.data(factory.usageChunk(promptTokens: admitted.promptTokens, completionTokens: completionTokens)))
+        }
+        frames.append(.done)
+        return frames
+    }
+}
+
+/// One Server-Sent Events frame as OpenAI's stream uses them.
+enum SSEFrame {
+    /// `data: <json>` and a blank line.
+    case data(Data)
+    /// `: <text>` and a blank line (a comment; clients ignore it).
+    case comment(String)
+    /// `data: [DONE]` and a blank line.
+    case done
+
+    /// Writes `frames` in one buffer (one socket write).
+    static func write(_ frames: [SSEFrame], to writer: inout any ResponseBodyWriter) async throws {
+        guard !frames.isEmpty else { return }
+        var buffer = ByteBuffer()
+        for frame in frames {
+            switch frame {
+            case .data(let json):
+                buffer.writeString("data: ")
+                buffer.writeBytes(json)
+                buffer.writeString("\n\n")
+            case .comment(let text): buffer.writeString(": \(text)\n\n")
+            case .done: buffer.writeString("data: [DONE]\n\n")
+            }
+        }
+        try await writer.write(buffer)
+    }
+}

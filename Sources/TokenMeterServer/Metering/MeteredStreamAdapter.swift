@@ -1,0 +1,18 @@
+import TokenMeterClient
+
+/// A wire format on top of ``MeteredStream``: it turns the driver's metered steps into what the client
+/// receives (chat-completion SSE, one chat-completion JSON object, ...). The driver decides what may be
+/// delivered, when the stream ends and what is billed; an adapter only writes.
+protocol MeteredStreamAdapter {
+    /// Writes what the client gets for one metered step. A `.cut` step is the last one: the adapter writes
+    /// the trimmed text and ends its answer (a cut answer ends with `length`). `completionTokens` is the
+    /// metered total after the step. Throws when the client can no longer be written to.
+    mutating func write(_ step: StreamPipeline.Step, completionTokens: Int) async throws
+
+    /// The upstream ended normally: ends the answer. Throws when the client can no longer be written to.
+    mutating func complete() async throws
+
+    /// The stream stops early with an error the client should see: an upstream failure mid-stream, or the
+    /// server shutting down. Best effort; the client may be gone.
+    mutating func fail(_ error: GatewayError) async
+}
