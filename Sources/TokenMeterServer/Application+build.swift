@@ -43,30 +43,28 @@ public func buildApplication(
     // (curl's default would close all but 64 when a burst of streams ends, and reconnect for the next).
     let client = try ChatClient(configuration: .init(maxIdleConnections: 1024, eventLoopThreads: configuration.upstreamThreads))
     let connections = ConnectionCloseSignals()
+    let metrics = GatewayMetrics()
+    let settlement = Settlement(store: store, metrics: metrics)
     let gateway = Gateway(configuration: configuration, store: store, catalog: catalog, client: client,
-                          metrics: GatewayMetrics(), logger: logger, unsettled: UnsettledRequests(),
+                          metrics: metrics, logger: logger, settlement: settlement,
                           concurrency: KeyConcurrencyLimiter(limit: configuration.maxConcurrentRequestsPerKey),
                           connections: connections)
 
     let router = Router(context: GatewayRequestContext.self)
-    router.post("/v1/chat/completions") { request, context in try await gateway.chatCompletions(request, context: context) }
-    router.get("/v1/models") { request, context in try await gateway.models(request, context: context) }
-    router.get("/v1/usage") { request, context in try await gateway.usage(request, context: context) }
-    router.get("/healthz") { _, _ in try await gateway.health() }
-    router.get("/metrics") { _, _ in
-        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: gateway.metrics.render())))
-    }
-    gateway.addAdminRoutes(to: router)
+    router.add(middleware: RequestIDMiddleware())
+    router.addRoutes(gateway.operationsRoutes())
+    router.group("v1").add(middleware: APIKeyMiddleware(store: store))
+        .addRoutes(gateway.chatRoutes())
+        .addRoutes(gateway.accountRoutes())
+    router.group("admin").add(middleware: AdminKeyMiddleware(adminKey: configuration.adminKey))
+        .addRoutes(gateway.adminRoutes())
 
     return Application(
         router: router,
         server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionCloseHandler(signals: connections)])),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TokenMeter",
                              backlog: 1024),
-        services: [CheckpointFlusher(store: store, retryUnsettled: { await gateway.retryUnsettled() },
-                                     finishSettles: { await gateway.finishSettles() },
-                                     interval: configuration.checkpointInterval, logger: logger)],
+        services: [CheckpointFlusher(store: store, settlement: settlement, interval: configuration.checkpointInterval, logger: logger)],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )

@@ -80,7 +80,7 @@ extension ServerTests {
             let locked = ContinuousClock.now
             let (text, lastDelta, error) = await request.value
             // Checkpoints are written beside the stream, so no delta waits the 2 s busy timeout for the lock; the
-            // response ends at most `Gateway.settleWait` (1 s) after the last delta, with the record not yet written.
+            // response ends at most `Settlement.responseWait` (1 s) after the last delta, with the record not yet written.
             #expect(lastDelta - locked < .milliseconds(1500), "the deltas waited for the ledger: \(lastDelta - locked)")
             #expect(ContinuousClock.now - lastDelta < .milliseconds(1900), "the response end waited \(ContinuousClock.now - lastDelta)")
             #expect(error == nil)

@@ -6,7 +6,7 @@ extension ServerTests {
     struct RequestIDTests {
         @Test("a request id is chatcmpl-tm and 32 lowercase hex digits, and 10,000 of them are all different")
         func format() throws {
-            let ids = (0..<10_000).map { _ in Gateway.newRequestID() }
+            let ids = (0..<10_000).map { _ in RequestIDMiddleware.newRequestID() }
             let shape = try Regex("^chatcmpl-tm[0-9a-f]{32}$")
             for id in ids { #expect(id.wholeMatch(of: shape) != nil, "\(id)") }
             #expect(Set(ids).count == ids.count)

@@ -1,6 +1,7 @@
 import TokenMeterCatalog
 import TokenMeterClient
 import TokenMeterLedger
+import TokenMeterMoney
 import TokenMeterTokenizer
 
 /// A chat request that passed authentication, validation and pre-flight, with its reservation held.
@@ -23,6 +24,8 @@ struct AdmittedRequest: Sendable {
     let upstreamMaxTokens: Int?
     /// The held reservation.
     let reservation: Reservation
+    /// The user's budget as the reservation's transaction read it, before this request's hold.
+    let budget: BudgetStatus
     /// Where the request goes.
     let upstream: UpstreamConfiguration
     /// The body sent upstream (the client's, with the output cap rewritten).
@@ -31,6 +34,12 @@ struct AdmittedRequest: Sendable {
     let streaming: Bool
     /// Whether the client asked for the usage chunk.
     let includeUsage: Bool
+
+    /// The budget with this request's hold in place (what is left while it runs).
+    var budgetWhileHeld: BudgetStatus { budget.committing(cost: reservation.held.cost, tokens: reservation.held.tokens) }
+
+    /// The budget once this request is settled with `usage` (what is left after it).
+    func budgetAfter(_ usage: MeteredUsage) -> BudgetStatus { budget.committing(cost: usage.cost, tokens: usage.billedTokens) }
 
     /// Prompt tokens counted locally.
     var promptTokens: Int { preflight.promptTokens }
@@ -50,5 +59,15 @@ struct AdmittedRequest: Sendable {
                                     cachedTokens: provider.cachedTokens.map(Int64.init),
                                     reasoningTokens: provider.reasoningTokens.map(Int64.init)),
             billedBy: .provider, cost: cost)
+    }
+}
+
+extension BudgetStatus {
+    /// This status with `cost` and `tokens` more held.
+    func committing(cost: Money, tokens: Int64) -> BudgetStatus {
+        var status = self
+        status.heldCost = status.heldCost + cost
+        status.heldTokens += tokens
+        return status
     }
 }

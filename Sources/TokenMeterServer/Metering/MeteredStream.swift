@@ -52,13 +52,13 @@ struct MeteredStream {
             events.close()
             if clientLeft(), case .cancelled = error {
                 logger.info("the client left before the upstream's first event")
-                await gateway.settle(admitted, usage: admitted.usage(completionTokens: 0, provider: nil),
+                await gateway.settlement.settle(admitted, usage: admitted.usage(completionTokens: 0, provider: nil),
                                      status: .clientCancelled, logger: logger)
                 return .failure(GatewayError(.init(code: 499), "The client closed the connection.", type: "server_error",
                                              code: "client_closed_request"))
             }
             logger.warning("upstream failed before the first byte", metadata: ["error": "\(error.logDescription)"])
-            await gateway.settle(admitted, usage: .zero, status: .upstreamError, logger: logger)
+            await gateway.settlement.settle(admitted, usage: .zero, status: .upstreamError, logger: logger)
             return .failure(GatewayError.from(error))
         }
     }
@@ -82,7 +82,7 @@ struct MeteredStream {
         }
         events.close()
         let usage = admitted.usage(completionTokens: pipeline.deliveredTokens, provider: pipeline.providerUsage)
-        await gateway.settle(admitted, usage: usage, status: end.status, logger: logger)
+        await gateway.settlement.settle(admitted, usage: usage, status: end.status, logger: logger)
         return Outcome(end: end, usage: usage)
     }
 

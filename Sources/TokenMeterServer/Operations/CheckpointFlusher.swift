@@ -3,16 +3,14 @@ import ServiceLifecycle
 import TokenMeterLedger
 
 /// A background service that writes held-back ledger checkpoints every `interval`, so a crash loses at most
-/// one interval of a stream's progress, retries settles the ledger could not take (``UnsettledRequests``),
+/// one interval of a stream's progress, retries settles the ledger could not take (``Settlement``),
 /// and when the application stops (after the HTTP server, which shuts down first and lets streams settle)
 /// closes the ledger: a last retry and flush, then the database and its ownership lock are released, so a
 /// restarted server can open the file at once.
 struct CheckpointFlusher: Service {
     let store: SQLiteUsageStore
-    /// Retries failed settles; returns how many still wait.
-    let retryUnsettled: @Sendable () async -> Int
-    /// At shutdown: waits for settles being written, retries the failed ones; returns how many still wait.
-    let finishSettles: @Sendable () async -> Int
+    /// The usage records being written and the ones waiting for a retry.
+    let settlement: Settlement
     /// Time between flushes.
     let interval: Duration
     let logger: Logger
@@ -21,13 +19,13 @@ struct CheckpointFlusher: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do { try await Task.sleep(for: interval) } catch { break }
-                _ = await retryUnsettled()
+                await settlement.retryFailed()
                 do { try await store.flushCheckpoints() } catch {
                     logger.warning("checkpoint flush failed", metadata: ["error": "\(error)"])
                 }
             }
         }
-        let waiting = await finishSettles()
+        let waiting = await settlement.finish()
         if waiting > 0 {
             logger.error("requests left unsettled at shutdown; the next start settles them as interrupted",
                          metadata: ["count": "\(waiting)"])

@@ -6,9 +6,27 @@ import TokenMeterMoney
 import TokenMeterJSON
 
 extension Gateway {
+    /// The caller's account routes, under `/v1` behind ``APIKeyMiddleware``: `GET /models`, `GET /usage`.
+    func accountRoutes() -> RouteCollection<GatewayRequestContext> {
+        let routes = RouteCollection(context: GatewayRequestContext.self)
+        routes.get("models") { request, context in try await models(request, context: context) }
+        routes.get("usage") { request, context in try await usage(request, context: context) }
+        return routes
+    }
+
+    /// The operator's routes, without a key: `GET /healthz`, `GET /metrics` (Prometheus text).
+    func operationsRoutes() -> RouteCollection<GatewayRequestContext> {
+        let routes = RouteCollection(context: GatewayRequestContext.self)
+        routes.get("healthz") { _, _ in try await health() }
+        routes.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        }
+        return routes
+    }
+
     /// `GET /v1/models`: the catalog's chat models that a route sends to an upstream, in OpenAI's list shape.
-    func models(_ request: Request, context: some RequestContext) async throws -> Response {
-        _ = try await authenticate(authorization: request.headers[.authorization])
+    func models(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let data: [JSONValue] = catalog.models
             .filter { $0.mode == "chat" && configuration.upstream(forModel: $0.name) != nil }
             .map { ["id": .string($0.name), "object": "model", "created": 0, "owned_by": .string($0.provider)] }
@@ -18,8 +36,8 @@ extension Gateway {
     /// `GET /v1/usage?month=YYYY-MM` (default: the current UTC month): the caller's own settled usage in
     /// the month, per model, and what is left of the budget this month. Money as exact USD decimal strings
     /// and as integer pico-USD.
-    func usage(_ request: Request, context: some RequestContext) async throws -> Response {
-        let key = try await authenticate(authorization: request.headers[.authorization])
+    func usage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let key = try context.requireAPIKey()
         let period: BillingPeriod
         if let month = request.uri.queryParameters["month"].map(String.init) {
             guard let p = BillingPeriod(parsing: month) else {

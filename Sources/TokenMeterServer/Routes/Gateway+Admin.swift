@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Hummingbird
 import TokenMeterClient
@@ -6,9 +5,8 @@ import TokenMeterLedger
 import TokenMeterJSON
 
 extension Gateway {
-    /// The `/admin/` routes, the same operations as `tokenmeter users|keys`. They need
-    /// `Authorization: Bearer <admin key>` (the configuration's `adminKey`); without a configured admin key
-    /// they answer 404.
+    /// The `/admin/` routes, the same operations as `tokenmeter users|keys`, behind ``AdminKeyMiddleware``
+    /// (`Authorization: Bearer <admin key>`; 404 without a configured admin key).
     ///
     /// - `GET /admin/users`, `POST /admin/users` `{"name", "monthly_usd"?, "monthly_tokens"?, "max_request_usd"?}`
     /// - `GET /admin/users/:name` (user, budget and what is left this month)
@@ -16,8 +14,8 @@ extension Gateway {
     /// - `POST /admin/users/:name/disable`, `POST /admin/users/:name/enable`
     /// - `POST /admin/users/:name/keys` (answers the new key once), `GET /admin/keys?user=NAME`
     /// - `DELETE /admin/keys/:prefix` (revoke)
-    func addAdminRoutes(to router: Router<GatewayRequestContext>) {
-        let admin = router.group("admin")
+    func adminRoutes() -> RouteCollection<GatewayRequestContext> {
+        let admin = RouteCollection(context: GatewayRequestContext.self)
         admin.get("reports/monthly") { request, _ in try await monthlyReport(request) }
         admin.get("users") { request, _ in
             try await adminCall(request) { _ in .array(try await store.listUsers().map(Self.userJSON)) }
@@ -74,22 +72,12 @@ extension Gateway {
             let prefix = try context.parameters.require("prefix")
             return try await adminCall(request) { _ in Self.keyJSON(try await store.revokeAPIKey(prefix: prefix)) }
         }
+        return admin
     }
 
-    /// Checks the admin key (constant time), parses a JSON body if any, runs `operation`, and maps ledger
-    /// errors to OpenAI-format bodies.
-    /// Throws unless `request` carries the admin key (compared in constant time).
-    func requireAdmin(_ request: Request, adminKey: String) throws {
-        let presented = request.headers[.authorization].flatMap { $0.lowercased().hasPrefix("bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
-        guard Self.constantTimeEqual(presented, adminKey) else { throw GatewayError.invalidAPIKey("Admin routes need the admin key.") }
-    }
-
+    /// Parses the JSON body if any, runs `operation`, and maps ledger errors to OpenAI-format bodies.
     private func adminCall(_ request: Request, status: HTTPResponse.Status = .ok,
                            _ operation: (JSONObject) async throws -> JSONValue) async throws -> Response {
-        guard let adminKey = configuration.adminKey else {
-            throw GatewayError(.notFound, "Admin routes are disabled: no admin key is configured.", code: "not_found")
-        }
-        try requireAdmin(request, adminKey: adminKey)
         var body: JSONObject = [:]
         var request = request
         let bytes = try await collectBody(&request)
@@ -104,12 +92,6 @@ extension Gateway {
         } catch let error as LedgerError {
             throw GatewayError.from(error)
         }
-    }
-
-    /// Compares SHA-256 digests of the two strings without early exit.
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(SHA256.hash(data: Data(a.utf8))), y = Array(SHA256.hash(data: Data(b.utf8)))
-        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     static func budgetPatch(_ body: JSONObject) throws -> BudgetPatch {

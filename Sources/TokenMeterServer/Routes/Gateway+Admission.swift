@@ -15,7 +15,7 @@ extension Gateway {
     /// before the reservation commits) and when it started.
     ///
     /// Throws 404 `model_not_found`, 400 `context_length_exceeded`, 429 `insufficient_quota`.
-    func admit(_ intake: ChatIntake, key: AuthenticatedKey, logger: Logger) async throws(GatewayError)
+    func admit(_ intake: ChatIntake, key: AuthenticatedKey, requestID: String, logger: Logger) async throws(GatewayError)
         -> (AdmittedRequest, ChatStream, ContinuousClock.Instant) {
         let resolved: ResolvedModel
         do { resolved = try catalog.resolve(intake.model) } catch {
@@ -49,7 +49,6 @@ extension Gateway {
                               param: "max_tokens", code: "invalid_value")
         }
         let preflight = Preflight(price: try? model.billingPrice(), promptTokens: promptTokens)
-        let requestID = Self.newRequestID()
         let asked = intake.counted.maxOutputTokens
         let capWithoutBudget = Self.outputCap(allowance: .max, asked: asked, model: model, promptTokens: promptTokens)
 
@@ -74,9 +73,10 @@ extension Gateway {
         let reservation: Reservation
         let allowance: Int
         let upstreamCap: Int?
+        let budget: BudgetStatus
         let hints = budgetHints
         do {
-            (reservation, (allowance, upstreamCap)) = try await store.reserve(ReservationRequest(
+            (reservation, (allowance, upstreamCap, budget)) = try await store.reserve(ReservationRequest(
                 requestID: requestID, userID: key.user.id, apiKeyID: key.apiKeyID, model: intake.model,
                 upstream: upstream.name, estimate: UsageEstimate(cost: .zero, tokens: 0))
             ) { status in
@@ -86,7 +86,7 @@ extension Gateway {
                 let hold = UsageEstimate(cost: preflight.cost(completionTokens: held == .max ? 0 : held),
                                          tokens: Int64(promptTokens + (held == .max ? 0 : held)))
                 hints.record(status, holding: hold)
-                return (hold, (allowance, early ? capWithoutBudget : cap))
+                return (hold, (allowance, early ? capWithoutBudget : cap, status))
             }
         } catch {
             stream?.cancel()
@@ -105,7 +105,7 @@ extension Gateway {
         ])
         let admitted = AdmittedRequest(
             requestID: requestID, key: key, requestedModel: intake.model, model: model, encoding: encoding,
-            preflight: preflight, budgetAllowance: allowance, upstreamMaxTokens: upstreamCap, reservation: reservation,
+            preflight: preflight, budgetAllowance: allowance, upstreamMaxTokens: upstreamCap, reservation: reservation, budget: budget,
             upstream: upstream, upstreamRequest: body!, streaming: intake.streaming, includeUsage: intake.includeUsage)
         return (admitted, stream!, upstreamStarted)
     }
@@ -149,22 +149,5 @@ extension Gateway {
     static func ledgerFailure(_ error: any Error) -> GatewayError {
         (error as? LedgerError).map(GatewayError.from)
             ?? GatewayError(.internalServerError, "The usage ledger failed.", type: "server_error", code: "ledger_error")
-    }
-
-    /// A new request id: `chatcmpl-tm` and 128 random bits as 32 lowercase hex digits, from the system's
-    /// generator (`getrandom`). Foundation's `UUID()` opened and read `/dev/urandom` for every request.
-    static func newRequestID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let hex = Array("0123456789abcdef".utf8)
-        var id = Array("chatcmpl-tm".utf8)
-        id.reserveCapacity(id.count + 32)
-        for _ in 0..<2 {
-            var word = generator.next() as UInt64
-            for _ in 0..<16 {
-                id.append(hex[Int(word >> 60)])
-                word <<= 4
-            }
-        }
-        return String(decoding: id, as: UTF8.self)
     }
 }

