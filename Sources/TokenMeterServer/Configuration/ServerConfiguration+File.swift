@@ -40,6 +40,9 @@ extension ServerConfiguration {
         var max_concurrent_requests_per_key: Int?
         var early_upstream_start: Bool?
         var upstream_threads: Int?
+        var header_timeout_seconds: Double?
+        var idle_timeout_seconds: Double?
+        var max_connections: Int?
         var catalog: String?
         var upstreams: [UpstreamEntry]?
         var routes: [Route]?
@@ -49,7 +52,8 @@ extension ServerConfiguration {
     /// `TOKENMETER_HOST`, `TOKENMETER_PORT`, `TOKENMETER_DB`, `TOKENMETER_ADMIN_KEY`,
     /// `TOKENMETER_BODY_LIMIT_BYTES`, `TOKENMETER_CHECKPOINT_INTERVAL_MS`, `TOKENMETER_SHUTDOWN_GRACE_SECONDS`,
     /// `TOKENMETER_LEDGER_BUSY_TIMEOUT_MS`, `TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY`,
-    /// `TOKENMETER_EARLY_UPSTREAM_START`, `TOKENMETER_UPSTREAM_THREADS`.
+    /// `TOKENMETER_EARLY_UPSTREAM_START`, `TOKENMETER_UPSTREAM_THREADS`, `TOKENMETER_HEADER_TIMEOUT_SECONDS`,
+    /// `TOKENMETER_IDLE_TIMEOUT_SECONDS`, `TOKENMETER_MAX_CONNECTIONS`.
     public static func load(file path: String?, environment: [String: String]) throws(ConfigurationError) -> ServerConfiguration {
         var config = zeroConfig(environment: environment)
         if let path {
@@ -81,6 +85,11 @@ extension ServerConfiguration {
         if let n = file.max_concurrent_requests_per_key { maxConcurrentRequestsPerKey = n }
         if let e = file.early_upstream_start { earlyUpstreamStart = e }
         if let n = file.upstream_threads { upstreamThreads = n }
+        if let s = file.header_timeout_seconds {
+            requestHeadTimeout = try Self.timeout(seconds: s, key: "header_timeout_seconds", origin: origin)
+        }
+        if let s = file.idle_timeout_seconds { idleTimeout = try Self.timeout(seconds: s, key: "idle_timeout_seconds", origin: origin) }
+        if let n = file.max_connections { maxConnections = n }
         if let c = file.catalog { catalogPath = c }
         if let entries = file.upstreams {
             guard !entries.isEmpty else { throw ConfigurationError("\(origin): 'upstreams' is empty") }
@@ -119,6 +128,11 @@ extension ServerConfiguration {
             guard let n = Int(text) else { throw ConfigurationError("\(name)='\(text)' is not a whole number") }
             return n
         }
+        func timeout(_ name: String) throws(ConfigurationError) -> Duration? {
+            guard let text = value(name) else { return nil }
+            guard let s = Double(text) else { throw ConfigurationError("\(name)='\(text)' is not a number of seconds") }
+            return try Self.timeout(seconds: s, key: name, origin: "environment")
+        }
         if let h = value("TOKENMETER_HOST") { host = h }
         if let p = try int("TOKENMETER_PORT") { port = p }
         if let d = value("TOKENMETER_DB") { databasePath = d }
@@ -129,6 +143,9 @@ extension ServerConfiguration {
         if let ms = try int("TOKENMETER_LEDGER_BUSY_TIMEOUT_MS") { ledgerBusyTimeout = .milliseconds(ms) }
         if let n = try int("TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY") { maxConcurrentRequestsPerKey = n }
         if let n = try int("TOKENMETER_UPSTREAM_THREADS") { upstreamThreads = n }
+        if let d = try timeout("TOKENMETER_HEADER_TIMEOUT_SECONDS") { requestHeadTimeout = d }
+        if let d = try timeout("TOKENMETER_IDLE_TIMEOUT_SECONDS") { idleTimeout = d }
+        if let n = try int("TOKENMETER_MAX_CONNECTIONS") { maxConnections = n }
         if let text = value("TOKENMETER_EARLY_UPSTREAM_START") {
             switch text.lowercased() {
             case "1", "true", "yes", "on": earlyUpstreamStart = true
@@ -137,6 +154,15 @@ extension ServerConfiguration {
             }
         }
         try validate(origin: "environment")
+    }
+
+    /// A connection timeout of `seconds` (decimals allowed), refusing what cannot be one: not more than zero,
+    /// not a number, or over a day (86,400 s).
+    private static func timeout(seconds: Double, key: String, origin: String) throws(ConfigurationError) -> Duration {
+        guard seconds > 0, seconds <= 86_400 else {
+            throw ConfigurationError("\(origin): \(key) must be more than 0 and at most 86400 seconds, got \(seconds)")
+        }
+        return .milliseconds(Int64((seconds * 1000).rounded()))
     }
 
     /// Refuses values that cannot work.
@@ -148,6 +174,9 @@ extension ServerConfiguration {
             throw ConfigurationError("\(origin): max_concurrent_requests_per_key must be at least 1")
         }
         guard (1...64).contains(upstreamThreads) else { throw ConfigurationError("\(origin): upstream_threads must be 1–64") }
+        guard requestHeadTimeout > .zero else { throw ConfigurationError("\(origin): header_timeout_seconds must be positive") }
+        guard idleTimeout > .zero else { throw ConfigurationError("\(origin): idle_timeout_seconds must be positive") }
+        if let n = maxConnections, n < 1 { throw ConfigurationError("\(origin): max_connections must be at least 1") }
         guard ledgerBusyTimeout >= .zero else { throw ConfigurationError("\(origin): the ledger busy timeout must not be negative") }
         guard !upstreams.isEmpty else { throw ConfigurationError("\(origin): no upstream configured") }
         if let adminKey, adminKey.count < 16 { throw ConfigurationError("\(origin): the admin key must be at least 16 characters") }
