@@ -1,6 +1,5 @@
 import Foundation
 import TokenMeterClient
-import Yams
 
 /// Why a configuration could not be loaded.
 public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
@@ -11,43 +10,6 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 }
 
 extension ServerConfiguration {
-    /// The YAML file's shape (docs/SERVER.md has a complete, commented example).
-    struct File: Decodable {
-        struct Listen: Decodable { var host: String?; var port: Int? }
-        struct Timeouts: Decodable {
-            var connect_seconds: Double?
-            var first_byte_seconds: Double?
-            var idle_seconds: Double?
-        }
-        struct UpstreamEntry: Decodable {
-            var name: String
-            var provider: String?
-            var base_url: String
-            var api_key: String?
-            var api_key_env: String?
-            var timeouts: Timeouts?
-        }
-        struct Route: Decodable { var model: String; var upstream: String }
-        var listen: Listen?
-        var database: String?
-        var admin_key: String?
-        var admin_key_env: String?
-        var body_limit_bytes: Int?
-        var checkpoint_interval_ms: Int?
-        var shutdown_grace_seconds: Double?
-        var max_tokens_ceiling: Int?
-        var ledger_busy_timeout_ms: Int?
-        var max_concurrent_requests_per_key: Int?
-        var early_upstream_start: Bool?
-        var upstream_threads: Int?
-        var header_timeout_seconds: Double?
-        var idle_timeout_seconds: Double?
-        var max_connections: Int?
-        var catalog: String?
-        var upstreams: [UpstreamEntry]?
-        var routes: [Route]?
-    }
-
     /// The configuration from a YAML file (nil: zero-config defaults), then environment overrides:
     /// `TOKENMETER_HOST`, `TOKENMETER_PORT`, `TOKENMETER_DB`, `TOKENMETER_ADMIN_KEY`,
     /// `TOKENMETER_BODY_LIMIT_BYTES`, `TOKENMETER_CHECKPOINT_INTERVAL_MS`, `TOKENMETER_SHUTDOWN_GRACE_SECONDS`,
@@ -61,17 +23,13 @@ extension ServerConfiguration {
             do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
                 throw ConfigurationError("cannot read the configuration file \(path): \(error.localizedDescription)")
             }
-            let file: File
-            do { file = try YAMLDecoder().decode(File.self, from: text) } catch {
-                throw ConfigurationError("\(path): \(error)")
-            }
-            try config.apply(file, origin: path, environment: environment)
+            try config.apply(ConfigurationFile.read(text, origin: path), origin: path, environment: environment)
         }
         try config.applyEnvironment(environment)
         return config
     }
 
-    private mutating func apply(_ file: File, origin: String, environment: [String: String]) throws(ConfigurationError) {
+    private mutating func apply(_ file: ConfigurationFile, origin: String, environment: [String: String]) throws(ConfigurationError) {
         if let h = file.listen?.host { host = h }
         if let p = file.listen?.port { port = p }
         if let d = file.database { databasePath = d }
