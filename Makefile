@@ -3,20 +3,28 @@ SWIFT    ?= swift
 PREFIX   ?= /usr/local
 CONFIG   ?= release
 APT_PKGS := libpcre2-dev libcurl4-openssl-dev libsqlite3-dev curl
+# Only the tests need these: Chromium renders the HTML report in the browser test.
+TEST_APT_PKGS := chromium
 BIN       = .build/$(CONFIG)/tokenmeter
 
 .PHONY: deps test-deps build release test run install bench bench-server soak clean
 
-## deps: install the Debian -dev packages the build links against (as root, only those missing).
-## test-deps: also the official openai Python SDK, which the server's end-to-end test drives.
-deps:
+# Installs those of the Debian packages $(1) that are missing (as root, or through sudo).
+define apt_install
 	@missing=""; \
-	for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing$$missing"; \
+	  echo "make $@: installing$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+endef
+
+## deps: install the Debian -dev packages the build links against (only those missing).
+## test-deps: also what the tests need: Debian's chromium (the HTML report's browser test) and the official
+## openai Python SDK, which the server's end-to-end test drives.
+deps:
+	$(call apt_install,$(APT_PKGS))
 
 build: deps
 	$(SWIFT) build
@@ -27,13 +35,16 @@ release: deps
 	$(SWIFT) build -c release --static-swift-stdlib --product tokenmeter
 
 test-deps: deps
+	$(call apt_install,$(TEST_APT_PKGS))
 	@python3 -c 'import openai' 2>/dev/null || python3 -m pip install --quiet openai || \
-	  echo "make test-deps: could not install the openai SDK; its end-to-end test will say it is skipped"
+	  echo "make test-deps: could not install the openai SDK; its end-to-end test will fail under make test"
 
-## test: every test target (Swift Testing), after setup.
+## test: every test target (Swift Testing), after setup. TOKENMETER_REQUIRE_ALL=1 turns a missing Chromium,
+## openai SDK or root (for the full-disk tests' tmpfs) into a failure, and scripts/run-tests.sh fails the run
+## when any test was still skipped or ended in a known issue, naming them: a pass means every test ran.
 test: test-deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	TOKENMETER_REQUIRE_ALL=1 SWIFT="$(SWIFT)" scripts/run-tests.sh
 
 ## run: the main job. Builds (release) and starts the gateway on 127.0.0.1:8080 with ./tokenmeter.sqlite
 ## (docs/SERVER.md); extra serve options with ARGS="--config tokenmeter.yaml".

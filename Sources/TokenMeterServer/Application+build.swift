@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import ServiceLifecycle
 import TokenMeterCatalog
 import TokenMeterClient
@@ -59,11 +61,24 @@ public func buildApplication(
     router.group("admin").add(middleware: AdminKeyMiddleware(adminKey: configuration.adminKey))
         .addRoutes(gateway.adminRoutes())
 
+    let headTimeout = configuration.requestHeadTimeout
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [ConnectionCloseHandler(signals: connections),
+                                    RequestHeadTimeoutHandler(timeout: headTimeout, logger: logger)],
+        idleTimeout: TimeAmount(configuration.idleTimeout))
+    // Beyond `maxConnections` the server stops accepting, and new connections wait in the kernel's listen
+    // backlog until one closes, rather than being accepted and refused: they cost the process nothing while
+    // they wait (the cap is there to bound file descriptors and memory), a burst just above the cap is served
+    // a moment later instead of failing, and clients' own connect timeouts still bound the wait. Once the
+    // backlog is full as well, the kernel drops further SYNs and clients retry. NIO accepts up to four
+    // connections per wake-up of the listening socket, so connections arriving at the same instant can pass
+    // the cap by up to three.
+    let connectionLimit = configuration.maxConnections.map { MaximumAvailableConnections($0, logger: logger) }
     return Application(
         router: router,
-        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionCloseHandler(signals: connections)])),
+        server: .http1(configuration: http1),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TokenMeter",
-                             backlog: 1024),
+                             backlog: 1024, availableConnectionsDelegate: connectionLimit),
         services: [CheckpointFlusher(store: store, settlement: settlement, interval: configuration.checkpointInterval, logger: logger)],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

@@ -7,6 +7,7 @@ struct TokenMeterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenmeter",
         abstract: "Count, price and meter LLM tokens exactly as OpenAI's tokenizer does.",
+        version: TokenMeterVersion.current,
         subcommands: [Count.self, Encode.self, Decode.self, Estimate.self, Chat.self, Serve.self, Users.self, Keys.self,
                       Report.self]
     )

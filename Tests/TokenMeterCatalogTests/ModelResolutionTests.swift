@@ -52,4 +52,13 @@ import Testing
         #expect(EditDistance.levenshtein(Array(""), Array("abc")) == 3)
         #expect(EditDistance.levenshtein(Array("gpt-4o"), Array("gpt-4o")) == 0)
     }
+
+    @Test("closest: nearest first ignoring case, ties alphabetical, at most `limit`, none beyond `maxDistance`")
+    func closestCandidates() {
+        let keys = ["database", "listen", "routes", "upstreams", "admin_key"]
+        #expect(EditDistance.closest(to: "DATABSE", among: keys, limit: 1) == ["database"])
+        #expect(EditDistance.closest(to: "routs", among: keys, limit: 2) == ["routes", "listen"])
+        #expect(EditDistance.closest(to: "alerts", among: keys, limit: 2) == ["listen", "routes"], "both 5 edits away")
+        #expect(EditDistance.closest(to: "alerts", among: keys, maxDistance: 4).isEmpty)
+    }
 }

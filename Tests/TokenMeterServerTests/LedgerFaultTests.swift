@@ -3,6 +3,7 @@ import Glibc
 import Testing
 import TokenMeterClient
 import TokenMeterLedger
+import TokenMeterTestSupport
 import TokenMeterTestUpstream
 import TokenMeterTokenizer
 
@@ -97,8 +98,9 @@ extension ServerTests {
         // MARK: - Full disk
 
         @Test("a full disk at reservation: 500 ledger_error, nothing reserved, no upstream call; works again once space is freed",
-              .enabled(if: TinyDisk.available, "needs root to mount a tmpfs"))
+              .enabled(if: TinyDisk.requirement.shouldRun, "needs root to mount a tmpfs"))
         func diskFullAtReservation() async throws {
+            try TinyDisk.requirement.check()
             let disk = try TinyDisk()
             defer { disk.unmount() }
             let harness = try await GatewayHarness.start(databasePath: disk.directory + "/ledger.sqlite")
@@ -123,8 +125,9 @@ extension ServerTests {
         }
 
         @Test("the disk fills in mid-stream: the stream completes, the settle is retried and written once space is freed",
-              .enabled(if: TinyDisk.available, "needs root to mount a tmpfs"))
+              .enabled(if: TinyDisk.requirement.shouldRun, "needs root to mount a tmpfs"))
         func diskFullDuringStream() async throws {
+            try TinyDisk.requirement.check()
             let disk = try TinyDisk()
             defer { disk.unmount() }
             let harness = try await GatewayHarness.start(databasePath: disk.directory + "/ledger.sqlite")
@@ -154,7 +157,8 @@ extension ServerTests {
 
 /// A real full disk for the ledger: a 16 MiB tmpfs mounted on a temporary directory, filled to the last
 /// page by a filler file (writes then fail with ENOSPC, SQLite's `SQLITE_FULL`), and freed by deleting it.
-/// Mounting needs root (CAP_SYS_ADMIN); elsewhere the tests that use it are skipped.
+/// Mounting needs root (CAP_SYS_ADMIN); elsewhere the tests that use it are skipped, or fail under `make test`
+/// (``requirement``).
 struct TinyDisk {
     let directory: String
     private var filler: String { directory + "/filler" }
@@ -165,6 +169,9 @@ struct TinyDisk {
         probe.unmount()
         return true
     }()
+
+    /// What the tests using a tiny disk need (CI runs them as root).
+    static let requirement = TestRequirement(isMet: available, "root (CAP_SYS_ADMIN) to mount a tmpfs")
 
     /// Mounts a fresh tmpfs.
     init() throws {

@@ -72,11 +72,6 @@ extension ModelCatalog {
     /// Up to `limit` catalog names and aliases closest to `name` by Levenshtein distance (ignoring
     /// case), nearest first, ties broken alphabetically.
     public func closestNames(to name: String, limit: Int = 3) -> [String] {
-        let target = Array(name.lowercased())
-        return allNames
-            .map { (name: $0, distance: EditDistance.levenshtein(Array($0.lowercased()), target)) }
-            .sorted { $0.distance != $1.distance ? $0.distance < $1.distance : $0.name < $1.name }
-            .prefix(limit)
-            .map(\.name)
+        EditDistance.closest(to: name, among: allNames, limit: limit)
     }
 }

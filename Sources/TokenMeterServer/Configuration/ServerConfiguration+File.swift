@@ -1,6 +1,5 @@
 import Foundation
 import TokenMeterClient
-import Yams
 
 /// Why a configuration could not be loaded.
 public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
@@ -11,45 +10,12 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 }
 
 extension ServerConfiguration {
-    /// The YAML file's shape (docs/SERVER.md has a complete, commented example).
-    struct File: Decodable {
-        struct Listen: Decodable { var host: String?; var port: Int? }
-        struct Timeouts: Decodable {
-            var connect_seconds: Double?
-            var first_byte_seconds: Double?
-            var idle_seconds: Double?
-        }
-        struct UpstreamEntry: Decodable {
-            var name: String
-            var provider: String?
-            var base_url: String
-            var api_key: String?
-            var api_key_env: String?
-            var timeouts: Timeouts?
-        }
-        struct Route: Decodable { var model: String; var upstream: String }
-        var listen: Listen?
-        var database: String?
-        var admin_key: String?
-        var admin_key_env: String?
-        var body_limit_bytes: Int?
-        var checkpoint_interval_ms: Int?
-        var shutdown_grace_seconds: Double?
-        var max_tokens_ceiling: Int?
-        var ledger_busy_timeout_ms: Int?
-        var max_concurrent_requests_per_key: Int?
-        var early_upstream_start: Bool?
-        var upstream_threads: Int?
-        var catalog: String?
-        var upstreams: [UpstreamEntry]?
-        var routes: [Route]?
-    }
-
     /// The configuration from a YAML file (nil: zero-config defaults), then environment overrides:
     /// `TOKENMETER_HOST`, `TOKENMETER_PORT`, `TOKENMETER_DB`, `TOKENMETER_ADMIN_KEY`,
     /// `TOKENMETER_BODY_LIMIT_BYTES`, `TOKENMETER_CHECKPOINT_INTERVAL_MS`, `TOKENMETER_SHUTDOWN_GRACE_SECONDS`,
     /// `TOKENMETER_LEDGER_BUSY_TIMEOUT_MS`, `TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY`,
-    /// `TOKENMETER_EARLY_UPSTREAM_START`, `TOKENMETER_UPSTREAM_THREADS`.
+    /// `TOKENMETER_EARLY_UPSTREAM_START`, `TOKENMETER_UPSTREAM_THREADS`, `TOKENMETER_HEADER_TIMEOUT_SECONDS`,
+    /// `TOKENMETER_IDLE_TIMEOUT_SECONDS`, `TOKENMETER_MAX_CONNECTIONS`.
     public static func load(file path: String?, environment: [String: String]) throws(ConfigurationError) -> ServerConfiguration {
         var config = zeroConfig(environment: environment)
         if let path {
@@ -57,17 +23,13 @@ extension ServerConfiguration {
             do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
                 throw ConfigurationError("cannot read the configuration file \(path): \(error.localizedDescription)")
             }
-            let file: File
-            do { file = try YAMLDecoder().decode(File.self, from: text) } catch {
-                throw ConfigurationError("\(path): \(error)")
-            }
-            try config.apply(file, origin: path, environment: environment)
+            try config.apply(ConfigurationFile.read(text, origin: path), origin: path, environment: environment)
         }
         try config.applyEnvironment(environment)
         return config
     }
 
-    private mutating func apply(_ file: File, origin: String, environment: [String: String]) throws(ConfigurationError) {
+    private mutating func apply(_ file: ConfigurationFile, origin: String, environment: [String: String]) throws(ConfigurationError) {
         if let h = file.listen?.host { host = h }
         if let p = file.listen?.port { port = p }
         if let d = file.database { databasePath = d }
@@ -81,6 +43,11 @@ extension ServerConfiguration {
         if let n = file.max_concurrent_requests_per_key { maxConcurrentRequestsPerKey = n }
         if let e = file.early_upstream_start { earlyUpstreamStart = e }
         if let n = file.upstream_threads { upstreamThreads = n }
+        if let s = file.header_timeout_seconds {
+            requestHeadTimeout = try Self.timeout(seconds: s, key: "header_timeout_seconds", origin: origin)
+        }
+        if let s = file.idle_timeout_seconds { idleTimeout = try Self.timeout(seconds: s, key: "idle_timeout_seconds", origin: origin) }
+        if let n = file.max_connections { maxConnections = n }
         if let c = file.catalog { catalogPath = c }
         if let entries = file.upstreams {
             guard !entries.isEmpty else { throw ConfigurationError("\(origin): 'upstreams' is empty") }
@@ -119,6 +86,11 @@ extension ServerConfiguration {
             guard let n = Int(text) else { throw ConfigurationError("\(name)='\(text)' is not a whole number") }
             return n
         }
+        func timeout(_ name: String) throws(ConfigurationError) -> Duration? {
+            guard let text = value(name) else { return nil }
+            guard let s = Double(text) else { throw ConfigurationError("\(name)='\(text)' is not a number of seconds") }
+            return try Self.timeout(seconds: s, key: name, origin: "environment")
+        }
         if let h = value("TOKENMETER_HOST") { host = h }
         if let p = try int("TOKENMETER_PORT") { port = p }
         if let d = value("TOKENMETER_DB") { databasePath = d }
@@ -129,6 +101,9 @@ extension ServerConfiguration {
         if let ms = try int("TOKENMETER_LEDGER_BUSY_TIMEOUT_MS") { ledgerBusyTimeout = .milliseconds(ms) }
         if let n = try int("TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY") { maxConcurrentRequestsPerKey = n }
         if let n = try int("TOKENMETER_UPSTREAM_THREADS") { upstreamThreads = n }
+        if let d = try timeout("TOKENMETER_HEADER_TIMEOUT_SECONDS") { requestHeadTimeout = d }
+        if let d = try timeout("TOKENMETER_IDLE_TIMEOUT_SECONDS") { idleTimeout = d }
+        if let n = try int("TOKENMETER_MAX_CONNECTIONS") { maxConnections = n }
         if let text = value("TOKENMETER_EARLY_UPSTREAM_START") {
             switch text.lowercased() {
             case "1", "true", "yes", "on": earlyUpstreamStart = true
@@ -137,6 +112,15 @@ extension ServerConfiguration {
             }
         }
         try validate(origin: "environment")
+    }
+
+    /// A connection timeout of `seconds` (decimals allowed), refusing what cannot be one: not more than zero,
+    /// not a number, or over a day (86,400 s).
+    private static func timeout(seconds: Double, key: String, origin: String) throws(ConfigurationError) -> Duration {
+        guard seconds > 0, seconds <= 86_400 else {
+            throw ConfigurationError("\(origin): \(key) must be more than 0 and at most 86400 seconds, got \(seconds)")
+        }
+        return .milliseconds(Int64((seconds * 1000).rounded()))
     }
 
     /// Refuses values that cannot work.
@@ -148,6 +132,9 @@ extension ServerConfiguration {
             throw ConfigurationError("\(origin): max_concurrent_requests_per_key must be at least 1")
         }
         guard (1...64).contains(upstreamThreads) else { throw ConfigurationError("\(origin): upstream_threads must be 1–64") }
+        guard requestHeadTimeout > .zero else { throw ConfigurationError("\(origin): header_timeout_seconds must be positive") }
+        guard idleTimeout > .zero else { throw ConfigurationError("\(origin): idle_timeout_seconds must be positive") }
+        if let n = maxConnections, n < 1 { throw ConfigurationError("\(origin): max_connections must be at least 1") }
         guard ledgerBusyTimeout >= .zero else { throw ConfigurationError("\(origin): the ledger busy timeout must not be negative") }
         guard !upstreams.isEmpty else { throw ConfigurationError("\(origin): no upstream configured") }
         if let adminKey, adminKey.count < 16 { throw ConfigurationError("\(origin): the admin key must be at least 16 characters") }

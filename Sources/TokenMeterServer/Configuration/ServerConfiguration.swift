@@ -44,6 +44,16 @@ public struct ServerConfiguration: Sendable {
     /// docs/history/benchmarks-server-2026-11.md). More are for machines with more cores, where one
     /// thread's core would become the limit.
     public var upstreamThreads = 1
+    /// Longest a request head (request line and header fields) may take from its first byte to its end; the
+    /// connection is then closed. Bounds clients that trickle a head in (slowloris). Default 30 s.
+    public var requestHeadTimeout: Duration = .seconds(30)
+    /// How long a connection may have nothing to do before it is closed: no byte since it opened, no request
+    /// part while a request is read, or no new request after the last response (keep-alive). Never applies
+    /// while a response is written, so a stream of any length is not cut. Default 60 s.
+    public var idleTimeout: Duration = .seconds(60)
+    /// Most client connections open at once; further ones wait in the listen backlog (1024) until one closes.
+    /// nil (the default) sets no cap.
+    public var maxConnections: Int?
 
     /// A configuration with explicit upstreams and defaults for everything else.
     public init(upstreams: [UpstreamConfiguration]) {

@@ -1,0 +1,84 @@
+import Yams
+
+/// The YAML configuration file's shape (docs/SERVER.md has a complete, commented example). Each mapping's
+/// `CodingKeys` is the list of keys it allows: ``read(_:origin:)`` refuses any other key before decoding.
+struct ConfigurationFile: Decodable {
+    struct Listen: Decodable {
+        var host: String?
+        var port: Int?
+        enum CodingKeys: String, CodingKey, CaseIterable { case host, port }
+    }
+
+    struct Timeouts: Decodable {
+        var connect_seconds: Double?
+        var first_byte_seconds: Double?
+        var idle_seconds: Double?
+        enum CodingKeys: String, CodingKey, CaseIterable { case connect_seconds, first_byte_seconds, idle_seconds }
+    }
+
+    struct UpstreamEntry: Decodable {
+        var name: String
+        var provider: String?
+        var base_url: String
+        var api_key: String?
+        var api_key_env: String?
+        var timeouts: Timeouts?
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, provider, base_url, api_key, api_key_env, timeouts }
+    }
+
+    struct Route: Decodable {
+        var model: String
+        var upstream: String
+        enum CodingKeys: String, CodingKey, CaseIterable { case model, upstream }
+    }
+
+    var listen: Listen?
+    var database: String?
+    var admin_key: String?
+    var admin_key_env: String?
+    var body_limit_bytes: Int?
+    var checkpoint_interval_ms: Int?
+    var shutdown_grace_seconds: Double?
+    var max_tokens_ceiling: Int?
+    var ledger_busy_timeout_ms: Int?
+    var max_concurrent_requests_per_key: Int?
+    var early_upstream_start: Bool?
+    var upstream_threads: Int?
+    var header_timeout_seconds: Double?
+    var idle_timeout_seconds: Double?
+    var max_connections: Int?
+    var catalog: String?
+    var upstreams: [UpstreamEntry]?
+    var routes: [Route]?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case listen, database, admin_key, admin_key_env, body_limit_bytes, checkpoint_interval_ms, shutdown_grace_seconds,
+             max_tokens_ceiling, ledger_busy_timeout_ms, max_concurrent_requests_per_key, early_upstream_start,
+             upstream_threads, header_timeout_seconds, idle_timeout_seconds, max_connections, catalog, upstreams, routes
+    }
+
+    /// The keys of every mapping in the file.
+    static let keys = ConfigurationKeys(CodingKeys.self, nested: [
+        "listen": ConfigurationKeys(Listen.CodingKeys.self),
+        "upstreams": ConfigurationKeys(UpstreamEntry.CodingKeys.self, nested: ["timeouts": ConfigurationKeys(Timeouts.CodingKeys.self)]),
+        "routes": ConfigurationKeys(Route.CodingKeys.self),
+    ])
+
+    /// Parses `text` (the file named `origin`), refuses unknown keys with their line, and decodes it.
+    static func read(_ text: String, origin: String) throws(ConfigurationError) -> ConfigurationFile {
+        do {
+            // Parsed as YAMLDecoder parses a string (only merge keys resolved); the parser is kept alive while the
+            // node is used because nodes refer to its anchors weakly.
+            let parser = try Parser(yaml: text, resolver: Resolver.basic.appending(.merge))
+            return try withExtendedLifetime(parser) {
+                let root = try parser.singleRoot() ?? ""
+                try keys.check(root, path: "", origin: origin)
+                return try YAMLDecoder().decode(ConfigurationFile.self, from: root)
+            }
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError("\(origin): \(error)")
+        }
+    }
+}
