@@ -100,6 +100,7 @@ final class GatewayHarness: Sendable {
 
     /// One settled usage record as stored.
     struct Record: Sendable {
+        var requestID: String
         var status: String
         var promptTokens: Int64
         var completionTokens: Int64
@@ -117,12 +118,12 @@ final class GatewayHarness: Sendable {
         let queue = try DatabaseQueue(path: databasePath, configuration: configuration)
         return try queue.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT r.status, r.prompt_tokens, r.completion_tokens, r.provider_completion_tokens, r.billed_by,
+                SELECT r.request_id, r.status, r.prompt_tokens, r.completion_tokens, r.provider_completion_tokens, r.billed_by,
                        r.billed_tokens, r.cost_pusd
                 FROM usage_records r JOIN users u ON u.id = r.user_id WHERE u.name = ? ORDER BY r.id
                 """, arguments: [user]).map {
-                Record(status: $0[0], promptTokens: $0[1], completionTokens: $0[2], providerCompletionTokens: $0[3],
-                       billedBy: $0[4], billedTokens: $0[5], costPicoUSD: $0[6])
+                Record(requestID: $0[0], status: $0[1], promptTokens: $0[2], completionTokens: $0[3], providerCompletionTokens: $0[4],
+                       billedBy: $0[5], billedTokens: $0[6], costPicoUSD: $0[7])
             }
         }
     }
@@ -174,6 +175,25 @@ func curl(_ url: String, method: String = "POST", key: String?, body: [UInt8]? =
     let text = try runCurl(args, input: body)
     guard let newline = text.lastIndex(of: "\n") else { return (0, text) }
     return (Int(text[text.index(after: newline)...]) ?? 0, String(text[..<newline]))
+}
+
+/// Like ``curl(_:method:key:body:headers:)``, with the answer's headers (names in lowercase).
+func curlWithHeaders(_ url: String, method: String = "POST", key: String?, body: [UInt8]? = nil)
+    throws -> (status: Int, headers: [String: String], body: String) {
+    var args = ["-s", "-S", "-X", method, "-D", "-", "-o", "-", "--max-time", "60", "--noproxy", "*"]
+    if let key { args += ["-H", "Authorization: Bearer \(key)"] }
+    if body != nil { args += ["-H", "Content-Type: application/json", "--data-binary", "@-"] }
+    args.append(url)
+    let text = try runCurl(args, input: body)
+    guard let end = text.range(of: "\r\n\r\n") else { return (0, [:], text) }
+    let lines = text[..<end.lowerBound].components(separatedBy: "\r\n")
+    let status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
+    var headers: [String: String] = [:]
+    for line in lines.dropFirst() {
+        guard let colon = line.firstIndex(of: ":") else { continue }
+        headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    return (status, headers, String(text[end.upperBound...]))
 }
 
 /// Runs /usr/bin/curl with `arguments` (the caller adds `--noproxy '*'`, see ``curl(_:method:key:body:headers:)``),
