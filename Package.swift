@@ -71,6 +71,7 @@ let package = Package(
             name: "TokenMeterLedger",
             dependencies: [
                 "TokenMeterMoney",
+                "TokenMeterJSON",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -7,20 +7,10 @@ import Glibc
 
 /// A failure the CLI reports on stderr as `tokenmeter: error: …` and turns into a sysexits(3) code.
 struct CLIFailure: Error, CustomStringConvertible {
-    /// sysexits(3) codes used by TokenMeter.
-    enum Code: Int32 {
-        case usage = 64        // EX_USAGE: unknown model or encoding, bad arguments
-        case dataError = 65    // EX_DATAERR: invalid UTF-8, bad token id, malformed input
-        case noInput = 66      // EX_NOINPUT: input file missing or unreadable
-        case software = 70     // EX_SOFTWARE: internal error
-        case osFile = 72       // EX_OSFILE: vocab file missing, unreadable or corrupt
-        case ioError = 74      // EX_IOERR: cannot write output
-    }
-
-    let code: Code
+    let code: ExitStatus
     let message: String
 
-    init(_ code: Code, _ message: String) {
+    init(_ code: ExitStatus, _ message: String) {
         self.code = code
         self.message = message
     }
@@ -46,7 +36,7 @@ struct CLIFailure: Error, CustomStringConvertible {
     /// Prints the message to stderr and returns the exit code to throw.
     func report() -> ExitCode {
         StandardStreams.writeError("tokenmeter: error: \(message)\n")
-        return ExitCode(code.rawValue)
+        return code.exitCode
     }
 }
 

@@ -108,7 +108,7 @@ struct Chat: AsyncParsableCommand {
         case .failure(let error as ChatClientError):
             if case .cancelled = error {
                 StandardStreams.writeError("\n" + meter.summary(cancelled: true) + "\n")
-                throw ExitCode(130)
+                throw ExitStatus.interrupted.exitCode
             }
             throw ChatFailure(error).report()
         case .failure(let error):
@@ -175,16 +175,16 @@ struct ChatFailure {
     init(_ error: ChatClientError) { self.error = error }
 
     func report() -> ExitCode {
-        let code: Int32
+        let status: ExitStatus
         switch error {
-        case .httpStatus(let status, _, _) where status == 401 || status == 403: code = 77  // EX_NOPERM
-        case .timeout: code = 75                                                             // EX_TEMPFAIL
-        case .malformedStream: code = 76                                                     // EX_PROTOCOL
-        case .invalidRequest: code = 64
-        default: code = 69                                                                   // EX_UNAVAILABLE
+        case .httpStatus(let code, _, _) where code == 401 || code == 403: status = .noPermission
+        case .timeout: status = .tempFail
+        case .malformedStream: status = .protocolError
+        case .invalidRequest: status = .usage
+        default: status = .unavailable
         }
         StandardStreams.writeError("\ntokenmeter: error: \(error)\n")
-        return ExitCode(code)
+        return status.exitCode
     }
 }
 

@@ -72,7 +72,7 @@ struct Estimate: AsyncParsableCommand {
             try StandardStreams.write(json ? report.jsonText() + "\n" : report.tableText())
             if strict, report.anyOverContext {
                 StandardStreams.writeError("tokenmeter: error: a prompt exceeds its model's context window (--strict)\n")
-                throw ExitCode(1)
+                throw ExitStatus.overContext.exitCode
             }
         } catch let e as ExitCode {
             throw e

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TokenMeterLedger
+import TokenMeterJSON
 
 /// `tokenmeter keys …`: API keys. Only a key's prefix is stored in clear; the key is shown once.
 struct Keys: AsyncParsableCommand {
@@ -21,7 +22,7 @@ extension Keys {
         func run() async throws {
             try await options.withLedger { store in
                 let issued = try await store.createAPIKey(userID: try await store.user(named: user).id)
-                if options.json { return try options.printJSON(KeyJSON(issued.info, key: issued.key)) }
+                if options.json { return options.printJSON(LedgerJSON.key(issued.info, secret: issued.key)) }
                 // The key alone on stdout (for `KEY=$(tokenmeter keys create ann)`); the note on stderr.
                 print(issued.key)
                 FileHandle.standardError.write(Data("""
@@ -43,7 +44,7 @@ extension Keys {
             try await options.withLedger { store in
                 let userID = try await user.asyncMap { try await store.user(named: $0).id }
                 let keys = try await store.listAPIKeys(userID: userID)
-                if options.json { return try options.printJSON(keys.map { KeyJSON($0) }) }
+                if options.json { return options.printJSON(.array(keys.map { LedgerJSON.key($0) })) }
                 guard !keys.isEmpty else { return print("no keys (create one with `tokenmeter keys create USER`)") }
                 var table = TextTable("PREFIX", "USER", "STATUS", "CREATED", "LAST USED")
                 for k in keys {
@@ -64,7 +65,7 @@ extension Keys {
         func run() async throws {
             try await options.withLedger { store in
                 let info = try await store.revokeAPIKey(prefix: prefix)
-                if options.json { return try options.printJSON(KeyJSON(info)) }
+                if options.json { return options.printJSON(LedgerJSON.key(info)) }
                 print("revoked \(info.displayPrefix) of \(info.userName) at \(Formatting.date(info.revokedAt))")
             }
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TokenMeterLedger
+import TokenMeterJSON
 
 /// Options shared by every ledger command: where the database is, and the output format.
 struct LedgerOptions: ParsableArguments {
@@ -34,21 +35,18 @@ struct LedgerOptions: ParsableArguments {
             try await body(try openLedger(creating: creating))
         } catch let error as LedgerError {
             printError(error.description)
-            throw ExitCode(error.exitCode)
+            throw error.exitStatus.exitCode
         } catch let error as ExitCode {
             throw error
         } catch {
             printError("internal error: \(error)")
-            throw ExitCode(70) // EX_SOFTWARE
+            throw ExitStatus.software.exitCode
         }
     }
 
-    /// Prints `value` as pretty JSON with sorted keys on stdout.
-    func printJSON(_ value: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    /// Prints `value` as pretty JSON on stdout (the views of ``LedgerJSON``, shared with the admin API).
+    func printJSON(_ value: JSONValue) {
+        print(value.prettyJSON())
     }
 }
 

@@ -62,7 +62,7 @@ struct Report: AsyncParsableCommand {
                 try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
             } catch {
                 printError("cannot write the report to \(out): \(error.localizedDescription)")
-                throw ExitCode(73) // EX_CANTCREAT
+                throw ExitStatus.cannotCreate.exitCode
             }
         }
     }

@@ -44,7 +44,7 @@ struct Serve: AsyncParsableCommand {
             configuration = try ServerConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
         } catch {
             StandardStreams.writeError("tokenmeter: error: \(error)\n")
-            throw ExitCode(78)  // EX_CONFIG
+            throw ExitStatus.configuration.exitCode
         }
         if let host { configuration.host = host }
         if let port { configuration.port = port }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TokenMeterLedger
+import TokenMeterJSON
 
 /// `tokenmeter users …`: people and their budgets.
 struct Users: AsyncParsableCommand {
@@ -25,7 +26,7 @@ extension Users {
             let budget = try self.budget.patch().applied(to: .unlimited)
             try await options.withLedger(creating: true) { store in
                 let user = try await store.addUser(name: name, budget: budget)
-                if options.json { return try options.printJSON(UserJSON(user, budget: budget)) }
+                if options.json { return options.printJSON(try await store.view(of: user)) }
                 print("added user \(user.name) (\(Formatting.budget(budget)))")
             }
         }
@@ -38,18 +39,18 @@ extension Users {
 
         func run() async throws {
             try await options.withLedger { store in
-                var views: [UserJSON] = []
+                var views: [JSONValue] = []
                 var table = TextTable("NAME", "STATUS", "MONTHLY LIMIT", "SPENT", "REMAINING", "TOKEN LIMIT", "TOKENS USED",
                                       "MAX/REQUEST")
                 for user in try await store.listUsers() {
                     let s = try await store.remaining(userID: user.id)
-                    views.append(UserJSON(user, budget: s.budget, status: s))
+                    views.append(LedgerJSON.user(user, status: s))
                     table.add(user.name, user.status.rawValue, Formatting.limit(s.budget.monthlyLimit),
                               s.committedCost.description, Formatting.limit(s.remainingCost),
                               Formatting.limit(s.budget.monthlyTokenLimit), Formatting.count(s.committedTokens),
                               Formatting.limit(s.budget.maxRequestCost))
                 }
-                if options.json { return try options.printJSON(views) }
+                if options.json { return options.printJSON(.array(views)) }
                 print(views.isEmpty ? "no users (add one with `tokenmeter users add NAME`)" : table.rendered)
             }
         }
@@ -66,7 +67,7 @@ extension Users {
             try await options.withLedger { store in
                 let user = try await store.user(named: name)
                 let s = try await store.remaining(userID: user.id)
-                if options.json { return try options.printJSON(UserJSON(user, budget: s.budget, status: s)) }
+                if options.json { return options.printJSON(LedgerJSON.user(user, status: s)) }
                 let keys = try await store.listAPIKeys(userID: user.id)
                 let usage = try await store.usage(userID: user.id, period: s.period)
                 let active = keys.filter { $0.revokedAt == nil }.count
@@ -114,7 +115,7 @@ extension Users {
             try await options.withLedger { store in
                 let user = try await store.user(named: name)
                 let updated = try await store.updateBudget(userID: user.id, patch)
-                if options.json { return try options.printJSON(UserJSON(user, budget: updated)) }
+                if options.json { return options.printJSON(try await store.view(of: user)) }
                 print("budget of \(user.name): \(Formatting.budget(updated))")
             }
         }
@@ -140,7 +141,7 @@ extension Users {
         try await options.withLedger { store in
             let user = try await store.setStatus(userID: try await store.user(named: name).id, status)
             if options.json {
-                return try options.printJSON(UserJSON(user, budget: try await store.remaining(userID: user.id).budget))
+                return options.printJSON(try await store.view(of: user))
             }
             print("user \(user.name) is \(user.status.rawValue)")
         }

@@ -77,7 +77,7 @@ extension ServerTests {
             #expect(json["requests"]?.intValue == 2)
             let billed = records.reduce(0) { $0 + $1.billedTokens }
             #expect(json["billed_tokens"]?.intValue == billed)
-            #expect(json["budget"]?["remaining_tokens"]?.intValue == 10_000 - billed)
+            #expect(json["this_month"]?["remaining_tokens"]?.intValue == 10_000 - billed)
             try await second.stop()
             try await upstream.shutdown()
         }
@@ -122,7 +122,7 @@ extension ServerTests {
             _ = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
             _ = try await harness.waitForRecords(user: "sam", count: 1)
             let usage = try JSONParser.parse(Data(try curl(harness.baseURL + "/v1/usage", method: "GET", key: key).body.utf8))
-            #expect(usage["budget"]?["monthly_limit_usd"]?.stringValue == "1.50")
+            #expect(usage["budget"]?["monthly_usd"]?.stringValue == "1.50")
             #expect(usage["requests"]?.intValue == 1)
             let metrics = try curl(harness.baseURL + "/metrics", method: "GET", key: nil).body
             #expect(metrics.contains(#"tokenmeter_requests_total{status="completed"} 1"#), "\(metrics)")

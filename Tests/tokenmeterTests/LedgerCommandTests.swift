@@ -25,7 +25,7 @@ struct LedgerCommandTests {
         #expect(budget["monthly_usd"] as? String == "12.50")
         #expect(budget["monthly_tokens"] as? Int == 1_000_000)
         #expect(budget["max_request_usd"] is NSNull)
-        let month = users[0]["month"] as! [String: Any]
+        let month = users[0]["this_month"] as! [String: Any]
         #expect(month["remaining_usd"] as? String == "12.50")
 
         let table = try cli.ledger("users", "list")
@@ -88,7 +88,7 @@ struct LedgerCommandTests {
         #expect(!list.stdout.contains(key))
         let listJSON = try cli.ledger("keys", "list", "ann", "--json")
         #expect(!listJSON.stdout.contains(key))
-        #expect(listJSON.stdout.contains("\"prefix\" : \"\(prefix)\""))
+        #expect(listJSON.stdout.contains("\"prefix\": \"\(prefix)\""))
 
         let revoke = try cli.ledger("keys", "revoke", "tm_\(prefix)_…")
         #expect(revoke.status == 0)
@@ -120,7 +120,7 @@ struct LedgerCommandTests {
         let user = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as! [String: Any]
         #expect(user["status"] as? String == "disabled")
         #expect((user["budget"] as! [String: Any])["monthly_usd"] is NSNull)
-        #expect((user["month"] as! [String: Any])["remaining_tokens"] as? Int == 500)
+        #expect((user["this_month"] as! [String: Any])["remaining_tokens"] as? Int == 500)
         #expect(try cli.ledger("users", "enable", "ann").stdout == "user ann is active\n")
     }
 

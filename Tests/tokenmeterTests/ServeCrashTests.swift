@@ -172,8 +172,8 @@ struct ServeCrashTests {
             #expect(usage["requests"]?.intValue == 10, "\(user)")
             #expect(usage["cost_picousd"]?.intValue == spent, "\(user)")
             #expect(spent > 0, "\(user)")
-            #expect(usage["budget"]?["held_tokens"]?.intValue == 0, "\(user): nothing is held after recovery")
-            let remaining = try #require(usage["budget"]?["remaining_usd"]?.stringValue)
+            #expect(usage["this_month"]?["held_tokens"]?.intValue == 0, "\(user): nothing is held after recovery")
+            let remaining = try #require(usage["this_month"]?["remaining_usd"]?.stringValue)
             #expect(Self.picoUSD(remaining) == Self.monthlyLimitPicoUSD - spent, "\(user): \(remaining)")
         }
 

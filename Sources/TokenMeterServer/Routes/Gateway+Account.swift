@@ -64,7 +64,7 @@ extension Gateway {
             "requests": .int(summary.requests), "billed_tokens": .int(summary.billedTokens),
             "cost_usd": .string(summary.cost.decimalString), "cost_picousd": .int(summary.cost.picoUSD),
             "models": .array(models),
-            "budget": Self.budgetJSON(status),
+            "budget": LedgerJSON.budget(status.budget), "this_month": LedgerJSON.month(status),
         ])
     }
 
@@ -77,21 +77,6 @@ extension Gateway {
     }
 
     /// The budget and what is left of it this month.
-    static func budgetJSON(_ status: BudgetStatus) -> JSONValue {
-        func money(_ m: Money?) -> JSONValue { m.map { .string($0.decimalString) } ?? .null }
-        return [
-            "month": .string(status.period.description),
-            "monthly_limit_usd": money(status.budget.monthlyLimit),
-            "monthly_token_limit": status.budget.monthlyTokenLimit.map { .int($0) } ?? .null,
-            "max_request_usd": money(status.budget.maxRequestCost),
-            "spent_usd": .string(status.settledCost.decimalString), "spent_tokens": .int(status.settledTokens),
-            "held_usd": .string(status.heldCost.decimalString), "held_tokens": .int(status.heldTokens),
-            "remaining_usd": money(status.remainingCost),
-            "remaining_tokens": status.remainingTokens.map { .int($0) } ?? .null,
-        ]
-    }
-
-    /// A 200 JSON response.
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: value.encoded())))
     }

@@ -18,38 +18,37 @@ extension Gateway {
         let admin = RouteCollection(context: GatewayRequestContext.self)
         admin.get("reports/monthly") { request, _ in try await monthlyReport(request) }
         admin.get("users") { request, _ in
-            try await adminCall(request) { _ in .array(try await store.listUsers().map(Self.userJSON)) }
+            try await adminCall(request) { _ in
+                var views: [JSONValue] = []
+                for user in try await store.listUsers() { views.append(try await store.view(of: user)) }
+                return .array(views)
+            }
         }
         admin.post("users") { request, _ in
             try await adminCall(request, status: .created) { body in
                 guard let name = body["name"]?.stringValue else { throw GatewayError.badRequest("Missing 'name'.", param: "name") }
                 let patch = try Self.budgetPatch(body)
                 let user = try await store.addUser(name: name, budget: patch.applied(to: .unlimited))
-                return Self.userJSON(user)
+                return try await store.view(of: user)
             }
         }
         admin.get("users/:name") { request, context in
             let name = try context.parameters.require("name")
-            return try await adminCall(request) { _ in
-                let user = try await store.user(named: name)
-                var json = Self.userJSON(user)
-                if case .object(var o) = json { o["budget"] = Self.budgetJSON(try await store.remaining(userID: user.id)); json = .object(o) }
-                return json
-            }
+            return try await adminCall(request) { _ in try await store.view(of: try await store.user(named: name)) }
         }
         admin.patch("users/:name/budget") { request, context in
             let name = try context.parameters.require("name")
             return try await adminCall(request) { body in
                 let user = try await store.user(named: name)
                 _ = try await store.updateBudget(userID: user.id, try Self.budgetPatch(body))
-                return Self.budgetJSON(try await store.remaining(userID: user.id))
+                return try await store.view(of: user)
             }
         }
         for (action, status) in [("disable", UserStatus.disabled), ("enable", UserStatus.active)] {
             admin.post("users/:name/\(action)") { request, context in
                 let name = try context.parameters.require("name")
                 return try await adminCall(request) { _ in
-                    Self.userJSON(try await store.setStatus(userID: try await store.user(named: name).id, status))
+                    try await store.view(of: try await store.setStatus(userID: try await store.user(named: name).id, status))
                 }
             }
         }
@@ -57,20 +56,18 @@ extension Gateway {
             let name = try context.parameters.require("name")
             return try await adminCall(request, status: .created) { _ in
                 let issued = try await store.createAPIKey(userID: try await store.user(named: name).id)
-                guard case .object(var json) = Self.keyJSON(issued.info) else { return .null }
-                json["key"] = .string(issued.key)
-                return .object(json)
+                return LedgerJSON.key(issued.info, secret: issued.key)
             }
         }
         admin.get("keys") { request, _ in
             try await adminCall(request) { _ in
                 let userID = try await request.uri.queryParameters["user"].asyncMap { try await store.user(named: String($0)).id }
-                return .array(try await store.listAPIKeys(userID: userID).map(Self.keyJSON))
+                return .array(try await store.listAPIKeys(userID: userID).map { LedgerJSON.key($0) })
             }
         }
         admin.delete("keys/:prefix") { request, context in
             let prefix = try context.parameters.require("prefix")
-            return try await adminCall(request) { _ in Self.keyJSON(try await store.revokeAPIKey(prefix: prefix)) }
+            return try await adminCall(request) { _ in LedgerJSON.key(try await store.revokeAPIKey(prefix: prefix)) }
         }
         return admin
     }
@@ -106,18 +103,6 @@ extension Gateway {
         }
         return try BudgetPatch(monthlyUSD: try text("monthly_usd"), monthlyTokens: try text("monthly_tokens"),
                                maxRequestUSD: try text("max_request_usd"))
-    }
-
-    static func userJSON(_ user: User) -> JSONValue {
-        ["id": .int(user.id), "name": .string(user.name), "status": .string(user.status.rawValue),
-         "created_at": .int(Int64(user.createdAt.timeIntervalSince1970))]
-    }
-
-    static func keyJSON(_ info: APIKeyInfo) -> JSONValue {
-        ["id": .int(info.id), "user": .string(info.userName), "prefix": .string(info.displayPrefix),
-         "created_at": .int(Int64(info.createdAt.timeIntervalSince1970)),
-         "revoked_at": info.revokedAt.map { .int(Int64($0.timeIntervalSince1970)) } ?? .null,
-         "last_used_at": info.lastUsedAt.map { .int(Int64($0.timeIntervalSince1970)) } ?? .null]
     }
 }
 
