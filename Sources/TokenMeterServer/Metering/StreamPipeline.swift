@@ -1,8 +1,7 @@
 import TokenMeterClient
 
 /// Decides, event by event, what of an upstream stream reaches the client: meters each delta with a
-/// ``StreamMeter`` and turns the stream into ``Step``s that a renderer (SSE for `stream: true`,
-/// ``CompletionAssembler`` for `stream: false`) writes out.
+/// ``StreamMeter`` and turns the stream into ``Step``s that ``MeteredStream`` hands to a wire-format adapter.
 struct StreamPipeline {
     /// What to do with one upstream event.
     enum Step {
@@ -19,14 +18,10 @@ struct StreamPipeline {
     let admitted: AdmittedRequest
     /// The completion's meter.
     private(set) var meter: StreamMeter
-    /// Completion tokens actually written to the client (updated by the renderer after each write).
+    /// Completion tokens actually written to the client (updated by the driver after each write).
     var deliveredTokens = 0
     /// The provider's usage, when it reported it.
     private(set) var providerUsage: ChatUsage?
-    /// The last finish reason the provider sent.
-    private(set) var finishReason: String?
-    /// Whether the budget ended the stream.
-    private(set) var wasCut = false
 
     /// A pipeline for `admitted`.
     init(admitted: AdmittedRequest) {
@@ -41,7 +36,6 @@ struct StreamPipeline {
     mutating func step(for event: ChatEvent) -> Step {
         if let usage = event.usage { providerUsage = usage }
         if event.choices.isEmpty, event.usage != nil { return .usage(event) }
-        if let reason = event.finishReason { finishReason = reason.rawValue }
         var metered = ""
         var onlyContent = true
         for choice in event.choices {
@@ -58,7 +52,6 @@ struct StreamPipeline {
         case .all:
             return .pass(event)
         case .prefix(let prefix):
-            wasCut = true
             return .cut(event, prefix: prefix)
         }
     }
