@@ -6,10 +6,13 @@
 /// request or catalog file is broken (exit 65 with line and column), because numbers must keep
 /// their exact text (prices are decimal), and because it is faster than `JSONDecoder` on request bodies.
 /// Nesting is limited to `maxDepth` levels so a hostile document cannot exhaust the stack; size is
-/// limited by the caller (the server's body limit, the catalog loader's file limit).
+/// limited to ``maxBytes`` (callers such as the server's body limit set tighter bounds of their own).
 public struct JSONParser {
     /// Deepest nesting of arrays and objects accepted.
     public static let maxDepth = 512
+    /// Largest document accepted, in bytes (64 MiB): far above any request body, catalog or upstream
+    /// answer, and a bound on the memory a document's tree can take for callers that read whole files.
+    public static let maxBytes = 64 << 20
 
     private let bytes: [UInt8]
     private var index = 0
@@ -19,6 +22,9 @@ public struct JSONParser {
 
     /// Parses one JSON document (surrounding whitespace allowed, nothing else after it).
     public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+        guard bytes.count <= maxBytes else {
+            throw JSONSyntaxError(line: 1, column: 1, reason: "the document is \(bytes.count) bytes, more than the \(maxBytes >> 20) MiB a JSON document may have")
+        }
         var parser = JSONParser(bytes: bytes)
         // A UTF-8 byte order mark is tolerated, as editors on some systems write one.
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { parser.index = 3 }

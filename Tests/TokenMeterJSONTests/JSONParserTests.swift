@@ -40,4 +40,10 @@ import TokenMeterJSON
         #expect(v.compactJSON == #"{"k":["a\"b",1.50,{"x":null}],"e":{},"f":[]}"#)
         #expect(try JSONParser.parse(v.prettyJSON()) == v)
     }
+
+    @Test func limitsDocumentSize() throws {
+        let big = [UInt8](repeating: UInt8(ascii: " "), count: JSONParser.maxBytes) + Array("1".utf8)
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(big) }
+        #expect(try JSONParser.parse([UInt8](repeating: UInt8(ascii: " "), count: 1000) + Array("1".utf8)) == 1)
+    }
 }
