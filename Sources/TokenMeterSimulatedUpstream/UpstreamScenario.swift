@@ -1,7 +1,7 @@
-/// What the test upstream answers to one request: the stream's content and pacing, and an optional
+/// What the simulated upstream answers to one request: the stream's content and pacing, and an optional
 /// fault. The wire format follows the request path (`…/chat/completions`: OpenAI SSE;
 /// `/api/chat`: Ollama NDJSON), and `stream: false` in the request gets one JSON body.
-public struct TestScenario: Sendable, Hashable {
+public struct UpstreamScenario: Sendable, Hashable {
     /// A failure to inject.
     public enum Fault: Sendable, Hashable {
         /// Close the connection abruptly after writing `afterChunks` content chunks.
@@ -54,8 +54,8 @@ public struct TestScenario: Sendable, Hashable {
     }
 
     /// `count` chunks `"t0 "`, `"t1 "`, … paced by `interval`.
-    public static func counting(_ count: Int, interval: Duration = .zero, fault: Fault? = nil) -> TestScenario {
-        TestScenario(chunks: (0..<count).map { "t\($0) " }, interval: interval, fault: fault)
+    public static func counting(_ count: Int, interval: Duration = .zero, fault: Fault? = nil) -> UpstreamScenario {
+        UpstreamScenario(chunks: (0..<count).map { "t\($0) " }, interval: interval, fault: fault)
     }
 
     /// The full text the chunks spell.
