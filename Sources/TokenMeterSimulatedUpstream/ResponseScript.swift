@@ -81,7 +81,7 @@ struct ResponseScript {
         case .missingEndMarker?:
             epilogue = [.end]
         default:
-            epilogue = (writer.trailer(includeUsage: includeUsage).map(Step.chunk) + [.end])[...]
+            epilogue = (writer.trailer(includeUsage: includeUsage && scenario.sendsUsage).map(Step.chunk) + [.end])[...]
         }
     }
 

@@ -36,13 +36,18 @@ public struct UpstreamScenario: Sendable, Hashable {
     public var promptTokens: Int
     /// Cached prompt tokens to report (OpenAI only), when non-nil.
     public var cachedTokens: Int?
+    /// Whether a streamed OpenAI answer ends with the usage chunk when the request asks for
+    /// `stream_options.include_usage`; false plays an OpenAI-compatible server that ignores the option, so
+    /// whoever reads the stream must count the tokens itself. Ollama's last line always carries its counts.
+    public var sendsUsage: Bool
     /// The fault to inject, if any.
     public var fault: Fault?
 
     /// Makes a scenario; the default is a short, fast, well-formed stream.
     public init(
         chunks: [String] = ["Hello", ",", " world", "!"], interval: Duration = .zero, headerDelay: Duration = .zero,
-        finishReason: String = "stop", promptTokens: Int = 9, cachedTokens: Int? = nil, fault: Fault? = nil
+        finishReason: String = "stop", promptTokens: Int = 9, cachedTokens: Int? = nil, sendsUsage: Bool = true,
+        fault: Fault? = nil
     ) {
         self.chunks = chunks
         self.interval = interval
@@ -50,6 +55,7 @@ public struct UpstreamScenario: Sendable, Hashable {
         self.finishReason = finishReason
         self.promptTokens = promptTokens
         self.cachedTokens = cachedTokens
+        self.sendsUsage = sendsUsage
         self.fault = fault
     }
 

@@ -76,6 +76,27 @@ extension ServerTests {
             try await harness.stop()
         }
 
+        @Test("an upstream that ignores include_usage is billed by TokenMeter's own count of the streamed text")
+        func upstreamWithoutUsageIsBilledLocally() async throws {
+            let harness = try await GatewayHarness.start()
+            let key = try await harness.addUser("eli")
+            let scenario = UpstreamScenario(chunks: ["No", " usage", " from", " this", " upstream", "."], promptTokens: 99,
+                                            sendsUsage: false)
+            harness.upstream.setDefaultScenario(scenario)
+            let (events, error) = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
+            #expect(error == nil)
+            #expect(events.compactMap(\.content).joined() == scenario.text)
+            let encoding = try Encoding.named(.o200k_base)
+            let promptTokens = 3 + encoding.count("user") + encoding.count("Say hello") + 3
+            let records = try await harness.waitForRecords(user: "eli", count: 1)
+            #expect(records.first?.status == "completed")
+            #expect(records.first?.billedBy == "local")
+            #expect(records.first?.providerCompletionTokens == nil)
+            #expect(records.first?.completionTokens == Int64(encoding.count(scenario.text)))
+            #expect(records.first?.billedTokens == Int64(promptTokens + encoding.count(scenario.text)))
+            try await harness.stop()
+        }
+
         @Test("stream: false returns one chat.completion with the whole text and usage")
         func nonStreaming() async throws {
             let harness = try await GatewayHarness.start()
