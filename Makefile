@@ -5,7 +5,7 @@ CONFIG   ?= release
 APT_PKGS := libpcre2-dev libcurl4-openssl-dev libsqlite3-dev curl
 BIN       = .build/$(CONFIG)/tokenmeter
 
-.PHONY: deps test-deps build release test run install bench bench-server soak clean
+.PHONY: deps test-deps build release test run demo install bench bench-server soak clean
 
 ## deps: install the Debian -dev packages the build links against (as root, only those missing).
 ## test-deps: also the official openai Python SDK, which the server's end-to-end test drives.
@@ -39,6 +39,12 @@ test: test-deps
 ## (docs/SERVER.md); extra serve options with ARGS="--config tokenmeter.yaml".
 run: release
 	$(BIN) serve $(ARGS)
+
+## demo: the first five minutes. Builds (release) and runs `tokenmeter demo`: the gateway on a temporary
+## ledger in front of the built-in simulated upstream, and commands to try it (no model, API key or
+## network); ARGS="--port 0" picks a free port. Ctrl-C stops it and deletes the temporary ledger.
+demo: release
+	$(BIN) demo $(ARGS)
 
 ## install: binary to $(PREFIX)/bin, vocab to $(PREFIX)/share/tokenmeter/vocab.
 install: release

@@ -117,9 +117,12 @@ let package = Package(
                 "TokenMeterMoney",
                 "TokenMeterJSON",
                 "TokenMeterServer",
+                // Only `tokenmeter demo` starts it.
+                "TokenMeterSimulatedUpstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Test-only helper: opens a ledger, leaves reservations open with checkpoints, prints "ready" and

@@ -12,8 +12,10 @@ struct CLIFailure: Error, CustomStringConvertible {
         case usage = 64        // EX_USAGE: unknown model or encoding, bad arguments
         case dataError = 65    // EX_DATAERR: invalid UTF-8, bad token id, malformed input
         case noInput = 66      // EX_NOINPUT: input file missing or unreadable
+        case unavailable = 69  // EX_UNAVAILABLE: a port or server the command needs cannot be had
         case software = 70     // EX_SOFTWARE: internal error
         case osFile = 72       // EX_OSFILE: vocab file missing, unreadable or corrupt
+        case cantCreate = 73   // EX_CANTCREAT: cannot create a file or directory
         case ioError = 74      // EX_IOERR: cannot write output
     }
 

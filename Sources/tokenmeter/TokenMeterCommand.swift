@@ -8,6 +8,6 @@ struct TokenMeterCommand: AsyncParsableCommand {
         commandName: "tokenmeter",
         abstract: "Count, price and meter LLM tokens exactly as OpenAI's tokenizer does.",
         subcommands: [Count.self, Encode.self, Decode.self, Estimate.self, Chat.self, Serve.self, Users.self, Keys.self,
-                      Report.self]
+                      Report.self, Demo.self]
     )
 }
