@@ -17,6 +17,7 @@ struct DemoGuide {
     /// How the user ran this binary (for the `report` command line).
     var executable: String
 
+    /// The start of every prose line.
     static let tag = "[simulated]"
 
     var text: String {

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import TokenMeterJSON
+import TokenMeterTestSupport
 import TokenMeterTokenizer
 
 /// `tokenmeter demo` as a newcomer meets it: the built binary, and the commands it prints run exactly as
@@ -10,6 +11,17 @@ import TokenMeterTokenizer
 struct DemoCommandTests {
     @Test("demo --port 0: every printed line says simulated; the printed stream, budget-cut, Python, usage and report commands work; SIGINT exits 0 and deletes its directory")
     func printedCommandsWorkAndCtrlCCleansUp() async throws {
+        // Its pipes and child processes open and close file descriptors in this process: keep the tests that
+        // count them (exclusive holders of the gate) from running meanwhile.
+        await ProcessResourceGate.shared.enterShared()
+        do { try await run() } catch {
+            await ProcessResourceGate.shared.leaveShared()
+            throw error
+        }
+        await ProcessResourceGate.shared.leaveShared()
+    }
+
+    private func run() async throws {
         let demo = try DemoProcess()
         defer { demo.kill() }
         let guide = try await demo.waitForGuide(timeout: .seconds(60))
