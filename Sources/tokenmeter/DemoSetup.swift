@@ -16,7 +16,7 @@ enum DemoSetup {
     static let chunkMilliseconds = 30
 
     /// $0.00005 a request: at the models' $0.60 per million output tokens that pays for about 80 completion
-    /// tokens after a short prompt, more than ``chatAnswer`` needs and a third of ``essayAnswer``.
+    /// tokens after a short prompt: more than ``chatAnswer`` needs and under half of ``essayAnswer``.
     static let maxRequestCost = Money(picoUSD: 50_000_000)
     /// $0.01 a month: room for about 200 of the demo's requests, so trying the commands again keeps working.
     static let monthlyLimit = Money(picoUSD: 10_000_000_000)
