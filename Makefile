@@ -7,7 +7,7 @@ APT_PKGS := libpcre2-dev libcurl4-openssl-dev libsqlite3-dev curl
 TEST_APT_PKGS := chromium
 BIN       = .build/$(CONFIG)/tokenmeter
 
-.PHONY: deps test-deps build release test run install bench bench-server soak clean
+.PHONY: deps test-deps build release test run demo install bench bench-server soak clean
 
 # Installs those of the Debian packages $(1) that are missing (as root, or through sudo).
 define apt_install
@@ -50,6 +50,12 @@ test: test-deps
 ## (docs/SERVER.md); extra serve options with ARGS="--config tokenmeter.yaml".
 run: release
 	$(BIN) serve $(ARGS)
+
+## demo: the first five minutes. Builds (release) and runs `tokenmeter demo`: the gateway on a temporary
+## ledger in front of the built-in simulated upstream, and commands to try it (no model, API key or
+## network); ARGS="--port 0" picks a free port. Ctrl-C stops it and deletes the temporary ledger.
+demo: release
+	$(BIN) demo $(ARGS)
 
 ## install: binary to $(PREFIX)/bin, vocab to $(PREFIX)/share/tokenmeter/vocab.
 install: release

@@ -16,7 +16,6 @@ let package = Package(
         .library(name: "TokenMeterLedger", targets: ["TokenMeterLedger"]),
         .library(name: "TokenMeterClient", targets: ["TokenMeterClient"]),
         .library(name: "TokenMeterReports", targets: ["TokenMeterReports"]),
-        .library(name: "TokenMeterTestUpstream", targets: ["TokenMeterTestUpstream"]),
         .library(name: "TokenMeterServer", targets: ["TokenMeterServer"]),
     ],
     dependencies: [
@@ -47,7 +46,8 @@ let package = Package(
         // The one JSON value, parser and writer (compact and pretty) of every module; no dependencies.
         .target(name: "TokenMeterJSON"),
         .testTarget(name: "TokenMeterJSONTests", dependencies: ["TokenMeterJSON"]),
-        // Test support shared by several test targets (seeded random generator).
+        // Test support shared by several test targets (seeded random generator, the gate that keeps
+        // resource-counting tests apart from network-heavy ones).
         .target(name: "TokenMeterTestSupport"),
         .target(
             name: "TokenMeterTokenizer",
@@ -119,25 +119,29 @@ let package = Package(
                 "TokenMeterMoney",
                 "TokenMeterJSON",
                 "TokenMeterServer",
+                // Only `tokenmeter demo` starts it.
+                "TokenMeterSimulatedUpstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Test-only helper: opens a ledger, leaves reservations open with checkpoints, prints "ready" and
         // waits to be killed with SIGKILL (the crash-recovery tests spawn it).
         .executableTarget(name: "ledger-crash-helper", dependencies: ["TokenMeterLedger", "TokenMeterMoney"]),
-        .testTarget(name: "tokenmeterTests", dependencies: ["TokenMeterLedger", "TokenMeterMoney", "TokenMeterTestUpstream",
+        .testTarget(name: "tokenmeterTests", dependencies: ["TokenMeterLedger", "TokenMeterMoney", "TokenMeterSimulatedUpstream", "TokenMeterTestSupport",
                                                      "TokenMeterReports", "TokenMeterClient", "TokenMeterTokenizer", "TokenMeterJSON",
                                                      .product(name: "GRDB", package: "GRDB.swift")]),
         // Streaming upstream client: libcurl transport (the only importer of CCurl), SSE/NDJSON
         // decoders, OpenAI-compatible and Ollama adapters. Depends on no other TokenMeter module but the
         // dependency-free JSON one.
         .target(name: "TokenMeterClient", dependencies: ["CCurl", "TokenMeterJSON"]),
-        // A real HTTP/1.1 upstream on 127.0.0.1 with scripted streams and faults, for client and
-        // server end-to-end tests.
+        // A real HTTP/1.1 upstream on 127.0.0.1 with scripted streams and faults: the client's and the
+        // server's end-to-end tests drive it, and `tokenmeter demo` answers its simulated models with it.
+        // Internal (no library product); `tokenmeter serve` never starts it.
         .target(
-            name: "TokenMeterTestUpstream",
+            name: "TokenMeterSimulatedUpstream",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -148,12 +152,12 @@ let package = Package(
         // for BENCHMARKS.md).
         .executableTarget(
             name: "TokenMeterClientStress",
-            dependencies: ["TokenMeterClient", "TokenMeterTestUpstream"],
+            dependencies: ["TokenMeterClient", "TokenMeterSimulatedUpstream"],
             path: "Benchmarks/ClientStress"
         ),
         .testTarget(
             name: "TokenMeterClientTests",
-            dependencies: ["TokenMeterClient", "TokenMeterJSON", "TokenMeterTestUpstream", "TokenMeterTestSupport"]
+            dependencies: ["TokenMeterClient", "TokenMeterJSON", "TokenMeterSimulatedUpstream", "TokenMeterTestSupport"]
         ),
         // The HTTP gateway: Hummingbird app, auth, pre-flight, metered streaming, budget cut, admin,
         // metrics. Composes the tokenizer, catalog, ledger and client.
@@ -183,7 +187,7 @@ let package = Package(
         .executableTarget(
             name: "tokenmeter-server-bench",
             dependencies: [
-                "TokenMeterServer", "TokenMeterClient", "TokenMeterLedger", "TokenMeterTestUpstream",
+                "TokenMeterServer", "TokenMeterClient", "TokenMeterLedger", "TokenMeterSimulatedUpstream",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -193,7 +197,7 @@ let package = Package(
         // a paced test upstream and a closed-loop load generator, each its own executable.
         .executableTarget(
             name: "tokenmeter-bench-upstream",
-            dependencies: ["TokenMeterTestUpstream"],
+            dependencies: ["TokenMeterSimulatedUpstream"],
             path: "Benchmarks/ServerLoad/Upstream"
         ),
         .systemLibrary(name: "CEpoll", path: "Benchmarks/ServerLoad/CEpoll"),
@@ -209,7 +213,7 @@ let package = Package(
                 "TokenMeterLedger",
                 "TokenMeterMoney",
                 "TokenMeterClient",
-                "TokenMeterTestUpstream",
+                "TokenMeterSimulatedUpstream",
                 "TokenMeterTestSupport",
                 "TokenMeterTokenizer",
                 "TokenMeterJSON",

@@ -3,7 +3,7 @@
 import Foundation
 import Synchronization
 import TokenMeterClient
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 
 func count(_ directory: String) -> Int { ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).count }
 func residentBytes() -> Int {
@@ -27,7 +27,7 @@ final class Peak: Sendable {
 let arguments = CommandLine.arguments
 let slowChunks = arguments.count > 1 ? Int(arguments[1]) ?? 10_000 : 10_000
 let timeouts = ChatTimeouts(connect: 5, firstByte: 10, idle: 10)
-let upstream = try await TestUpstream.start()
+let upstream = try await SimulatedUpstream.start()
 var client = try ChatClient(configuration: .init(timeouts: timeouts))
 let target = Upstream(baseURL: upstream.openAIBaseURL)
 
@@ -37,7 +37,7 @@ print("Machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(Process
 // 1. Slow consumer: 10 ms per event over a 10,000-chunk stream.
 do {
     let piece = String(repeating: "y", count: 200)
-    upstream.setScenario(TestScenario(chunks: Array(repeating: piece, count: slowChunks)), forModel: "slow")
+    upstream.setScenario(UpstreamScenario(chunks: Array(repeating: piece, count: slowChunks)), forModel: "slow")
     _ = try await { for try await _ in client.stream(request("warm"), to: target) {} }()
     let before = residentBytes()
     let peakRSS = Peak()

@@ -4,7 +4,7 @@ import ServiceLifecycle
 import TokenMeterClient
 import TokenMeterLedger
 import TokenMeterServer
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 
 /// Measures the time to first token that the gateway adds over calling the upstream directly, at 1 and at 50
 /// concurrent streams, in one run on one machine: the same client, the same test upstream, the same request;
@@ -15,7 +15,7 @@ import TokenMeterTestUpstream
 struct ServerTTFT {
     static func main() async throws {
         let rounds = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 200
-        let upstream = try await TestUpstream.start(defaultScenario: TestScenario(chunks: ["Hello", " world"]))
+        let upstream = try await SimulatedUpstream.start(defaultScenario: UpstreamScenario(chunks: ["Hello", " world"]))
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tm-bench-\(UUID().uuidString).sqlite").path
         var configuration = ServerConfiguration(upstreams: [
             UpstreamConfiguration(name: "test", baseURL: upstream.openAIBaseURL, provider: .openAICompatible, apiKey: "sk-test"),

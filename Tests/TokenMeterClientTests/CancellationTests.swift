@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TokenMeterClient
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 
 extension NetworkTests {
     @Suite struct Cancellation {
@@ -95,7 +95,7 @@ extension NetworkTests {
 
         @Test func cancellingBeforeTheFirstEventEndsWithCancelled() async throws {
             try await withUpstream { upstream, client in
-                upstream.setScenario(TestScenario(headerDelay: .seconds(3)), forModel: "m")
+                upstream.setScenario(UpstreamScenario(headerDelay: .seconds(3)), forModel: "m")
                 let stream = client.stream(request(model: "m"), to: openAI(upstream))
                 let consumer = Task { await collect(stream) }
                 try await Task.sleep(for: .milliseconds(50))

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import TokenMeterClient
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
+import TokenMeterTestSupport
 
 extension NetworkTests {
     @Suite struct Environment {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TokenMeterClient
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +12,7 @@ extension NetworkTests {
     @Suite struct Faults {
         static let providers: [Upstream.Provider] = [.openAICompatible, .ollama]
 
-        func run(_ scenario: TestScenario, _ provider: Upstream.Provider, timeouts: ChatTimeouts? = nil) async throws -> (events: [ChatEvent], error: ChatClientError?) {
+        func run(_ scenario: UpstreamScenario, _ provider: Upstream.Provider, timeouts: ChatTimeouts? = nil) async throws -> (events: [ChatEvent], error: ChatClientError?) {
             try await withUpstream { upstream, client in
                 upstream.setScenario(scenario, forModel: "m")
                 let target = provider == .ollama ? ollama(upstream) : openAI(upstream)
@@ -28,8 +28,8 @@ extension NetworkTests {
         }
 
         @Test func openAIStyle429IsHTTPStatusWithTheParsedBody() async throws {
-            let fault = TestScenario.Fault.status(429, message: "You exceeded your current quota.", type: "insufficient_quota", code: "insufficient_quota")
-            let (events, error) = try await run(TestScenario(fault: fault), .openAICompatible)
+            let fault = UpstreamScenario.Fault.status(429, message: "You exceeded your current quota.", type: "insufficient_quota", code: "insufficient_quota")
+            let (events, error) = try await run(UpstreamScenario(fault: fault), .openAICompatible)
             #expect(events.isEmpty)
             guard case .httpStatus(let code, let providerError, let body)? = error else { Issue.record("got \(String(describing: error))"); return }
             #expect(code == 429)
@@ -38,7 +38,7 @@ extension NetworkTests {
         }
 
         @Test func ollamaStyle500IsHTTPStatusWithTheMessage() async throws {
-            let (_, error) = try await run(TestScenario(fault: .status(500, message: "model runner crashed")), .ollama)
+            let (_, error) = try await run(UpstreamScenario(fault: .status(500, message: "model runner crashed")), .ollama)
             guard case .httpStatus(500, let providerError, _)? = error else { Issue.record("got \(String(describing: error))"); return }
             #expect(providerError == ProviderError(message: "model runner crashed"))
         }
@@ -56,7 +56,7 @@ extension NetworkTests {
         @Test(arguments: providers)
         func slowHeadersIsAFirstByteTimeout(provider: Upstream.Provider) async throws {
             let (events, error) = try await run(
-                TestScenario(headerDelay: .seconds(3)), provider, timeouts: ChatTimeouts(connect: 5, firstByte: 0.3, idle: 5))
+                UpstreamScenario(headerDelay: .seconds(3)), provider, timeouts: ChatTimeouts(connect: 5, firstByte: 0.3, idle: 5))
             #expect(events.isEmpty)
             #expect(error == .timeout(.firstByte, seconds: 0.3))
         }

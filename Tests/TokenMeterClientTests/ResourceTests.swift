@@ -2,7 +2,8 @@ import Synchronization
 import Foundation
 import Testing
 import TokenMeterClient
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
+import TokenMeterTestSupport
 
 extension NetworkTests {
     @Suite struct Resources {
@@ -13,7 +14,7 @@ extension NetworkTests {
         @Test func slowConsumerPausesTheTransferInsteadOfBuffering() async throws {
             try await withUpstream(bufferLimitBytes: 64 << 10) { upstream, client in
                 let piece = String(repeating: "x", count: 1000)
-                upstream.setScenario(TestScenario(chunks: Array(repeating: piece, count: 2000)), forModel: "big")
+                upstream.setScenario(UpstreamScenario(chunks: Array(repeating: piece, count: 2000)), forModel: "big")
                 let rssBefore = residentBytes()
                 let stream = client.stream(request(model: "big"), to: openAI(upstream))
                 var received = 0

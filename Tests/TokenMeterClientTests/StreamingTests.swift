@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TokenMeterClient
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 import TokenMeterJSON
 
 /// All tests that talk to a test upstream run one at a time: the timing and resource-count tests
@@ -12,7 +12,7 @@ extension NetworkTests {
     @Suite struct Streaming {
         @Test func openAIStreamDeliversEveryChunkThenUsage() async throws {
             try await withUpstream { upstream, client in
-                upstream.setScenario(TestScenario(chunks: ["Hello", ",", " wörld", " 👋"], promptTokens: 12, cachedTokens: 3), forModel: "m")
+                upstream.setScenario(UpstreamScenario(chunks: ["Hello", ",", " wörld", " 👋"], promptTokens: 12, cachedTokens: 3), forModel: "m")
                 let (events, error) = await collect(client.stream(request(model: "m"), to: openAI(upstream)))
                 #expect(error == nil)
                 #expect(events.compactMap(\.content).joined() == "Hello, wörld 👋")
@@ -29,7 +29,7 @@ extension NetworkTests {
 
         @Test func ollamaStreamDeliversEveryLineWithUsageOnTheLast() async throws {
             try await withUpstream { upstream, client in
-                upstream.setScenario(TestScenario(chunks: ["Bonjour", " à", " tous"], finishReason: "length", promptTokens: 7), forModel: "llama3")
+                upstream.setScenario(UpstreamScenario(chunks: ["Bonjour", " à", " tous"], finishReason: "length", promptTokens: 7), forModel: "llama3")
                 let (events, error) = await collect(client.stream(request(model: "llama3"), to: ollama(upstream)))
                 #expect(error == nil)
                 #expect(events.compactMap(\.content).joined() == "Bonjour à tous")

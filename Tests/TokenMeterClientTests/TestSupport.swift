@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TokenMeterClient
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 
 /// The sanitizer the suite runs under (`make test-tsan` and `make test-asan` set TOKENMETER_SANITIZER), nil
 /// in `make test`. Latency and memory bars are checked only without one: ThreadSanitizer slows code 5 to
@@ -15,9 +15,9 @@ let testTimeouts = ChatTimeouts(connect: 5, firstByte: 5, idle: 5)
 /// Runs `body` with a fresh test upstream and a fresh client, shutting both down afterwards.
 func withUpstream<T>(
     bufferLimitBytes: Int = 64 << 10, eventLoopThreads: Int = 1,
-    _ body: (TestUpstream, ChatClient) async throws -> T
+    _ body: (SimulatedUpstream, ChatClient) async throws -> T
 ) async throws -> T {
-    let upstream = try await TestUpstream.start()
+    let upstream = try await SimulatedUpstream.start()
     let client = try ChatClient(configuration: .init(timeouts: testTimeouts, bufferLimitBytes: bufferLimitBytes,
                                                      eventLoopThreads: eventLoopThreads))
     do {
@@ -32,11 +32,11 @@ func withUpstream<T>(
     }
 }
 
-func openAI(_ upstream: TestUpstream) -> Upstream {
+func openAI(_ upstream: SimulatedUpstream) -> Upstream {
     Upstream(baseURL: upstream.openAIBaseURL, provider: .openAICompatible, apiKey: "sk-test")
 }
 
-func ollama(_ upstream: TestUpstream) -> Upstream {
+func ollama(_ upstream: SimulatedUpstream) -> Upstream {
     Upstream(baseURL: upstream.baseURL, provider: .ollama)
 }
 
@@ -46,7 +46,7 @@ func request(model: String, _ text: String = "Hi") -> ChatRequest {
 
 /// Runs `count` streams of `model` at once through `client` (request i says "stream i") and returns the text
 /// each delivered, in completion order.
-func concurrentStreamTexts(_ count: Int, model: String, client: ChatClient, upstream: TestUpstream) async throws -> [String] {
+func concurrentStreamTexts(_ count: Int, model: String, client: ChatClient, upstream: SimulatedUpstream) async throws -> [String] {
     try await withThrowingTaskGroup(of: String.self) { group in
         for index in 0..<count {
             group.addTask {

@@ -3,7 +3,7 @@ import Testing
 import TokenMeterClient
 import TokenMeterLedger
 import TokenMeterMoney
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 import TokenMeterTokenizer
 import TokenMeterJSON
 
@@ -21,7 +21,7 @@ extension ServerTests {
             // 3 framing tokens per message + 3 reply priming + the text (docs/CATALOG.md, chat rule).
             let promptTokens = 3 + encoding.count("user") + encoding.count(Self.prompt) + 3
             let key = try await harness.addUser("eve", budget: Budget(monthlyTokenLimit: Int64(promptTokens + allowance)))
-            let scenario = TestScenario(chunks: (0..<200).map { "word\($0) and ✓ 日本 " }, interval: .milliseconds(5))
+            let scenario = UpstreamScenario(chunks: (0..<200).map { "word\($0) and ✓ 日本 " }, interval: .milliseconds(5))
             harness.upstream.setDefaultScenario(scenario)
             let (events, error) = await collect(harness.client.stream(chat("gpt-4o-mini", Self.prompt), to: harness.gateway(key: key)))
             #expect(error == nil)
@@ -54,7 +54,7 @@ extension ServerTests {
         func maxTokensClamped() async throws {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("fay", budget: Budget(monthlyTokenLimit: 100))
-            harness.upstream.setDefaultScenario(TestScenario(chunks: ["ok"]))
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["ok"]))
             _ = await collect(harness.client.stream(chat("gpt-4o-mini", Self.prompt, maxTokens: 5000), to: harness.gateway(key: key)))
             let body = try JSONParser.parse(try #require(harness.upstream.records.first).body)
             let sent = try #require(body["max_tokens"]?.intValue)
@@ -85,7 +85,7 @@ extension ServerTests {
             let allowance = 12
             let money = Money(picoUSD: Int64(promptTokens) * 150_000 + Int64(allowance) * 600_000)
             let key = try await harness.addUser("hal", budget: Budget(monthlyLimit: money))
-            harness.upstream.setDefaultScenario(TestScenario.counting(100))
+            harness.upstream.setDefaultScenario(UpstreamScenario.counting(100))
             let (events, _) = await collect(harness.client.stream(chat("gpt-4o-mini", Self.prompt), to: harness.gateway(key: key)))
             #expect(encoding.count(events.compactMap(\.content).joined()) == allowance)
             let records = try await harness.waitForRecords(user: "hal", count: 1)
@@ -100,7 +100,7 @@ extension ServerTests {
             let encoding = try Encoding.named(.o200k_base)
             let promptTokens = 3 + encoding.count("user") + encoding.count(Self.prompt) + 3
             let key = try await harness.addUser("una", budget: Budget(monthlyTokenLimit: Int64(promptTokens + 9)))
-            harness.upstream.setDefaultScenario(TestScenario.counting(100))
+            harness.upstream.setDefaultScenario(UpstreamScenario.counting(100))
             let completion = try await harness.client.complete(chat("gpt-4o-mini", Self.prompt), to: harness.gateway(key: key))
             #expect(encoding.count(completion.content ?? "") == 9)
             #expect(completion.finishReason == .length)
@@ -116,7 +116,7 @@ extension ServerTests {
             let harness = try await GatewayHarness.start()
             let limit: Int64 = 2_000
             let key = try await harness.addUser("ivy", budget: Budget(monthlyTokenLimit: limit))
-            harness.upstream.setDefaultScenario(TestScenario(chunks: (0..<60).map { "tok\($0) " }, interval: .milliseconds(2)))
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: (0..<60).map { "tok\($0) " }, interval: .milliseconds(2)))
             let gateway = harness.gateway(key: key)
             let client = harness.client
             await withTaskGroup(of: Void.self) { group in

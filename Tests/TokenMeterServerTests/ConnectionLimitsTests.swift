@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TokenMeterClient
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 
 extension ServerTests {
     /// Header timeout, idle timeout and the connection cap, seen from raw sockets (timeouts shortened to
@@ -92,7 +92,7 @@ extension ServerTests {
             }
             let key = try await harness.addUser("sloan")
             // 0.8 s before the upstream answers, then a chunk every 0.5 s: each gap is longer than both timeouts.
-            let scenario = TestScenario(chunks: ["one", " two", " three", " four", " five", " six"],
+            let scenario = UpstreamScenario(chunks: ["one", " two", " three", " four", " five", " six"],
                                         interval: .milliseconds(500), headerDelay: .milliseconds(800))
             harness.upstream.setDefaultScenario(scenario)
             let (events, error) = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TokenMeterClient
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 import TokenMeterTokenizer
 
 extension ServerTests {
@@ -11,7 +11,7 @@ extension ServerTests {
         func disconnectPropagates() async throws {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("jon")
-            let scenario = TestScenario.counting(200, interval: .milliseconds(20))
+            let scenario = UpstreamScenario.counting(200, interval: .milliseconds(20))
             harness.upstream.setDefaultScenario(scenario)
             let k = 5
             let stream = harness.client.stream(chat(), to: harness.gateway(key: key))
@@ -40,7 +40,7 @@ extension ServerTests {
         func keepAliveAndDisconnectOnAReusedConnection() async throws {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("kai")
-            harness.upstream.setDefaultScenario(TestScenario(chunks: ["a", "b", "c"], promptTokens: 5))
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["a", "b", "c"], promptTokens: 5))
             // curl's num_connects per transfer: 1 for the first, 0 for each that reused the connection (a
             // connection the server closed would show as 1 again: curl retries on a fresh one).
             let url = harness.baseURL + "/v1/chat/completions"
@@ -58,7 +58,7 @@ extension ServerTests {
 
             // Our client pools connections too: a finished stream leaves its connection for the next one, which
             // the client then leaves after two chunks; the gateway must still notice and close the upstream.
-            harness.upstream.setScenario(TestScenario.counting(200, interval: .milliseconds(20)), forModel: "gpt-4o")
+            harness.upstream.setScenario(UpstreamScenario.counting(200, interval: .milliseconds(20)), forModel: "gpt-4o")
             let (_, error) = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
             #expect(error == nil)
             var chunks = 0
@@ -81,7 +81,7 @@ extension ServerTests {
         func upstreamStatusPassesThrough(status: Int, type: String) async throws {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("kim")
-            harness.upstream.setDefaultScenario(TestScenario(fault: .status(status, message: "upstream says no", type: type, code: "some_code")))
+            harness.upstream.setDefaultScenario(UpstreamScenario(fault: .status(status, message: "upstream says no", type: type, code: "some_code")))
             let (_, error) = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
             guard case .httpStatus(let code, let body?, _)? = error else { Issue.record("got \(String(describing: error))"); return }
             #expect(code == status)
@@ -97,7 +97,7 @@ extension ServerTests {
         func upstreamAuthFailureIs502() async throws {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("lea")
-            harness.upstream.setDefaultScenario(TestScenario(fault: .status(401, message: "bad key sk-upstream-secret", type: "invalid_request_error", code: "invalid_api_key")))
+            harness.upstream.setDefaultScenario(UpstreamScenario(fault: .status(401, message: "bad key sk-upstream-secret", type: "invalid_request_error", code: "invalid_api_key")))
             let (_, error) = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
             guard case .httpStatus(502, let body?, let raw)? = error else { Issue.record("got \(String(describing: error))"); return }
             #expect(body.code == "upstream_auth_failed")
@@ -106,14 +106,14 @@ extension ServerTests {
         }
 
         @Test("a mid-stream failure sends an SSE error event after the delivered text, and records upstream_error",
-              arguments: [TestScenario.Fault.midStreamError(afterChunks: 3, message: "model crashed"),
+              arguments: [UpstreamScenario.Fault.midStreamError(afterChunks: 3, message: "model crashed"),
                           .dropConnection(afterChunks: 3), .malformedLine(afterChunks: 3), .stall(afterChunks: 3)])
-        func midStreamFaults(fault: TestScenario.Fault) async throws {
+        func midStreamFaults(fault: UpstreamScenario.Fault) async throws {
             let harness = try await GatewayHarness.start { config in
                 config.upstreams[0].timeouts = ChatTimeouts(connect: 2, firstByte: 2, idle: 0.5)
             }
             let key = try await harness.addUser("max")
-            harness.upstream.setDefaultScenario(TestScenario(chunks: ["one ", "two ", "three ", "four ", "five "], fault: fault))
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["one ", "two ", "three ", "four ", "five "], fault: fault))
             let (events, error) = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
             #expect(events.compactMap(\.content).joined() == "one two three ")
             guard case .providerError(let body)? = error else { Issue.record("expected an error event, got \(String(describing: error))"); return }

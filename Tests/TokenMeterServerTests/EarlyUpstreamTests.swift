@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TokenMeterClient
 import TokenMeterLedger
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 
 extension ServerTests {
     /// The upstream request may start while the reservation commits (docs/SERVER.md, pre-flight); these
@@ -13,7 +13,7 @@ extension ServerTests {
         func refusedReservationCancelsUpstream() async throws {
             let harness = try await GatewayHarness.start { $0.earlyUpstreamStart = true }
             let key = try await harness.addUser("kim", budget: Budget(monthlyTokenLimit: 10_000))
-            harness.upstream.setDefaultScenario(TestScenario(chunks: ["ok"]))
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["ok"]))
             // The first request leaves the user's budget status in memory: plenty left for 50 more tokens.
             let (first, firstError) = await collect(harness.client.stream(chat("gpt-4o-mini", maxTokens: 50), to: harness.gateway(key: key)))
             #expect(firstError == nil)
@@ -27,7 +27,7 @@ extension ServerTests {
             let admin = try SQLiteUsageStore(path: harness.databasePath, configuration: configuration)
             let user = try await admin.user(named: "kim")
             _ = try await admin.updateBudget(userID: user.id, BudgetPatch(monthlyTokenLimit: .set(5)))
-            harness.upstream.setDefaultScenario(TestScenario(chunks: ["never", " sent"], headerDelay: .milliseconds(300)))
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["never", " sent"], headerDelay: .milliseconds(300)))
 
             let (events, error) = await collect(harness.client.stream(chat("gpt-4o-mini", maxTokens: 50), to: harness.gateway(key: key)))
             #expect(events.isEmpty)

@@ -3,7 +3,7 @@ import Testing
 import TokenMeterClient
 import TokenMeterLedger
 import TokenMeterTestSupport
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 import TokenMeterTokenizer
 
 /// The fault matrix of docs/FAULTS.md, end to end through a real server and the test upstream: for each
@@ -30,7 +30,7 @@ extension ServerTests {
 
         @Test("an upstream that refuses connections: 502 upstream_error, one upstream_error record billing nothing")
         func upstreamRefusesConnection() async throws {
-            let dead = try await TestUpstream.start()
+            let dead = try await SimulatedUpstream.start()
             try await dead.shutdown()  // nothing listens on its port any more
             let harness = try await GatewayHarness.start(upstream: dead)
             let key = try await harness.addUser("ada")
@@ -49,7 +49,7 @@ extension ServerTests {
 
         /// A fault that hits before the upstream's first event, and what the client must get for it.
         struct EarlyFault: Sendable, CustomTestStringConvertible {
-            var fault: TestScenario.Fault
+            var fault: UpstreamScenario.Fault
             var status: Int
             var code: String?
             var testDescription: String { "\(fault) → \(status) \(code ?? "-")" }
@@ -72,7 +72,7 @@ extension ServerTests {
                 config.upstreams[0].timeouts = ChatTimeouts(connect: 2, firstByte: 0.5, idle: 0.5)
             }
             let key = try await harness.addUser("bea")
-            harness.upstream.setDefaultScenario(TestScenario(chunks: ["never ", "sent"], fault: early.fault))
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["never ", "sent"], fault: early.fault))
             let result = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
             let error = try #require(Self.httpError(result))
             #expect(error.status == early.status, "\(error.raw)")
@@ -97,8 +97,8 @@ extension ServerTests {
         func upstreamResetsMidStream() async throws {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("cal")
-            harness.upstream.setDefaultScenario(TestScenario(chunks: ["alpha ", "beta ", "gamma ", "delta "],
-                                                             fault: .resetConnection(afterChunks: 2)))
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["alpha ", "beta ", "gamma ", "delta "],
+                                                                 fault: .resetConnection(afterChunks: 2)))
             let (events, error) = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
             #expect(events.compactMap(\.content).joined() == "alpha beta ")
             guard case .providerError(let body)? = error else {
@@ -117,7 +117,7 @@ extension ServerTests {
         func slowHeadersWithinDeadline() async throws {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("dot")
-            let scenario = TestScenario(chunks: ["slow ", "but ", "fine"], headerDelay: .milliseconds(700))
+            let scenario = UpstreamScenario(chunks: ["slow ", "but ", "fine"], headerDelay: .milliseconds(700))
             harness.upstream.setDefaultScenario(scenario)
             let started = ContinuousClock.now
             let (events, error) = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
@@ -136,7 +136,7 @@ extension ServerTests {
                 config.upstreams[0].timeouts = ChatTimeouts(connect: 2, firstByte: 0.4, idle: 2)
             }
             let key = try await harness.addUser("eli")
-            harness.upstream.setDefaultScenario(TestScenario(chunks: ["late"], headerDelay: .seconds(3)))
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["late"], headerDelay: .seconds(3)))
             let result = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
             let error = try #require(Self.httpError(result))
             #expect(error.status == 504)
@@ -164,8 +164,8 @@ extension ServerTests {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("fox")
             harness.upstream.setDefaultScenario(silence == .slowHeaders
-                ? TestScenario(chunks: ["too late"], headerDelay: .seconds(4))
-                : TestScenario(chunks: ["too late"], fault: .stall(afterChunks: 0)))
+                ? UpstreamScenario(chunks: ["too late"], headerDelay: .seconds(4))
+                : UpstreamScenario(chunks: ["too late"], fault: .stall(afterChunks: 0)))
             let stream = harness.client.stream(chat(), to: harness.gateway(key: key))
             let reader = Task { await collect(stream) }
             #expect(await harness.upstream.waitUntil(timeout: .seconds(3)) { $0.count == 1 })
@@ -195,7 +195,7 @@ extension ServerTests {
         func disconnectAtRandomPoints() async throws {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("gil")
-            let scenario = TestScenario.counting(80, interval: .milliseconds(10))
+            let scenario = UpstreamScenario.counting(80, interval: .milliseconds(10))
             harness.upstream.setDefaultScenario(scenario)
             let seed = UInt64(ContinuousClock.now.hashValue.magnitude)
             var random = SeededGenerator(seed: seed)
@@ -248,7 +248,7 @@ extension ServerTests {
         func nonStreamingClientLeaves() async throws {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("hoa")
-            harness.upstream.setDefaultScenario(TestScenario.counting(200, interval: .milliseconds(10)))
+            harness.upstream.setDefaultScenario(UpstreamScenario.counting(200, interval: .milliseconds(10)))
             let client = harness.client
             let gateway = harness.gateway(key: key)
             let request = Task { try await client.complete(chat(), to: gateway) }

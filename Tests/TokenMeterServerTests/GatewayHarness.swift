@@ -7,7 +7,8 @@ import TokenMeterClient
 import TokenMeterLedger
 import TokenMeterMoney
 import TokenMeterServer
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
+import TokenMeterTestSupport
 import TokenMeterTokenizer
 
 /// Every server test runs one at a time: each starts a real server and upstream, and the timing bars
@@ -20,7 +21,7 @@ let testTimeouts = ChatTimeouts(connect: 5, firstByte: 5, idle: 5)
 /// A real TokenMeter server on 127.0.0.1 (port chosen by the kernel) in front of a real test upstream, with
 /// a temporary ledger file. Stop it with ``stop()``.
 final class GatewayHarness: Sendable {
-    let upstream: TestUpstream
+    let upstream: SimulatedUpstream
     let databasePath: String
     let port: Int
     /// A client for calling the gateway as an SDK would.
@@ -30,13 +31,13 @@ final class GatewayHarness: Sendable {
     let ownsUpstream: Bool
 
     /// Starts a server; `configure` edits the configuration (the test upstream is the only upstream).
-    static func start(upstream given: TestUpstream? = nil, databasePath: String? = nil,
+    static func start(upstream given: SimulatedUpstream? = nil, databasePath: String? = nil,
                       provider: Upstream.Provider = .openAICompatible, logger givenLogger: Logger? = nil,
                       configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> GatewayHarness {
         _ = try Encoding.named(.o200k_base)  // load the vocabulary before any deadline runs
         await ProcessResourceGate.shared.enterShared()
-        let upstream: TestUpstream
-        if let given { upstream = given } else { upstream = try await TestUpstream.start() }
+        let upstream: SimulatedUpstream
+        if let given { upstream = given } else { upstream = try await SimulatedUpstream.start() }
         let path = databasePath ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("tm-server-\(UUID().uuidString).sqlite").path
         var configuration = ServerConfiguration(upstreams: [
@@ -62,7 +63,7 @@ final class GatewayHarness: Sendable {
                               running: running, ownsUpstream: given == nil)
     }
 
-    private init(upstream: TestUpstream, databasePath: String, port: Int, client: ChatClient, group: ServiceGroup,
+    private init(upstream: SimulatedUpstream, databasePath: String, port: Int, client: ChatClient, group: ServiceGroup,
                  running: Task<Void, any Error>, ownsUpstream: Bool) {
         self.upstream = upstream
         self.databasePath = databasePath

@@ -4,7 +4,7 @@ import Testing
 import TokenMeterClient
 import TokenMeterLedger
 import TokenMeterTestSupport
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 import TokenMeterTokenizer
 
 /// Ledger faults end to end (docs/FAULTS.md): the SQLite file locked by another connection, and a full disk.
@@ -19,7 +19,7 @@ extension ServerTests {
         func lockedBrieflyAtReservation() async throws {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("ivo")
-            let scenario = TestScenario(chunks: ["after ", "the ", "lock"])
+            let scenario = UpstreamScenario(chunks: ["after ", "the ", "lock"])
             harness.upstream.setDefaultScenario(scenario)
             let lock = try LedgerLockHolder(path: harness.databasePath)
             let client = harness.client, gateway = harness.gateway(key: key)
@@ -64,7 +64,7 @@ extension ServerTests {
         func lockedDuringStream() async throws {
             let harness = try await GatewayHarness.start { $0.ledgerBusyTimeout = .seconds(2) }
             let key = try await harness.addUser("kai")
-            let scenario = TestScenario.counting(40, interval: .milliseconds(10))
+            let scenario = UpstreamScenario.counting(40, interval: .milliseconds(10))
             harness.upstream.setDefaultScenario(scenario)
             let client = harness.client, gateway = harness.gateway(key: key)
             let request = Task { () -> (text: String, lastDelta: ContinuousClock.Instant, error: ChatClientError?) in
@@ -132,7 +132,7 @@ extension ServerTests {
             defer { disk.unmount() }
             let harness = try await GatewayHarness.start(databasePath: disk.directory + "/ledger.sqlite")
             let key = try await harness.addUser("mia")
-            let scenario = TestScenario.counting(40, interval: .milliseconds(10))
+            let scenario = UpstreamScenario.counting(40, interval: .milliseconds(10))
             harness.upstream.setDefaultScenario(scenario)
             let client = harness.client, gateway = harness.gateway(key: key)
             let request = Task { await collect(client.stream(chat(), to: gateway)) }

@@ -4,7 +4,7 @@ import TokenMeterClient
 import TokenMeterLedger
 import TokenMeterMoney
 import TokenMeterTestSupport
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 import TokenMeterJSON
 
 extension ServerTests {
@@ -14,7 +14,7 @@ extension ServerTests {
         func officialPythonSDK() async throws {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("sdk")
-            let scenario = TestScenario(chunks: ["Streaming", " through", " TokenMeter", " — ok ✓"], promptTokens: 12)
+            let scenario = UpstreamScenario(chunks: ["Streaming", " through", " TokenMeter", " — ok ✓"], promptTokens: 12)
             harness.upstream.setDefaultScenario(scenario)
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .deletingLastPathComponent().appendingPathComponent("scripts/openai_sdk_check.py").path
@@ -59,7 +59,7 @@ extension ServerTests {
 
         @Test("a restarted server on the same database keeps the books and the keys")
         func restartWithSameDatabase() async throws {
-            let upstream = try await TestUpstream.start()
+            let upstream = try await SimulatedUpstream.start()
             let first = try await GatewayHarness.start(upstream: upstream)
             let key = try await first.addUser("ray", budget: Budget(monthlyTokenLimit: 10_000))
             _ = await collect(first.client.stream(chat(), to: first.gateway(key: key)))
@@ -85,7 +85,7 @@ extension ServerTests {
         @Test("40 users streaming at once each get their exact text and exactly one record")
         func manyUsersAtOnce() async throws {
             let harness = try await GatewayHarness.start()
-            let scenario = TestScenario(chunks: (0..<30).map { "part\($0) " }, interval: .milliseconds(3))
+            let scenario = UpstreamScenario(chunks: (0..<30).map { "part\($0) " }, interval: .milliseconds(3))
             harness.upstream.setDefaultScenario(scenario)
             var keys: [String] = []
             for i in 0..<40 { keys.append(try await harness.addUser("user\(i)")) }
@@ -167,7 +167,7 @@ extension ServerTests {
         func shutdownCutsAfterGrace() async throws {
             let harness = try await GatewayHarness.start { $0.shutdownGrace = .milliseconds(300) }
             let key = try await harness.addUser("tia")
-            harness.upstream.setDefaultScenario(TestScenario.counting(400, interval: .milliseconds(20)))
+            harness.upstream.setDefaultScenario(UpstreamScenario.counting(400, interval: .milliseconds(20)))
             let stream = harness.client.stream(chat(), to: harness.gateway(key: key))
             let reader = Task { await collect(stream) }
             _ = await harness.upstream.waitUntil(timeout: .seconds(2)) { ($0.first?.chunksWritten ?? 0) >= 3 }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TokenMeterLedger
 import TokenMeterMoney
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 
 /// `x-request-id` and the remaining-budget headers (docs/SERVER.md, "Answer headers").
 extension ServerTests {
@@ -14,7 +14,7 @@ extension ServerTests {
         func requestIDEverywhere() async throws {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("ida")
-            harness.upstream.setDefaultScenario(TestScenario(chunks: ["one ", "two"]))
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["one ", "two"]))
             let body = Array(#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#.utf8)
             let streamBody = Array(#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#.utf8)
             let answered = try curlWithHeaders(harness.baseURL + "/v1/chat/completions", key: key, body: body)
@@ -44,7 +44,7 @@ extension ServerTests {
             let harness = try await GatewayHarness.start()
             let limit = Money(dollars: 1)
             let key = try await harness.addUser("rem", budget: Budget(monthlyLimit: limit, monthlyTokenLimit: 100_000))
-            harness.upstream.setDefaultScenario(TestScenario(chunks: ["one ", "two ", "three"]))
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["one ", "two ", "three"]))
             let body = Array(#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#.utf8)
             let answered = try curlWithHeaders(harness.baseURL + "/v1/chat/completions", key: key, body: body)
             #expect(answered.status == 200)

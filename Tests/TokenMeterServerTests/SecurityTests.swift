@@ -4,7 +4,7 @@ import Synchronization
 import Testing
 import TokenMeterClient
 import TokenMeterLedger
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 import TokenMeterJSON
 
 /// The claims of docs/SECURITY.md, one test each.
@@ -19,7 +19,7 @@ extension ServerTests {
             let harness = try await GatewayHarness.start()
             let ann = try await harness.addUser("ann")
             let bob = try await harness.addUser("bob")
-            harness.upstream.setDefaultScenario(TestScenario(chunks: ["only ", "bob"]))
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["only ", "bob"]))
             _ = await collect(harness.client.stream(chat(), to: harness.gateway(key: bob)))
             _ = try await harness.waitForRecords(user: "bob", count: 1)
             for query in ["", "?user=bob", "?user_id=2", "?name=bob&user=bob"] {
@@ -107,14 +107,14 @@ extension ServerTests {
             let secret = String(key.split(separator: "_")[2])
             // A normal stream, a stream:false answer, a malformed upstream line carrying completion text, an
             // upstream error that echoes the prompt and the upstream key, a wrong key and a budget refusal.
-            harness.upstream.setDefaultScenario(TestScenario(chunks: ["a ", completionMarker, " b"]))
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["a ", completionMarker, " b"]))
             _ = await collect(harness.client.stream(chat("gpt-4o-mini", promptMarker), to: harness.gateway(key: key)))
             _ = try? await harness.client.complete(chat("gpt-4o-mini", promptMarker), to: harness.gateway(key: key))
-            harness.upstream.setScenario(TestScenario(chunks: ["x ", completionMarker], fault: .malformedLine(afterChunks: 2)),
+            harness.upstream.setScenario(UpstreamScenario(chunks: ["x ", completionMarker], fault: .malformedLine(afterChunks: 2)),
                                          forModel: "gpt-4.1-mini")
             _ = await collect(harness.client.stream(chat("gpt-4.1-mini", promptMarker), to: harness.gateway(key: key)))
-            harness.upstream.setScenario(TestScenario(fault: .status(400, message: "bad input: \(promptMarker) with key sk-upstream-secret",
-                                                                     type: "invalid_request_error")), forModel: "gpt-4.1-nano")
+            harness.upstream.setScenario(UpstreamScenario(fault: .status(400, message: "bad input: \(promptMarker) with key sk-upstream-secret",
+                                                                         type: "invalid_request_error")), forModel: "gpt-4.1-nano")
             _ = await collect(harness.client.stream(chat("gpt-4.1-nano", promptMarker), to: harness.gateway(key: key)))
             _ = await collect(harness.client.stream(chat("gpt-4o-mini", promptMarker), to: harness.gateway(key: key + "x")))
             _ = try curl(harness.baseURL + "/v1/usage", method: "GET", key: key)
@@ -138,7 +138,7 @@ extension ServerTests {
                 let issued = try curl(harness.baseURL + "/admin/users/lee/keys", key: nil, headers: [Self.adminHeader])
                 keys.append(try #require(try JSONParser.parse(Data(issued.body.utf8))["key"]?.stringValue))
             }
-            harness.upstream.setDefaultScenario(TestScenario(chunks: ["ok"]))
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["ok"]))
             for key in keys { _ = await collect(harness.client.stream(chat(), to: harness.gateway(key: key))) }
             _ = try await harness.waitForRecords(user: "lee", count: 3)
             func files() -> Data {
@@ -179,7 +179,7 @@ extension ServerTests {
             let harness = try await GatewayHarness.start { $0.maxConcurrentRequestsPerKey = 2 }
             let key = try await harness.addUser("ned")
             let other = try await harness.addUser("ola")
-            let slow = TestScenario.counting(30, interval: .milliseconds(20))
+            let slow = UpstreamScenario.counting(30, interval: .milliseconds(20))
             harness.upstream.setDefaultScenario(slow)
             let client = harness.client, gateway = harness.gateway(key: key)
             let running = (0..<2).map { _ in Task { await collect(client.stream(chat(), to: gateway)) } }
@@ -196,7 +196,7 @@ extension ServerTests {
             #expect(await collect(harness.client.stream(chat(), to: harness.gateway(key: other))).error == nil)
             for task in running { #expect(await task.value.error == nil) }
             // Slots come back after completed, failed, refused-by-budget and abandoned requests.
-            harness.upstream.setDefaultScenario(TestScenario(fault: .status(500, message: "down")))
+            harness.upstream.setDefaultScenario(UpstreamScenario(fault: .status(500, message: "down")))
             for _ in 0..<3 { _ = await collect(harness.client.stream(chat(), to: gateway)) }
             harness.upstream.setDefaultScenario(slow)
             for _ in 0..<3 {

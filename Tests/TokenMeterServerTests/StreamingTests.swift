@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TokenMeterClient
 import TokenMeterLedger
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 import TokenMeterTokenizer
 import TokenMeterJSON
 
@@ -13,7 +13,7 @@ extension ServerTests {
         func streamingTextIsExact() async throws {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("ann")
-            let scenario = TestScenario(chunks: ["Hello", ",", " wörld", " 🌍", "!", " 日本語のテキスト"], promptTokens: 11)
+            let scenario = UpstreamScenario(chunks: ["Hello", ",", " wörld", " 🌍", "!", " 日本語のテキスト"], promptTokens: 11)
             harness.upstream.setDefaultScenario(scenario)
             let (events, error) = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
             #expect(error == nil)
@@ -39,7 +39,7 @@ extension ServerTests {
         func unknownFieldsPassThrough() async throws {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("abe")
-            harness.upstream.setDefaultScenario(TestScenario(chunks: ["ok"]))
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["ok"]))
             let request = try ChatRequest(json: Data(#"""
                 {"model":"gpt-4o-mini","messages":[{"role":"user","content":"tab\there \"quoted\" \u00e9 中 👩‍💻 \\ / end"}],
                  "temperature":0.7,"top_p":1,"seed":-42,"frequency_penalty":1e-3,"huge":123456789012345678901234567890,
@@ -63,7 +63,7 @@ extension ServerTests {
         func usageChunkOnlyWhenAsked() async throws {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("bob")
-            harness.upstream.setDefaultScenario(TestScenario(chunks: ["a", "b", "c"], promptTokens: 7))
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["a", "b", "c"], promptTokens: 7))
             let url = harness.baseURL + "/v1/chat/completions"
             let plain = try curl(url, key: key, body: Array(#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#.utf8))
             #expect(plain.status == 200)
@@ -76,11 +76,32 @@ extension ServerTests {
             try await harness.stop()
         }
 
+        @Test("an upstream that ignores include_usage is billed by TokenMeter's own count of the streamed text")
+        func upstreamWithoutUsageIsBilledLocally() async throws {
+            let harness = try await GatewayHarness.start()
+            let key = try await harness.addUser("eli")
+            let scenario = UpstreamScenario(chunks: ["No", " usage", " from", " this", " upstream", "."], promptTokens: 99,
+                                            sendsUsage: false)
+            harness.upstream.setDefaultScenario(scenario)
+            let (events, error) = await collect(harness.client.stream(chat(), to: harness.gateway(key: key)))
+            #expect(error == nil)
+            #expect(events.compactMap(\.content).joined() == scenario.text)
+            let encoding = try Encoding.named(.o200k_base)
+            let promptTokens = 3 + encoding.count("user") + encoding.count("Say hello") + 3
+            let records = try await harness.waitForRecords(user: "eli", count: 1)
+            #expect(records.first?.status == "completed")
+            #expect(records.first?.billedBy == "local")
+            #expect(records.first?.providerCompletionTokens == nil)
+            #expect(records.first?.completionTokens == Int64(encoding.count(scenario.text)))
+            #expect(records.first?.billedTokens == Int64(promptTokens + encoding.count(scenario.text)))
+            try await harness.stop()
+        }
+
         @Test("stream: false returns one chat.completion with the whole text and usage")
         func nonStreaming() async throws {
             let harness = try await GatewayHarness.start()
             let key = try await harness.addUser("cat")
-            let scenario = TestScenario(chunks: ["The", " answer", " is", " 42."], promptTokens: 5)
+            let scenario = UpstreamScenario(chunks: ["The", " answer", " is", " 42."], promptTokens: 5)
             harness.upstream.setDefaultScenario(scenario)
             let completion = try await harness.client.complete(chat(), to: harness.gateway(key: key))
             #expect(completion.content == scenario.text)
@@ -95,7 +116,7 @@ extension ServerTests {
         func ollamaTranslated() async throws {
             let harness = try await GatewayHarness.start(provider: .ollama)
             let key = try await harness.addUser("dan")
-            let scenario = TestScenario(chunks: ["Bonjour", " le", " monde"], promptTokens: 6)
+            let scenario = UpstreamScenario(chunks: ["Bonjour", " le", " monde"], promptTokens: 6)
             harness.upstream.setDefaultScenario(scenario)
             let (events, error) = await collect(harness.client.stream(chat("llama3.1", includeUsage: true), to: harness.gateway(key: key)))
             #expect(error == nil)

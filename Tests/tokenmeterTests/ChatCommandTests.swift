@@ -1,13 +1,13 @@
 import Foundation
 import Testing
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 
 /// `tokenmeter chat` against the real test upstream on 127.0.0.1, run as a subprocess.
 @Suite(.serialized) struct ChatCommandTests {
     let cli = try! CLIRunner()
 
     @Test func streamsTheAnswerThenProviderCountsAndExactCost() async throws {
-        let upstream = try await TestUpstream.start(defaultScenario: TestScenario(chunks: ["Hello", ",", " world", "!"], promptTokens: 9))
+        let upstream = try await SimulatedUpstream.start(defaultScenario: UpstreamScenario(chunks: ["Hello", ",", " world", "!"], promptTokens: 9))
         defer { Task { try? await upstream.shutdown() } }
         let r = try cli.run(["chat", "--base-url", upstream.openAIBaseURL, "--model", "gpt-4o-mini", "Say hello"])
         #expect(r.status == 0)
@@ -23,7 +23,7 @@ import TokenMeterTestUpstream
     }
 
     @Test func ollamaNativeIsMeteredAtTheLocalZeroPrice() async throws {
-        let upstream = try await TestUpstream.start(defaultScenario: TestScenario(chunks: ["Hi", " there"], promptTokens: 12))
+        let upstream = try await SimulatedUpstream.start(defaultScenario: UpstreamScenario(chunks: ["Hi", " there"], promptTokens: 12))
         defer { Task { try? await upstream.shutdown() } }
         let r = try cli.run(["chat", "--ollama", "--base-url", upstream.baseURL, "--model", "llama3.2", "hello"])
         #expect(r.status == 0)
@@ -34,7 +34,7 @@ import TokenMeterTestUpstream
     }
 
     @Test func refusedKeyAndDeadUpstreamHaveTheirExitCodes() async throws {
-        let upstream = try await TestUpstream.start(defaultScenario: TestScenario(
+        let upstream = try await SimulatedUpstream.start(defaultScenario: UpstreamScenario(
             fault: .status(401, message: "Incorrect API key provided", type: "invalid_request_error", code: "invalid_api_key")))
         let refused = try cli.run(["chat", "--base-url", upstream.openAIBaseURL, "--model", "gpt-4o", "x"],
                                   environment: ["OPENAI_API_KEY": "sk-test"])
@@ -51,7 +51,7 @@ import TokenMeterTestUpstream
     }
 
     @Test func ctrlCCancelsAndTheUpstreamSeesTheConnectionClose() async throws {
-        let upstream = try await TestUpstream.start(defaultScenario: .counting(200, interval: .milliseconds(20)))
+        let upstream = try await SimulatedUpstream.start(defaultScenario: .counting(200, interval: .milliseconds(20)))
         defer { Task { try? await upstream.shutdown() } }
         let process = Process()
         process.executableURL = CLIRunner.binary

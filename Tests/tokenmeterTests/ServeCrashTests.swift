@@ -4,7 +4,8 @@ import Testing
 import TokenMeterClient
 import TokenMeterLedger
 import TokenMeterMoney
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
+import TokenMeterTestSupport
 import TokenMeterTokenizer
 import TokenMeterJSON
 
@@ -28,7 +29,7 @@ struct ServeCrashTests {
     }
 
     private func run() async throws {
-        let upstream = try await TestUpstream.start()
+        let upstream = try await SimulatedUpstream.start()
         let runner = try CLIRunner()
         let client = try ChatClient(configuration: .init(timeouts: ChatTimeouts(connect: 5, firstByte: 10, idle: 30)))
         defer { client.shutdown() }
@@ -37,7 +38,7 @@ struct ServeCrashTests {
         }
         // Its chunks differ from the stalled streams' ("f0 " …, not "t0 " …), so no flowing stream's text can
         // pass for a stalled one's.
-        upstream.setScenario(TestScenario(chunks: (0..<100_000).map { "f\($0) " }, interval: .milliseconds(15)), forModel: Self.flowing)
+        upstream.setScenario(UpstreamScenario(chunks: (0..<100_000).map { "f\($0) " }, interval: .milliseconds(15)), forModel: Self.flowing)
 
         // The first user and key through the real CLI, the others through the ledger's administration API
         // (each CLI run is a process start; on a loaded machine that is most of this test's time).
@@ -83,7 +84,7 @@ struct ServeCrashTests {
         let ledger = try Self.ledger(runner.database)
         let encoding = try Encoding.named(.o200k_base)
         let expectedStalled = Self.stallAfter.mapValues {
-            Int64(encoding.count(TestScenario.counting(200).chunks.prefix($0).joined()))
+            Int64(encoding.count(UpstreamScenario.counting(200).chunks.prefix($0).joined()))
         }
         let allCheckpointed = try await Self.poll(timeout: .seconds(30)) {
             let rows = try ledger.read { db in
@@ -130,7 +131,7 @@ struct ServeCrashTests {
         #expect(received.count == 50)
         // Each stalled stream's client got exactly what its checkpoint holds.
         for (model, count) in Self.stallAfter {
-            let text = TestScenario.counting(200).chunks.prefix(count).joined()
+            let text = UpstreamScenario.counting(200).chunks.prefix(count).joined()
             #expect(received.filter { $0.model == model }.map(\.text) == Array(repeating: text, count: 17), "\(model)")
         }
 
@@ -178,7 +179,7 @@ struct ServeCrashTests {
         }
 
         // It serves again.
-        upstream.setDefaultScenario(TestScenario(chunks: ["back ", "again"]))
+        upstream.setDefaultScenario(UpstreamScenario(chunks: ["back ", "again"]))
         let again = client.stream(ChatRequest(model: "gpt-4.1-nano", messages: [ChatMessage(role: "user", content: "hi")]),
                                   to: Upstream(baseURL: "http://127.0.0.1:\(server.port)/v1", provider: .openAICompatible,
                                                apiKey: keys["crash0"]!))

@@ -1,7 +1,7 @@
 import Foundation
-import TokenMeterTestUpstream
+import TokenMeterSimulatedUpstream
 
-/// The benchmark's upstream as its own process: `TokenMeterTestUpstream` serving a paced stream like a real
+/// The benchmark's upstream as its own process: `TokenMeterSimulatedUpstream` serving a paced stream like a real
 /// model, so the gateway benchmark can measure the gateway alone (Benchmarks/server.sh starts it).
 ///
 ///     tokenmeter-bench-upstream [--port 0] [--tokens 32] [--interval-ms 15] [--threads 1]
@@ -31,7 +31,7 @@ struct BenchUpstream {
         let interval = Duration.milliseconds(options["interval-ms"].flatMap(Int.init) ?? 15)
         let threads = options["threads"].flatMap(Int.init) ?? 1
 
-        let upstream = try await TestUpstream.start(
+        let upstream = try await SimulatedUpstream.start(
             port: port, defaultScenario: .counting(tokens, interval: interval), threads: threads, recording: false)
         upstream.setScenario(.counting(1, fault: .stall(afterChunks: 1)), forModel: "gpt-4o-mini-2024-01-01")
         upstream.setScenario(.counting(tokens), forModel: "gpt-4o-mini-2024-01-02")

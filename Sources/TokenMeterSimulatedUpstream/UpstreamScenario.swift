@@ -1,7 +1,7 @@
-/// What the test upstream answers to one request: the stream's content and pacing, and an optional
+/// What the simulated upstream answers to one request: the stream's content and pacing, and an optional
 /// fault. The wire format follows the request path (`…/chat/completions`: OpenAI SSE;
 /// `/api/chat`: Ollama NDJSON), and `stream: false` in the request gets one JSON body.
-public struct TestScenario: Sendable, Hashable {
+public struct UpstreamScenario: Sendable, Hashable {
     /// A failure to inject.
     public enum Fault: Sendable, Hashable {
         /// Close the connection abruptly after writing `afterChunks` content chunks.
@@ -36,13 +36,18 @@ public struct TestScenario: Sendable, Hashable {
     public var promptTokens: Int
     /// Cached prompt tokens to report (OpenAI only), when non-nil.
     public var cachedTokens: Int?
+    /// Whether a streamed OpenAI answer ends with the usage chunk when the request asks for
+    /// `stream_options.include_usage`; false plays an OpenAI-compatible server that ignores the option, so
+    /// whoever reads the stream must count the tokens itself. Ollama's last line always carries its counts.
+    public var sendsUsage: Bool
     /// The fault to inject, if any.
     public var fault: Fault?
 
     /// Makes a scenario; the default is a short, fast, well-formed stream.
     public init(
         chunks: [String] = ["Hello", ",", " world", "!"], interval: Duration = .zero, headerDelay: Duration = .zero,
-        finishReason: String = "stop", promptTokens: Int = 9, cachedTokens: Int? = nil, fault: Fault? = nil
+        finishReason: String = "stop", promptTokens: Int = 9, cachedTokens: Int? = nil, sendsUsage: Bool = true,
+        fault: Fault? = nil
     ) {
         self.chunks = chunks
         self.interval = interval
@@ -50,12 +55,13 @@ public struct TestScenario: Sendable, Hashable {
         self.finishReason = finishReason
         self.promptTokens = promptTokens
         self.cachedTokens = cachedTokens
+        self.sendsUsage = sendsUsage
         self.fault = fault
     }
 
     /// `count` chunks `"t0 "`, `"t1 "`, … paced by `interval`.
-    public static func counting(_ count: Int, interval: Duration = .zero, fault: Fault? = nil) -> TestScenario {
-        TestScenario(chunks: (0..<count).map { "t\($0) " }, interval: interval, fault: fault)
+    public static func counting(_ count: Int, interval: Duration = .zero, fault: Fault? = nil) -> UpstreamScenario {
+        UpstreamScenario(chunks: (0..<count).map { "t\($0) " }, interval: interval, fault: fault)
     }
 
     /// The full text the chunks spell.

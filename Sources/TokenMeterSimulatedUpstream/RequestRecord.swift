@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// What the test upstream saw of one request and what it did about it.
+/// What the simulated upstream saw of one request and what it did about it.
 public struct RequestRecord: Sendable {
     /// Sequence number of the request, from 1.
     public var id: Int
@@ -49,8 +49,8 @@ public struct RequestRecord: Sendable {
 final class RecordBook: Sendable {
     private struct State {
         var records: [RequestRecord] = []
-        var scenariosByModel: [String: TestScenario] = [:]
-        var defaultScenario: TestScenario
+        var scenariosByModel: [String: UpstreamScenario] = [:]
+        var defaultScenario: UpstreamScenario
         var connections = 0
     }
 
@@ -58,7 +58,7 @@ final class RecordBook: Sendable {
     /// Whether requests are recorded; when not, ``begin(_:)`` hands out id 0 and ``update(_:_:)`` ignores it.
     private let recording: Bool
 
-    init(defaultScenario: TestScenario, recording: Bool = true) {
+    init(defaultScenario: UpstreamScenario, recording: Bool = true) {
         state = Mutex(State(defaultScenario: defaultScenario))
         self.recording = recording
     }
@@ -66,7 +66,7 @@ final class RecordBook: Sendable {
     var records: [RequestRecord] { state.withLock { $0.records } }
     var connectionsAccepted: Int { state.withLock { $0.connections } }
 
-    func setScenario(_ scenario: TestScenario, forModel model: String?) {
+    func setScenario(_ scenario: UpstreamScenario, forModel model: String?) {
         state.withLock { state in
             if let model { state.scenariosByModel[model] = scenario } else { state.defaultScenario = scenario }
         }
@@ -80,7 +80,7 @@ final class RecordBook: Sendable {
     }
 
     /// Records a request and picks its scenario (by model name, else the default).
-    func begin(_ record: RequestRecord) -> (id: Int, scenario: TestScenario) {
+    func begin(_ record: RequestRecord) -> (id: Int, scenario: UpstreamScenario) {
         state.withLock { state in
             let scenario = record.model.flatMap { state.scenariosByModel[$0] } ?? state.defaultScenario
             guard recording else { return (0, scenario) }

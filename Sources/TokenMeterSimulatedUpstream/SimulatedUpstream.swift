@@ -2,18 +2,21 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A real HTTP/1.1 chat upstream on 127.0.0.1 for tests: answers OpenAI-compatible
+/// A real HTTP/1.1 chat upstream on 127.0.0.1 that simulates a provider: answers OpenAI-compatible
 /// `POST /v1/chat/completions` (SSE) and Ollama `POST /api/chat` (NDJSON) with scripted streams
 /// and faults, and records per request what it wrote and when the client went away.
 ///
+/// The end-to-end tests and benchmarks drive it, and `tokenmeter demo` answers its simulated models with it;
+/// `tokenmeter serve` never starts one. No model runs here: every answer is the scenario's canned text.
+///
 /// ```swift
-/// let upstream = try await TestUpstream.start()
+/// let upstream = try await SimulatedUpstream.start()
 /// upstream.setScenario(.counting(100, interval: .milliseconds(5)), forModel: "slow")
 /// // point a client at upstream.openAIBaseURL or upstream.baseURL (Ollama) with model "slow"
 /// let record = upstream.records.last
 /// try await upstream.shutdown()
 /// ```
-public final class TestUpstream: Sendable {
+public final class SimulatedUpstream: Sendable {
     /// The TCP port it listens on.
     public let port: Int
     private let group: MultiThreadedEventLoopGroup
@@ -30,8 +33,8 @@ public final class TestUpstream: Sendable {
     /// Starts listening on `127.0.0.1:port` (0 picks a free port) with `threads` event-loop threads.
     /// Requests whose model has no scenario get `defaultScenario`. With `recording: false` no
     /// ``RequestRecord`` is kept (``records`` stays empty), so a long benchmark run uses constant memory.
-    public static func start(port: Int = 0, defaultScenario: TestScenario = TestScenario(), threads: Int = 1,
-                             recording: Bool = true) async throws -> TestUpstream {
+    public static func start(port: Int = 0, defaultScenario: UpstreamScenario = UpstreamScenario(), threads: Int = 1,
+                             recording: Bool = true) async throws -> SimulatedUpstream {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let book = RecordBook(defaultScenario: defaultScenario, recording: recording)
         do {
@@ -45,8 +48,8 @@ public final class TestUpstream: Sendable {
                     }
                 }
                 .bind(host: "127.0.0.1", port: port).get()
-            guard let boundPort = channel.localAddress?.port else { throw TestUpstreamError.noPort }
-            return TestUpstream(port: boundPort, group: group, channel: channel, book: book)
+            guard let boundPort = channel.localAddress?.port else { throw SimulatedUpstreamError.noPort }
+            return SimulatedUpstream(port: boundPort, group: group, channel: channel, book: book)
         } catch {
             try? await group.shutdownGracefully()
             throw error
@@ -59,12 +62,12 @@ public final class TestUpstream: Sendable {
     public var openAIBaseURL: String { baseURL + "/v1" }
 
     /// Answers requests for `model` with `scenario`.
-    public func setScenario(_ scenario: TestScenario, forModel model: String) {
+    public func setScenario(_ scenario: UpstreamScenario, forModel model: String) {
         book.setScenario(scenario, forModel: model)
     }
 
     /// Answers requests for models without their own scenario with `scenario`.
-    public func setDefaultScenario(_ scenario: TestScenario) {
+    public func setDefaultScenario(_ scenario: UpstreamScenario) {
         book.setScenario(scenario, forModel: nil)
     }
 
@@ -92,8 +95,8 @@ public final class TestUpstream: Sendable {
     }
 }
 
-/// Failures starting the test upstream.
-public enum TestUpstreamError: Error {
+/// Failures starting the simulated upstream.
+public enum SimulatedUpstreamError: Error {
     /// The listening socket reported no port.
     case noPort
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// The steps of one scripted response, in the wire format the request asked for. Content chunks
 /// are rendered one at a time as they are written, so a 100,000-chunk scenario costs no memory
-/// up front (the upstream shares the process with the client it tests).
+/// up front (in tests and benchmarks the upstream shares the process with the client it serves).
 struct ResponseScript {
     enum Format {
         /// OpenAI Chat Completions: SSE when streaming.
@@ -40,7 +40,7 @@ struct ResponseScript {
     /// Steps after the content chunks.
     private var epilogue: ArraySlice<Step> = []
 
-    init(scenario: TestScenario, format: Format, streaming: Bool, includeUsage: Bool, model: String) {
+    init(scenario: UpstreamScenario, format: Format, streaming: Bool, includeUsage: Bool, model: String) {
         writer = ChunkWriter(format: format, model: model, scenario: scenario)
         chunks = scenario.chunks
         interval = scenario.interval
@@ -81,7 +81,7 @@ struct ResponseScript {
         case .missingEndMarker?:
             epilogue = [.end]
         default:
-            epilogue = (writer.trailer(includeUsage: includeUsage).map(Step.chunk) + [.end])[...]
+            epilogue = (writer.trailer(includeUsage: includeUsage && scenario.sendsUsage).map(Step.chunk) + [.end])[...]
         }
     }
 
@@ -105,7 +105,7 @@ struct ResponseScript {
 private struct ChunkWriter {
     let format: ResponseScript.Format
     let model: String
-    let scenario: TestScenario
+    let scenario: UpstreamScenario
 
     private func quoted(_ text: String) -> String {
         // Printable ASCII other than quote, slash and backslash needs no escaping: skip the encoder, which
@@ -117,7 +117,7 @@ private struct ChunkWriter {
     private func sse(_ json: String) -> String { "data: \(json)\n\n" }
 
     private var openAIPrefix: String {
-        #"{"id":"chatcmpl-test","object":"chat.completion.chunk","created":1694268190,"model":\#(quoted(model)),"system_fingerprint":"fp_test""#
+        #"{"id":"chatcmpl-simulated","object":"chat.completion.chunk","created":1694268190,"model":\#(quoted(model)),"system_fingerprint":"fp_simulated""#
     }
 
     private var ollamaPrefix: String {
@@ -159,7 +159,7 @@ private struct ChunkWriter {
     func completeBody() -> String {
         switch format {
         case .openAI:
-            return #"{"id":"chatcmpl-test","object":"chat.completion","created":1694268190,"model":\#(quoted(model)),"choices":[{"index":0,"message":{"role":"assistant","content":\#(quoted(scenario.text)),"refusal":null},"logprobs":null,"finish_reason":\#(quoted(scenario.finishReason))}],"usage":\#(usageJSON)}"#
+            return #"{"id":"chatcmpl-simulated","object":"chat.completion","created":1694268190,"model":\#(quoted(model)),"choices":[{"index":0,"message":{"role":"assistant","content":\#(quoted(scenario.text)),"refusal":null},"logprobs":null,"finish_reason":\#(quoted(scenario.finishReason))}],"usage":\#(usageJSON)}"#
         case .ollama:
             return ollamaFinal(content: scenario.text)
         }
@@ -176,7 +176,7 @@ private struct ChunkWriter {
 
     func malformedLine() -> String {
         switch format {
-        case .openAI: return "data: {\"id\":\"chatcmpl-test\",\"choices\":[{\"delta\":{\"content\":\"oops\n\n"
+        case .openAI: return "data: {\"id\":\"chatcmpl-simulated\",\"choices\":[{\"delta\":{\"content\":\"oops\n\n"
         case .ollama: return "{\"model\":\"x\",\"message\":{\"content\":\"oops\n"
         }
     }
