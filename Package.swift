@@ -17,6 +17,9 @@ let package = Package(
         .library(name: "TokenMeterClient", targets: ["TokenMeterClient"]),
         .library(name: "TokenMeterReports", targets: ["TokenMeterReports"]),
         .library(name: "TokenMeterServer", targets: ["TokenMeterServer"]),
+        // The simulated upstream of `tokenmeter demo`, which the benchmarks (Benchmarks/, a package of its
+        // own) start as well.
+        .library(name: "TokenMeterSimulatedUpstream", targets: ["TokenMeterSimulatedUpstream"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -55,11 +58,6 @@ let package = Package(
                 "CPCRE2",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
-        ),
-        .executableTarget(
-            name: "tokenizer-bench",
-            dependencies: ["TokenMeterTokenizer"],
-            path: "Benchmarks/TokenizerBenchmark"
         ),
         .testTarget(
             name: "TokenMeterTokenizerTests",
@@ -100,14 +98,6 @@ let package = Package(
             dependencies: ["TokenMeterReports", "TokenMeterLedger", "TokenMeterMoney", "TokenMeterJSON", "TokenMeterTestSupport",
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        // Fills a SQLite ledger with 1,000,000 records by bulk SQL and times every report format
-        // (Benchmarks/run-report-benchmark.sh prints the results for BENCHMARKS.md).
-        .executableTarget(
-            name: "report-bench",
-            dependencies: ["TokenMeterReports", "TokenMeterLedger", "TokenMeterMoney", "TokenMeterTestSupport",
-                           .product(name: "GRDB", package: "GRDB.swift")],
-            path: "Benchmarks/ReportBenchmark"
-        ),
         .executableTarget(
             name: "tokenmeter",
             dependencies: [
@@ -143,17 +133,11 @@ let package = Package(
         .target(
             name: "TokenMeterSimulatedUpstream",
             dependencies: [
+                "TokenMeterJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
-        ),
-        // Full-size runs of the client's bars (Benchmarks/run-client-benchmarks.sh prints the results
-        // for BENCHMARKS.md).
-        .executableTarget(
-            name: "TokenMeterClientStress",
-            dependencies: ["TokenMeterClient", "TokenMeterSimulatedUpstream"],
-            path: "Benchmarks/ClientStress"
         ),
         .testTarget(
             name: "TokenMeterClientTests",
@@ -181,30 +165,6 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
-        ),
-        // Added time-to-first-token of the gateway over calling the upstream directly, in process; the
-        // gateway's current figures come from `make bench-server` (BENCHMARKS.md).
-        .executableTarget(
-            name: "tokenmeter-server-bench",
-            dependencies: [
-                "TokenMeterServer", "TokenMeterClient", "TokenMeterLedger", "TokenMeterSimulatedUpstream",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            path: "Benchmarks/ServerTTFT"
-        ),
-        // The separate-process server benchmark and soak (Benchmarks/server.sh, `make bench-server`, `make soak`):
-        // a paced test upstream and a closed-loop load generator, each its own executable.
-        .executableTarget(
-            name: "tokenmeter-bench-upstream",
-            dependencies: ["TokenMeterSimulatedUpstream"],
-            path: "Benchmarks/ServerLoad/Upstream"
-        ),
-        .systemLibrary(name: "CEpoll", path: "Benchmarks/ServerLoad/CEpoll"),
-        .executableTarget(
-            name: "tokenmeter-loadgen",
-            dependencies: ["TokenMeterClient", "CEpoll"],
-            path: "Benchmarks/ServerLoad/LoadGenerator"
         ),
         .testTarget(
             name: "TokenMeterServerTests",

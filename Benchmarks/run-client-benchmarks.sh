@@ -5,9 +5,9 @@
 # Usage: Benchmarks/run-client-benchmarks.sh [slow-consumer-chunks (default 10000)]
 set -eu
 cd "$(dirname "$0")/.."
-swift build -c release --product TokenMeterClientStress
+swift build --package-path Benchmarks -c release --product TokenMeterClientStress
 {
-    ./.build/release/TokenMeterClientStress "${1:-10000}"
+    ./Benchmarks/.build/release/TokenMeterClientStress "${1:-10000}"
     cat <<'NOTES'
 Notes:
 - RSS is the whole process, which includes the in-process test upstream (it records a 16-byte write time

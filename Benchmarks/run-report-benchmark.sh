@@ -7,11 +7,11 @@
 # Usage: Benchmarks/run-report-benchmark.sh [work-dir (default: a new temp dir, removed after)]
 set -eu
 cd "$(dirname "$0")/.."
-swift build -c release --product report-bench
+swift build --package-path Benchmarks -c release --product report-bench
 swift build -c release --product tokenmeter
 work="${1:-$(mktemp -d)}"
 mkdir -p "$work"
-bench=./.build/release/report-bench
+bench=./Benchmarks/.build/release/report-bench
 {
     echo "# Monthly report benchmark"
     echo

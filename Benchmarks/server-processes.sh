@@ -6,15 +6,17 @@
 # so before and after are measured in one run. Sets UPSTREAM_PID UPSTREAM_PORT GATEWAY_PID GATEWAY_PORT KEY
 # WORK BIN (and PID_baseline PORT_baseline KEY_baseline).
 
-BIN=.build/release
+BIN=.build/release                    # tokenmeter (the root package)
+BENCH_BIN=Benchmarks/.build/release   # the benchmark package's executables
 GATEWAY_BIN=${GATEWAY_BIN:-$BIN/tokenmeter}   # another build of `tokenmeter` to compare (e.g. a copy of main's)
 TOKENS=${TOKENS:-32}
 INTERVAL_MS=${INTERVAL_MS:-20}
 UPSTREAM_THREADS=${UPSTREAM_THREADS:-1}
 
 build_release() {
-    for product in tokenmeter tokenmeter-bench-upstream tokenmeter-loadgen; do
-        swift build -c release --static-swift-stdlib --product "$product" >&2
+    swift build -c release --static-swift-stdlib --product tokenmeter >&2
+    for product in tokenmeter-bench-upstream tokenmeter-loadgen; do
+        swift build --package-path Benchmarks -c release --static-swift-stdlib --product "$product" >&2
     done
 }
 
@@ -49,7 +51,7 @@ YAML
 start_processes() {
     WORK=$(mktemp -d /tmp/tokenmeter-bench.XXXXXX)
     trap 'rc=$?; stop_processes; exit $rc' EXIT
-    "$BIN/tokenmeter-bench-upstream" --port 0 --tokens "$TOKENS" --interval-ms "$INTERVAL_MS" \
+    "$BENCH_BIN/tokenmeter-bench-upstream" --port 0 --tokens "$TOKENS" --interval-ms "$INTERVAL_MS" \
         --threads "$UPSTREAM_THREADS" >"$WORK/upstream.log" 2>&1 &
     UPSTREAM_PID=$!
     UPSTREAM_PORT=$(wait_for_line "$WORK/upstream.log" '^listening ' | awk '{print $2}')
@@ -79,5 +81,5 @@ loadgen() {  # target(direct|gateway) label concurrency requests [extra args]
         baseline) url=http://127.0.0.1:$PORT_baseline/v1; key=$KEY_baseline ;;
         *) url=http://127.0.0.1:$GATEWAY_PORT/v1; key=$KEY ;;
     esac
-    "$BIN/tokenmeter-loadgen" --url "$url" --key "$key" --label "$label" -c "$c" --requests "$n" "${pids[@]}" "$@"
+    "$BENCH_BIN/tokenmeter-loadgen" --url "$url" --key "$key" --label "$label" -c "$c" --requests "$n" "${pids[@]}" "$@"
 }

@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --static-swift-stdlib --product tokenmeter >/dev/null   # as `make release`
-swift build -c release --static-swift-stdlib --product tokenizer-bench >/dev/null
+swift build --package-path Benchmarks -c release --static-swift-stdlib --product tokenizer-bench >/dev/null
 BIN=.build/release/tokenmeter
-BENCH=.build/release/tokenizer-bench
+BENCH=Benchmarks/.build/release/tokenizer-bench
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 CORPUS=Tests/TokenMeterTokenizerTests/Fixtures/corpus

@@ -1,4 +1,5 @@
 import Foundation
+import TokenMeterJSON
 
 /// The steps of one scripted response, in the wire format the request asked for. Content chunks
 /// are rendered one at a time as they are written, so a 100,000-chunk scenario costs no memory
@@ -107,12 +108,7 @@ private struct ChunkWriter {
     let model: String
     let scenario: UpstreamScenario
 
-    private func quoted(_ text: String) -> String {
-        // Printable ASCII other than quote, slash and backslash needs no escaping: skip the encoder, which
-        // dominates the upstream's CPU in long benchmark runs.
-        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C && $0 != 0x2F }) { return "\"" + text + "\"" }
-        return String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
-    }
+    private func quoted(_ text: String) -> String { JSONValue.quoted(text) }
 
     private func sse(_ json: String) -> String { "data: \(json)\n\n" }
 

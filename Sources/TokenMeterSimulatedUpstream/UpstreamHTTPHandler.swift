@@ -1,4 +1,5 @@
 import Foundation
+import TokenMeterJSON
 import NIOCore
 import NIOHTTP1
 
@@ -65,8 +66,8 @@ final class UpstreamHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     private func startResponse(context: ChannelHandlerContext, head: HTTPRequestHead) {
-        let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any]
-        let model = json?["model"] as? String
+        let json = try? JSONParser.parse(body)
+        let model = json?["model"]?.stringValue
         let record = RequestRecord(
             id: 0, connectionID: connectionID, path: head.uri, headers: head.headers.map { ($0.name, $0.value) },
             body: body, model: model, receivedAt: .now)
@@ -86,8 +87,8 @@ final class UpstreamHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             }
             return
         }
-        let streaming = (json?["stream"] as? Bool) ?? (format == .ollama)
-        let includeUsage = ((json?["stream_options"] as? [String: Any])?["include_usage"] as? Bool) ?? false
+        let streaming = json?["stream"]?.boolValue ?? (format == .ollama)
+        let includeUsage = json?["stream_options"]?["include_usage"]?.boolValue ?? false
         recordID = id
         script = ResponseScript(
             scenario: scenario, format: format, streaming: streaming, includeUsage: includeUsage, model: model ?? "test-model")

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import TokenMeterClient
+import TokenMeterJSON
 
 /// Closed-loop load generator for the gateway benchmark and soak (Benchmarks/server.sh, `make soak`).
 ///
@@ -229,7 +230,7 @@ struct LoadGenerator {
             "\"\(a.name)\":{\"cpu_s\":\(String(format: "%.3f", a.cpuSeconds - b.cpuSeconds)),\"rss_kb\":\(a.rssKB),"
                 + "\"fds\":\(a.fds),\"threads\":\(a.threads)}"
         }
-        let errors = outcome.firstErrors.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        let errors = outcome.firstErrors.map(JSONValue.quoted)
         return "{\"label\":\"\(options.label)\",\"concurrency\":\(options.concurrency),\"requests\":\(options.requests),"
             + "\"ok\":\(ttft.count),\"failures\":\(outcome.failures),\"errors\":[\(errors.joined(separator: ","))],"
             + "\"ttft_ms\":{\"p50\":\(p(ttft, 0.5)),\"p90\":\(p(ttft, 0.9)),\"p99\":\(p(ttft, 0.99)),\"max\":\(p(ttft, 1))},"
