@@ -133,17 +133,11 @@ public struct JSONParser {
             guard index < bytes.count else { throw error("unterminated escape sequence") }
             let e = bytes[index]
             index += 1
-            switch e {
-            case UInt8(ascii: "\""): out.append(0x22)
-            case UInt8(ascii: "\\"): out.append(0x5C)
-            case UInt8(ascii: "/"): out.append(0x2F)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "u"): appendUTF8(of: try parseUnicodeEscape(), to: &out)
-            default:
+            if let byte = JSONEscape.byte(escapedBy: e) {
+                out.append(byte)
+            } else if e == UInt8(ascii: "u") {
+                appendUTF8(of: try parseUnicodeEscape(), to: &out)
+            } else {
                 index -= 2
                 throw error("invalid escape sequence '\\\(Character(Unicode.Scalar(e)))'")
             }

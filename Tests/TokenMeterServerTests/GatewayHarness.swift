@@ -75,10 +75,12 @@ final class GatewayHarness: Sendable {
     }
 
     /// Shuts the server down gracefully and waits for it; shuts the upstream down when the harness made it.
-    func stop(keepUpstream: Bool = false) async throws {
+    /// `keepClient` leaves the test's client running, for a test still reading what the server wrote last
+    /// (it then calls `client.shutdown()` itself).
+    func stop(keepUpstream: Bool = false, keepClient: Bool = false) async throws {
         await group.triggerGracefulShutdown()
         try await running.value
-        client.shutdown()
+        if !keepClient { client.shutdown() }
         if ownsUpstream && !keepUpstream { try await upstream.shutdown() }
         await ProcessResourceGate.shared.leaveShared()
     }

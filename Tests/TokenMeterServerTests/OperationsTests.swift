@@ -172,9 +172,11 @@ extension ServerTests {
             let reader = Task { await collect(stream) }
             _ = await harness.upstream.waitUntil(timeout: .seconds(2)) { ($0.first?.chunksWritten ?? 0) >= 3 }
             let began = ContinuousClock.now
-            try await harness.stop(keepUpstream: true)
+            // The client stays up until it has read the end of the stream: the server stops right after writing it.
+            try await harness.stop(keepUpstream: true, keepClient: true)
             let stoppedAfter = ContinuousClock.now - began
             let (events, error) = await reader.value
+            harness.client.shutdown()
             let text = events.compactMap(\.content).joined()
             #expect(stoppedAfter >= .milliseconds(300) && stoppedAfter < .seconds(3), "stopped after \(stoppedAfter)")
             guard case .providerError(let body)? = error else { Issue.record("expected an error event, got \(String(describing: error))"); return }
