@@ -6,14 +6,13 @@ import TokenMeterServer
 struct ConfigurationKeyTests {
     /// Writes `yaml` to a fresh file, loads it, and returns the error message (nil when it loaded).
     func loadError(_ yaml: String) throws -> (path: String, message: String?) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tm-keys-\(UUID().uuidString).yaml").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-        do {
-            _ = try ServerConfiguration.load(file: path, environment: [:])
-            return (path, nil)
-        } catch {
-            return (path, error.message)
+        try withConfigurationFile(yaml) { path in
+            do {
+                _ = try ServerConfiguration.load(file: path, environment: [:])
+                return (path, nil)
+            } catch let error as ConfigurationError {
+                return (path, error.message)
+            }
         }
     }
 

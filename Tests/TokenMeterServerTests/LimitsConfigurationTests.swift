@@ -6,65 +6,63 @@ import TokenMeterServer
 struct LimitsConfigurationTests {
     @Test("ledger_busy_timeout_ms, max_concurrent_requests_per_key and upstream_threads come from YAML, TOKENMETER_* overrides them, bad values are refused")
     func limitsFromFileAndEnvironment() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tm-limits-\(UUID().uuidString).yaml").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try """
+        try withConfigurationFile("""
             ledger_busy_timeout_ms: 750
             max_concurrent_requests_per_key: 4
             upstream_threads: 3
-            """.write(toFile: path, atomically: true, encoding: .utf8)
-        let defaults = try ServerConfiguration.load(file: nil, environment: [:])
-        #expect(defaults.ledgerBusyTimeout == .seconds(5))
-        #expect(defaults.maxConcurrentRequestsPerKey == nil)
-        #expect(defaults.upstreamThreads == 1)
-        let fromFile = try ServerConfiguration.load(file: path, environment: [:])
-        #expect(fromFile.ledgerBusyTimeout == .milliseconds(750))
-        #expect(fromFile.maxConcurrentRequestsPerKey == 4)
-        #expect(fromFile.upstreamThreads == 3)
-        let overridden = try ServerConfiguration.load(file: path, environment: [
-            "TOKENMETER_LEDGER_BUSY_TIMEOUT_MS": "2000", "TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY": "9",
-            "TOKENMETER_UPSTREAM_THREADS": "2",
-        ])
-        #expect(overridden.ledgerBusyTimeout == .seconds(2))
-        #expect(overridden.maxConcurrentRequestsPerKey == 9)
-        #expect(overridden.upstreamThreads == 2)
-        for bad in [["TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY": "0"], ["TOKENMETER_LEDGER_BUSY_TIMEOUT_MS": "-1"],
-                    ["TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY": "many"], ["TOKENMETER_UPSTREAM_THREADS": "0"],
-                    ["TOKENMETER_UPSTREAM_THREADS": "65"]] {
-            #expect(throws: ConfigurationError.self, "\(bad)") { try ServerConfiguration.load(file: path, environment: bad) }
+            """) { path in
+            let defaults = try ServerConfiguration.load(file: nil, environment: [:])
+            #expect(defaults.ledgerBusyTimeout == .seconds(5))
+            #expect(defaults.maxConcurrentRequestsPerKey == nil)
+            #expect(defaults.upstreamThreads == 1)
+            let fromFile = try ServerConfiguration.load(file: path, environment: [:])
+            #expect(fromFile.ledgerBusyTimeout == .milliseconds(750))
+            #expect(fromFile.maxConcurrentRequestsPerKey == 4)
+            #expect(fromFile.upstreamThreads == 3)
+            let overridden = try ServerConfiguration.load(file: path, environment: [
+                "TOKENMETER_LEDGER_BUSY_TIMEOUT_MS": "2000", "TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY": "9",
+                "TOKENMETER_UPSTREAM_THREADS": "2",
+            ])
+            #expect(overridden.ledgerBusyTimeout == .seconds(2))
+            #expect(overridden.maxConcurrentRequestsPerKey == 9)
+            #expect(overridden.upstreamThreads == 2)
+            for bad in [["TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY": "0"], ["TOKENMETER_LEDGER_BUSY_TIMEOUT_MS": "-1"],
+                        ["TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY": "many"], ["TOKENMETER_UPSTREAM_THREADS": "0"],
+                        ["TOKENMETER_UPSTREAM_THREADS": "65"]] {
+                #expect(throws: ConfigurationError.self, "\(bad)") { try ServerConfiguration.load(file: path, environment: bad) }
+            }
         }
     }
 
     @Test("header_timeout_seconds, idle_timeout_seconds and max_connections: defaults 30 s, 60 s, none; YAML sets them, TOKENMETER_* overrides, bad values are refused")
     func connectionLimitsFromFileAndEnvironment() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tm-connections-\(UUID().uuidString).yaml").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try """
+        try withConfigurationFile("""
             header_timeout_seconds: 2.5
             idle_timeout_seconds: 90
             max_connections: 500
-            """.write(toFile: path, atomically: true, encoding: .utf8)
-        let defaults = try ServerConfiguration.load(file: nil, environment: [:])
-        #expect(defaults.requestHeadTimeout == .seconds(30))
-        #expect(defaults.idleTimeout == .seconds(60))
-        #expect(defaults.maxConnections == nil)
-        let fromFile = try ServerConfiguration.load(file: path, environment: [:])
-        #expect(fromFile.requestHeadTimeout == .milliseconds(2500))
-        #expect(fromFile.idleTimeout == .seconds(90))
-        #expect(fromFile.maxConnections == 500)
-        let overridden = try ServerConfiguration.load(file: path, environment: [
-            "TOKENMETER_HEADER_TIMEOUT_SECONDS": "0.5", "TOKENMETER_IDLE_TIMEOUT_SECONDS": "120",
-            "TOKENMETER_MAX_CONNECTIONS": "64",
-        ])
-        #expect(overridden.requestHeadTimeout == .milliseconds(500))
-        #expect(overridden.idleTimeout == .seconds(120))
-        #expect(overridden.maxConnections == 64)
-        for bad in [["TOKENMETER_HEADER_TIMEOUT_SECONDS": "0"], ["TOKENMETER_IDLE_TIMEOUT_SECONDS": "-1"],
-                    ["TOKENMETER_IDLE_TIMEOUT_SECONDS": "soon"], ["TOKENMETER_HEADER_TIMEOUT_SECONDS": "nan"],
-                    ["TOKENMETER_IDLE_TIMEOUT_SECONDS": "1e300"], ["TOKENMETER_MAX_CONNECTIONS": "0"]] {
-            #expect(throws: ConfigurationError.self, "\(bad)") { try ServerConfiguration.load(file: path, environment: bad) }
+            """) { path in
+            let defaults = try ServerConfiguration.load(file: nil, environment: [:])
+            #expect(defaults.requestHeadTimeout == .seconds(30))
+            #expect(defaults.idleTimeout == .seconds(60))
+            #expect(defaults.maxConnections == nil)
+            let fromFile = try ServerConfiguration.load(file: path, environment: [:])
+            #expect(fromFile.requestHeadTimeout == .milliseconds(2500))
+            #expect(fromFile.idleTimeout == .seconds(90))
+            #expect(fromFile.maxConnections == 500)
+            let overridden = try ServerConfiguration.load(file: path, environment: [
+                "TOKENMETER_HEADER_TIMEOUT_SECONDS": "0.5", "TOKENMETER_IDLE_TIMEOUT_SECONDS": "120",
+                "TOKENMETER_MAX_CONNECTIONS": "64",
+            ])
+            #expect(overridden.requestHeadTimeout == .milliseconds(500))
+            #expect(overridden.idleTimeout == .seconds(120))
+            #expect(overridden.maxConnections == 64)
+            for bad in [["TOKENMETER_HEADER_TIMEOUT_SECONDS": "0"], ["TOKENMETER_IDLE_TIMEOUT_SECONDS": "-1"],
+                        ["TOKENMETER_IDLE_TIMEOUT_SECONDS": "soon"], ["TOKENMETER_HEADER_TIMEOUT_SECONDS": "nan"],
+                        ["TOKENMETER_IDLE_TIMEOUT_SECONDS": "1e300"], ["TOKENMETER_MAX_CONNECTIONS": "0"]] {
+                #expect(throws: ConfigurationError.self, "\(bad)") { try ServerConfiguration.load(file: path, environment: bad) }
+            }
+            try "idle_timeout_seconds: 0\n".write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(throws: ConfigurationError.self) { try ServerConfiguration.load(file: path, environment: [:]) }
         }
-        try "idle_timeout_seconds: 0\n".write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(throws: ConfigurationError.self) { try ServerConfiguration.load(file: path, environment: [:]) }
     }
 }
