@@ -5,7 +5,7 @@ Usage: openai_sdk_check.py BASE_URL API_KEY MODEL EXPECTED_TEXT
 
 Checks, in order: a streamed completion (the text must equal EXPECTED_TEXT; with include_usage the last
 chunk carries usage), a non-streamed completion (same text, usage present), and that a wrong key raises
-openai.AuthenticationError. Prints one JSON line with what it saw; exit 0 when every check passed,
+openai.AuthenticationError; the non-streamed answer's `_request_id` (x-request-id) is reported. Prints one JSON line with what it saw; exit 0 when every check passed,
 1 when one failed, 77 when the `openai` package is not installed (the caller skips).
 """
 import json
@@ -44,6 +44,8 @@ def main() -> int:
     seen["text"] = completion.choices[0].message.content
     seen["finish"] = completion.choices[0].finish_reason
     seen["usage_completion_tokens"] = completion.usage.completion_tokens if completion.usage else None
+    # The SDK reads the answer's x-request-id header: the id of the gateway's ledger record.
+    seen["request_id"] = getattr(completion, "_request_id", None)
 
     try:
         openai.OpenAI(base_url=base_url, api_key="tm_wrong_key", max_retries=0).chat.completions.create(
@@ -54,7 +56,7 @@ def main() -> int:
 
     ok = (seen["stream_text"] == expected and seen["text"] == expected and seen["stream_finish"] == "stop"
           and seen["finish"] == "stop" and usage is not None and seen["usage_completion_tokens"] is not None
-          and seen["wrong_key"] == "invalid_api_key")
+          and seen["wrong_key"] == "invalid_api_key" and bool(seen["request_id"]))
     print(json.dumps(seen, ensure_ascii=False))
     return 0 if ok else 1
 

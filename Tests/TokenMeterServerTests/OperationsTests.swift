@@ -43,6 +43,8 @@ extension ServerTests {
             #expect(text.contains(#""stream_text": "Streaming through TokenMeter — ok ✓""#), "\(text)")
             let records = try await harness.waitForRecords(user: "sdk", count: 2)
             #expect(records.map(\.status) == ["completed", "completed"], "the wrong key is not billed")
+            // The SDK's `_request_id` of the non-streamed answer is its ledger record's request id.
+            #expect(text.contains(#""request_id": "\#(records[1].requestID)""#), "\(text)")
             try await harness.stop()
         }
 
