@@ -6,6 +6,8 @@
 ///
 /// - `reserve` is atomic: the check of the remaining budget and the hold are one transaction, so two
 ///   concurrent reservations never both pass on money only one could have.
+/// - `extend` raises an open reservation's hold with the same check, in one transaction: a stream's hold
+///   grows ahead of the tokens it delivers, and never past what the limits leave free.
 /// - A live reservation counts against its user's month as the larger of its hold and its last
 ///   checkpoint; settled usage counts in the UTC month its request ended.
 /// - `settle` writes exactly one usage record per request id and releases the reservation in the same
@@ -35,6 +37,20 @@ public protocol UsageStore: Sendable {
     func reserve<Plan: Sendable>(
         _ request: ReservationRequest, planning: @escaping @Sendable (BudgetStatus) throws -> (UsageEstimate, Plan)
     ) async throws -> (reservation: Reservation, plan: Plan)
+
+    /// Raises the hold of an open reservation, atomically with the check that the user's limits have room
+    /// for the increase. `planning` gets the user's budget status as it is inside the transaction (this
+    /// reservation's current hold included) and the reservation's current hold, and returns the new hold
+    /// (never smaller in cost or tokens than the current one; equal changes nothing) and a value for the
+    /// caller. The new hold is checked against the per-request cap and both monthly limits like a
+    /// reservation: throws `.requestCapExceeded` or `.budgetExhausted` and holds nothing more. Also
+    /// throws `.reservationNotOpen` (settled, or expired after a crash) and `.userDisabled`. An error
+    /// thrown by `planning` aborts the extension and is rethrown unchanged. Returns the hold in force.
+    /// See docs/LEDGER.md, "Hold life cycle", for where extensions sit between admission and settle.
+    func extend<Plan: Sendable>(
+        _ reservation: Reservation,
+        planning: @escaping @Sendable (_ status: BudgetStatus, _ held: UsageEstimate) throws -> (UsageEstimate, Plan)
+    ) async throws -> (held: UsageEstimate, plan: Plan)
 
     /// Records a stream's usage so far. Cheap: coalesced in memory to at most one database write per
     /// stream per checkpoint interval or token stride; returns whether this call wrote.

@@ -80,6 +80,52 @@ extension SQLiteUsageStore: UsageStore {
         return outcome
     }
 
+    public func extend<Plan: Sendable>(
+        _ reservation: Reservation,
+        planning: @escaping @Sendable (_ status: BudgetStatus, _ held: UsageEstimate) throws -> (UsageEstimate, Plan)
+    ) async throws -> (held: UsageEstimate, plan: Plan) {
+        let period = BillingPeriod(containing: configuration.now())
+        do {
+            // Joins the group commit with the reservations, checkpoints and settles of other streams: an
+            // extension is one more statement in a transaction that is being written anyway.
+            return try await batchedWrite { db in
+                guard let open = try LedgerQueries.cachedOne(ReservationRow.self, db, "SELECT * FROM reservations WHERE id = ?",
+                                                             [reservation.id]),
+                      open.requestID == reservation.requestID else {
+                    throw LedgerError.reservationNotOpen(requestID: reservation.requestID)
+                }
+                let user = try LedgerQueries.user(db, id: open.userID).user()
+                guard user.status == .active else { throw LedgerError.userDisabled(user.name) }
+                let budget = try BudgetRow.budget(ofUser: user.id, db)
+                let status = try LedgerQueries.budgetStatus(db, userID: user.id, budget: budget, period: period)
+                let held = UsageEstimate(cost: Money(picoUSD: open.heldPicoUSD), tokens: open.heldTokens)
+                let planned: (UsageEstimate, Plan)
+                do { planned = try planning(status, held) } catch { throw PlanningRefusal(underlying: error) }
+                let wanted = planned.0
+                guard wanted.cost >= held.cost, wanted.tokens >= held.tokens else {
+                    throw LedgerError.invalidUsage("a hold never shrinks while its request runs (held \(held.cost), "
+                        + "\(held.tokens) tokens; asked \(wanted.cost), \(wanted.tokens) tokens)")
+                }
+                if wanted == held { return (held, planned.1) }
+                if let cap = budget.maxRequestCost, wanted.cost > cap {
+                    throw LedgerError.requestCapExceeded(cap: cap, requested: wanted.cost)
+                }
+                // The reservation counts against the month as the larger of its hold and its last checkpoint
+                // (`user_holds`), so the increase to check is how much that larger value grows.
+                let spent = open.checkpoint
+                let increase = UsageEstimate(
+                    cost: max(wanted.cost, spent.cost) - max(held.cost, spent.cost),
+                    tokens: max(wanted.tokens, spent.billedTokens) - max(held.tokens, spent.billedTokens))
+                try Self.checkFits(increase, in: status, userName: user.name)
+                _ = try LedgerQueries.cachedExecute(db, "UPDATE reservations SET held_pusd = ?, held_tokens = ? WHERE id = ?",
+                                                    [wanted.cost.picoUSD, wanted.tokens, open.id])
+                return (wanted, planned.1)
+            }
+        } catch let refusal as PlanningRefusal {
+            throw refusal.underlying
+        }
+    }
+
     /// Carries an error thrown by a reservation's planning closure out of the transaction unchanged.
     struct PlanningRefusal: Error {
         let underlying: any Error

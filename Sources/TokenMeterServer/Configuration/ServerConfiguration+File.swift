@@ -48,6 +48,11 @@ extension ServerConfiguration {
         }
         if let s = file.idle_timeout_seconds { idleTimeout = try Self.timeout(seconds: s, key: "idle_timeout_seconds", origin: origin) }
         if let n = file.max_connections { maxConnections = n }
+        if let h = file.holds {
+            if let n = h.hidden_output_default_max_tokens { holds.hiddenOutputDefaultCap = n }
+            if let p = h.fair_share_percent { holds.fairSharePercent = p }
+            if let n = h.max_slice_tokens { holds.maximumSlice = n }
+        }
         if let c = file.catalog { catalogPath = c }
         if let entries = file.upstreams {
             guard !entries.isEmpty else { throw ConfigurationError("\(origin): 'upstreams' is empty") }
@@ -135,6 +140,13 @@ extension ServerConfiguration {
         guard requestHeadTimeout > .zero else { throw ConfigurationError("\(origin): header_timeout_seconds must be positive") }
         guard idleTimeout > .zero else { throw ConfigurationError("\(origin): idle_timeout_seconds must be positive") }
         if let n = maxConnections, n < 1 { throw ConfigurationError("\(origin): max_connections must be at least 1") }
+        guard holds.hiddenOutputDefaultCap >= 1 else {
+            throw ConfigurationError("\(origin): holds.hidden_output_default_max_tokens must be at least 1")
+        }
+        guard (1...100).contains(holds.fairSharePercent) else {
+            throw ConfigurationError("\(origin): holds.fair_share_percent must be 1–100")
+        }
+        if let n = holds.maximumSlice, n < 1 { throw ConfigurationError("\(origin): holds.max_slice_tokens must be at least 1") }
         guard ledgerBusyTimeout >= .zero else { throw ConfigurationError("\(origin): the ledger busy timeout must not be negative") }
         guard !upstreams.isEmpty else { throw ConfigurationError("\(origin): no upstream configured") }
         if let adminKey, adminKey.count < 16 { throw ConfigurationError("\(origin): the admin key must be at least 16 characters") }

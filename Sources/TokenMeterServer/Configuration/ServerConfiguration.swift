@@ -54,6 +54,8 @@ public struct ServerConfiguration: Sendable {
     /// Most client connections open at once; further ones wait in the listen backlog (1024) until one closes.
     /// nil (the default) sets no cap.
     public var maxConnections: Int?
+    /// How much budget requests hold and how a stream's hold grows (docs/LEDGER.md, "Holds").
+    public var holds = HoldPolicy()
 
     /// A configuration with explicit upstreams and defaults for everything else.
     public init(upstreams: [UpstreamConfiguration]) {

@@ -18,9 +18,14 @@ struct AdmittedRequest: Sendable {
     let encoding: Encoding
     /// Prices and prompt count.
     let preflight: Preflight
-    /// Completion tokens the budget affords (`Int.max` when unlimited); the stream is cut past it.
-    let budgetAllowance: Int
-    /// The output cap sent upstream: the budget allowance, the client's own max and the model's limit.
+    /// Completion tokens the reservation holds at admission (`Int.max` when nothing limits); the stream is
+    /// cut past what its hold covers.
+    let outputGrant: Int
+    /// The most completion tokens the stream may ever hold (`Int.max` when nothing limits): its output cap.
+    /// When it is above ``outputGrant`` the hold grows as the stream delivers (``HoldGrowth``).
+    let outputCeiling: Int
+    /// The output cap sent upstream: the budget allowance, the client's own max and the model's limit (for a
+    /// hidden-output model: what is held).
     let upstreamMaxTokens: Int?
     /// The held reservation.
     let reservation: Reservation
@@ -40,6 +45,9 @@ struct AdmittedRequest: Sendable {
 
     /// The budget once this request is settled with `usage` (what is left after it).
     func budgetAfter(_ usage: MeteredUsage) -> BudgetStatus { budget.committing(cost: usage.cost, tokens: usage.billedTokens) }
+
+    /// Whether the stream's hold grows as it delivers, rather than holding its whole output cap up front.
+    var holdGrows: Bool { outputGrant < outputCeiling }
 
     /// Prompt tokens counted locally.
     var promptTokens: Int { preflight.promptTokens }

@@ -90,9 +90,19 @@ struct MeteredStream {
                       shutdownCut: StopFlag) async -> End {
         let checkpoints = CheckpointPump(store: gateway.store, reservation: admitted.reservation)
         defer { checkpoints.finish() }
+        let growth = admitted.holdGrows
+            ? HoldGrowth(store: gateway.store, admitted: admitted, policy: gateway.configuration.holds,
+                         metrics: gateway.metrics, logger: logger)
+            : nil
         var next = first
         while let event = next {
-            let step = pipeline.step(for: event)
+            var decided = pipeline.step(for: event)
+            // Past what the stream holds, with a hold that can still grow (the meter's limit is final otherwise).
+            while decided == nil, let growth, let needs = pipeline.waiting?.needs {
+                let (held, final) = await growth.waitFor(needs)
+                decided = pipeline.resume(limit: held, final: final)
+            }
+            guard let step = decided else { preconditionFailure("a final limit always decides") }
             // The budget is spent: stop the upstream now, before writing anything more.
             if case .cut = step { stream.cancel() }
             do {
@@ -103,6 +113,7 @@ struct MeteredStream {
             }
             pipeline.deliveredTokens = pipeline.meteredTokens
             if case .cut = step { return .cut }
+            if let growth { pipeline.holdGrew(to: growth.delivered(pipeline.deliveredTokens)) }
             checkpoints.submit(admitted.usage(completionTokens: pipeline.deliveredTokens, provider: nil))
             do {
                 next = try await events.next()

@@ -17,6 +17,13 @@ struct Preflight: Sendable {
             ?? Money(picoUSD: .max)
     }
 
+    /// What the ledger holds for the prompt and `completion` output tokens; `Int.max` (nothing limits the
+    /// output) holds the prompt alone.
+    func hold(completionTokens completion: Int) -> UsageEstimate {
+        let output = completion == .max ? 0 : completion
+        return UsageEstimate(cost: cost(completionTokens: output), tokens: Int64(promptTokens + output))
+    }
+
     /// Most completion tokens `money` pays for after the prompt; nil when the prompt alone costs more.
     func affordableCompletion(within money: Money) -> Int? {
         let promptCost = cost(completionTokens: 0)
@@ -27,6 +34,24 @@ struct Preflight: Sendable {
         var n = Int((money - promptCost).picoUSD / rate)
         while n > 0, cost(completionTokens: n) > money { n -= 1 }  // rounding in `cost`, if any
         return n
+    }
+
+    /// How many completion tokens more than `granted` the budget pays for, from a status that already counts
+    /// this request's hold of the prompt and `granted` completion tokens: the smallest of what the remaining
+    /// money, the remaining tokens and the per-request cap leave (`Int.max` when nothing limits, 0 when
+    /// nothing is left).
+    func additionalCompletion(beyond granted: Int, status: BudgetStatus) -> Int {
+        var more = Int.max
+        if let money = status.remainingCost, let price {
+            // Completion tokens cost the same each (ModelPrice.cost is linear in them).
+            let rate = price.rates(forPromptTokens: promptTokens).output.picoUSD
+            if rate > 0 { more = min(more, Int(money.picoUSD / rate)) }
+        }
+        if let tokens = status.remainingTokens { more = min(more, Int(clamping: tokens)) }
+        if let cap = status.budget.maxRequestCost {
+            more = min(more, max(0, (affordableCompletion(within: cap) ?? 0) - granted))
+        }
+        return more
     }
 
     /// Completion tokens the budget allows: the smallest of what the remaining money, the remaining tokens

@@ -2,6 +2,10 @@ import TokenMeterTokenizer
 
 /// Counts a stream's completion tokens as deltas arrive and enforces the budget's allowance to the token.
 ///
+/// The allowance is the output the stream's hold covers. While the hold can still grow (``limitIsFinal`` is
+/// false), a delta that would pass it is not cut: the meter answers `.needs(total)` and keeps the delta
+/// pending until ``resume(limit:final:)`` says how far the hold grew.
+///
 /// Every visible piece of output (content, refusal, reasoning, tool-call names and arguments) goes through
 /// one ``IncrementalCounter``, so after each delta ``tokens`` equals `encoding.count(text)` exactly. When a
 /// delta would take the total past ``limit``, the meter keeps the longest prefix of the text that still
@@ -18,12 +22,20 @@ struct StreamMeter {
         case all
         /// Only this prefix of it (possibly empty); the stream must end here.
         case prefix(String)
+        /// None of it yet: the stream's output would come to `total` tokens, past the limit, which may still
+        /// grow. Call ``resume(limit:final:)`` with the limit the hold grew to.
+        case needs(Int)
     }
 
     /// The encoding the model's completion is counted in.
     let encoding: Encoding
-    /// Most completion tokens the budget (or per-request cap) pays for.
-    let limit: Int
+    /// Most completion tokens the stream's hold pays for now.
+    private(set) var limit: Int
+    /// Whether ``limit`` can no longer grow, so a delta past it is cut rather than kept waiting.
+    private(set) var limitIsFinal: Bool
+    /// A delta that passed ``limit`` while it could still grow: its text, whether it may be trimmed, and the
+    /// total it brings the count to (the counter has taken it already).
+    private var pending: (piece: String, trimmable: Bool, total: Int)?
     private var counter: IncrementalCounter
     /// All metered text admitted so far, in order.
     private(set) var text = ""
@@ -32,17 +44,24 @@ struct StreamMeter {
     /// Whether the limit has been reached and the stream must end.
     private(set) var isExhausted = false
 
-    /// A meter allowing `limit` completion tokens in `encoding`.
-    init(encoding: Encoding, limit: Int) {
+    /// A meter allowing `limit` completion tokens in `encoding`; `final: false` when the limit may grow.
+    init(encoding: Encoding, limit: Int, final: Bool = true) {
         self.encoding = encoding
         self.limit = limit
+        limitIsFinal = final
         counter = IncrementalCounter(encoding: encoding)
+    }
+
+    /// Raises the limit to `newLimit` (a hold that grew in the background); never lowers it.
+    mutating func raise(to newLimit: Int) {
+        limit = max(limit, newLimit)
     }
 
     /// Meters `piece`. `trimmable` says whether part of it may be delivered (plain content) or only all
     /// or nothing (a tool-call fragment). After a `.prefix` answer the meter accepts nothing more.
     mutating func admit(_ piece: String, trimmable: Bool) -> Admission {
         precondition(!isExhausted, "a StreamMeter admits nothing after its limit was reached")
+        precondition(pending == nil, "a StreamMeter admits nothing while a delta waits for its hold")
         if piece.isEmpty { return .all }
         let total = counter.append(piece)
         if total <= limit {
@@ -50,6 +69,32 @@ struct StreamMeter {
             tokens = total
             return .all
         }
+        guard limitIsFinal else {
+            pending = (piece, trimmable, total)
+            return .needs(total)
+        }
+        return cut(piece, trimmable: trimmable)
+    }
+
+    /// Decides the pending delta (after a `.needs` answer) with the limit the hold grew to: all of it when it
+    /// fits, `.needs` again when it does not and the limit may still grow, else the prefix that fits.
+    mutating func resume(limit newLimit: Int, final: Bool) -> Admission {
+        guard let (piece, trimmable, total) = pending else { preconditionFailure("no delta waits for its hold") }
+        raise(to: newLimit)
+        limitIsFinal = final
+        if total <= limit {
+            pending = nil
+            text += piece
+            tokens = total
+            return .all
+        }
+        guard final else { return .needs(total) }
+        pending = nil
+        return cut(piece, trimmable: trimmable)
+    }
+
+    /// Ends the stream at the limit: delivers what of `piece` still fits (nothing of an untrimmable one).
+    private mutating func cut(_ piece: String, trimmable: Bool) -> Admission {
         isExhausted = true
         guard trimmable, let kept = affordablePrefix(of: text + piece), kept.utf8.count > text.utf8.count,
               kept.utf8.starts(with: text.utf8)

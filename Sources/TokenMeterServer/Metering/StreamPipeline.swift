@@ -22,18 +22,22 @@ struct StreamPipeline {
     var deliveredTokens = 0
     /// The provider's usage, when it reported it.
     private(set) var providerUsage: ChatUsage?
+    /// The event whose step waits for the hold to grow, and the output tokens it needs held.
+    private(set) var waiting: (event: ChatEvent, needs: Int)?
 
     /// A pipeline for `admitted`.
     init(admitted: AdmittedRequest) {
         self.admitted = admitted
-        meter = StreamMeter(encoding: admitted.encoding, limit: admitted.budgetAllowance)
+        meter = StreamMeter(encoding: admitted.encoding, limit: admitted.outputGrant, final: !admitted.holdGrows)
     }
 
     /// Completion tokens counted so far (all admitted text).
     var meteredTokens: Int { meter.tokens }
 
-    /// Meters one event and says what to deliver.
-    mutating func step(for event: ChatEvent) -> Step {
+    /// Meters one event and says what to deliver; nil when the event would take the output past what the
+    /// stream holds and the hold may still grow: ``waiting`` then says how many tokens it needs held; wait
+    /// for the hold, then ``resume(limit:final:)`` gives the event's step.
+    mutating func step(for event: ChatEvent) -> Step? {
         if let usage = event.usage { providerUsage = usage }
         if event.choices.isEmpty, event.usage != nil { return .usage(event) }
         var metered = ""
@@ -48,11 +52,29 @@ struct StreamPipeline {
             }
             if let c = choice.content { metered += c }
         }
-        switch meter.admit(metered, trimmable: onlyContent) {
+        return step(event, meter.admit(metered, trimmable: onlyContent))
+    }
+
+    /// The step of the event that waits for the hold (after `.needsHold`), now that the hold covers `limit`
+    /// completion tokens; `final` when it cannot grow further.
+    mutating func resume(limit: Int, final: Bool) -> Step? {
+        guard let (event, _) = waiting else { preconditionFailure("no event waits for the hold") }
+        waiting = nil
+        return step(event, meter.resume(limit: limit, final: final))
+    }
+
+    /// Raises the output the stream may deliver to `limit` tokens (its hold grew in the background).
+    mutating func holdGrew(to limit: Int) { meter.raise(to: limit) }
+
+    private mutating func step(_ event: ChatEvent, _ admission: StreamMeter.Admission) -> Step? {
+        switch admission {
         case .all:
             return .pass(event)
         case .prefix(let prefix):
             return .cut(event, prefix: prefix)
+        case .needs(let total):
+            waiting = (event, total)
+            return nil
         }
     }
 }

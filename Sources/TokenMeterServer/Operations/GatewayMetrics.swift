@@ -12,6 +12,9 @@ import TokenMeterLedger
 /// - `tokenmeter_active_streams`: requests between reservation and settlement.
 /// - `tokenmeter_budget_cuts_total`: streams ended by the budget.
 /// - `tokenmeter_upstream_ttft_seconds`: histogram of the upstream's time to first event.
+/// - `tokenmeter_hold_extensions_total{outcome}`: a stream's hold grew (`granted`), found nothing free
+///   (`refused`), or the ledger failed (`failed`).
+/// - `tokenmeter_hold_waits_total`: deltas that waited for their stream's hold to grow.
 struct GatewayMetrics: Sendable {
     /// The registry `/metrics` renders.
     let registry: PrometheusCollectorRegistry
@@ -22,6 +25,7 @@ struct GatewayMetrics: Sendable {
     private let activeStreams: CoreMetrics.Meter
     private let budgetCuts: CoreMetrics.Counter
     private let ttft: CoreMetrics.Timer
+    private let holdWaits: CoreMetrics.Counter
 
     /// Metrics in a fresh registry.
     init() {
@@ -38,7 +42,22 @@ struct GatewayMetrics: Sendable {
         activeStreams = CoreMetrics.Meter(label: "tokenmeter_active_streams", factory: factory)
         budgetCuts = CoreMetrics.Counter(label: "tokenmeter_budget_cuts_total", factory: factory)
         ttft = CoreMetrics.Timer(label: "tokenmeter_upstream_ttft_seconds", factory: factory)
+        holdWaits = CoreMetrics.Counter(label: "tokenmeter_hold_waits_total", factory: factory)
     }
+
+    /// How an extension of a stream's hold went.
+    enum HoldExtension: String {
+        case granted, refused, failed
+    }
+
+    /// A stream asked for its hold to grow.
+    func holdExtended(_ outcome: HoldExtension) {
+        CoreMetrics.Counter(label: "tokenmeter_hold_extensions_total", dimensions: [("outcome", outcome.rawValue)],
+                            factory: factory).increment()
+    }
+
+    /// A delta waited for its stream's hold to grow.
+    func holdWait() { holdWaits.increment() }
 
     /// A request was refused before any upstream call (bad input, auth, quota).
     func rejected() {

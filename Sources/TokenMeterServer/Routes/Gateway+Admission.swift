@@ -50,14 +50,19 @@ extension Gateway {
         }
         let preflight = Preflight(price: try? model.billingPrice(), promptTokens: promptTokens)
         let asked = intake.counted.maxOutputTokens
-        let capWithoutBudget = Self.outputCap(allowance: .max, asked: asked, model: model, promptTokens: promptTokens)
+        let limited = key.budget.monthlyLimit != nil || key.budget.monthlyTokenLimit != nil || key.budget.maxRequestCost != nil
+        // A hidden-output model's cap is the only guard on what it spends, so under a budget a request that sets
+        // none gets the configured default instead of the model's whole maximum output.
+        let cappedAsk = asked ?? (model.hiddenOutput && limited ? configuration.holds.hiddenOutputDefaultCap : nil)
+        let capWithoutBudget = Self.outputCap(allowance: .max, asked: cappedAsk, model: model, promptTokens: promptTokens)
 
         // With `early_upstream_start`, when the budget cannot be what limits the output cap, the cap is known
-        // before the reservation, and the upstream request starts now, while the reservation waits for its group commit: the two waits
-        // overlap instead of adding up. No byte reaches the client before the reservation is durable (the
-        // caller reads the first event only after this returns), and a refused reservation cancels the
-        // upstream request. Otherwise the allowance comes from the reservation's own transaction first.
-        let early = configuration.earlyUpstreamStart
+        // before the reservation, and the upstream request starts now, while the reservation waits for its group
+        // commit: the two waits overlap instead of adding up. No byte reaches the client before the reservation
+        // is durable (the caller reads the first event only after this returns), and a refused reservation
+        // cancels the upstream request. Otherwise the allowance comes from the reservation's own transaction
+        // first. Never for a hidden-output model under a budget: its cap is what it holds, known only then.
+        let early = configuration.earlyUpstreamStart && !(model.hiddenOutput && limited)
             && budgetCannotLimit(key: key, preflight: preflight, capWithoutBudget: capWithoutBudget)
         var body: ChatRequest?
         var stream: ChatStream?
@@ -66,33 +71,41 @@ extension Gateway {
             body = upstreamBody(intake.body, cap: capWithoutBudget, asked: asked, model: model, upstream: upstream)
             stream = client.stream(body!, to: upstream.clientUpstream, timeouts: upstream.timeouts)
         }
-        // The allowance is worked out from the budget status read inside the reservation's own transaction:
-        // one ledger round trip, and the hold is sized on exactly the spend it is checked against. With the
-        // upstream already asked for `capWithoutBudget`, the hold covers the smaller of that and what the
-        // budget allows now; the stream meter cuts at the allowance either way.
+        // The hold is worked out from the budget status read inside the reservation's own transaction: one
+        // ledger round trip, and the hold is sized on exactly the spend it is checked against (docs/LEDGER.md,
+        // "Holds").
         let reservation: Reservation
-        let allowance: Int
-        let upstreamCap: Int?
+        let plan: OutputPlan
         let budget: BudgetStatus
         let hints = budgetHints
+        let policy = configuration.holds
         do {
-            (reservation, (allowance, upstreamCap, budget)) = try await store.reserve(ReservationRequest(
+            (reservation, (plan, budget)) = try await store.reserve(ReservationRequest(
                 requestID: requestID, userID: key.user.id, apiKeyID: key.apiKeyID, model: intake.model,
                 upstream: upstream.name, estimate: UsageEstimate(cost: .zero, tokens: 0))
             ) { status in
-                let allowance = try preflight.budgetAllowance(status: status)
-                let cap = Self.outputCap(allowance: allowance, asked: asked, model: model, promptTokens: promptTokens)
-                let held = early ? min(cap ?? .max, capWithoutBudget ?? .max) : cap ?? 0
-                let hold = UsageEstimate(cost: preflight.cost(completionTokens: held == .max ? 0 : held),
-                                         tokens: Int64(promptTokens + (held == .max ? 0 : held)))
+                let free = try preflight.budgetAllowance(status: status)
+                let cap = Self.outputCap(allowance: free, asked: cappedAsk, model: model, promptTokens: promptTokens)
+                let plan: OutputPlan
+                if model.hiddenOutput {
+                    let held = cap.map { policy.hiddenOutputHold(free: free, cap: $0) }
+                    plan = OutputPlan(grant: held ?? .max, ceiling: held ?? .max, upstreamCap: held)
+                } else {
+                    let ceiling = min(cap ?? .max, early ? capWithoutBudget ?? .max : .max)
+                    plan = OutputPlan(grant: policy.slice(free: free, wanted: ceiling, streams: Int(status.liveReservations) + 1),
+                                      ceiling: ceiling,
+                                      upstreamCap: early ? capWithoutBudget : cap)
+                }
+                let hold = preflight.hold(completionTokens: plan.grant)
                 hints.record(status, holding: hold)
-                return (hold, (allowance, early ? capWithoutBudget : cap, status))
+                return (hold, (plan, status))
             }
         } catch {
             stream?.cancel()
             if let error = error as? GatewayError { throw error }
             throw Self.ledgerFailure(error)
         }
+        let upstreamCap = plan.upstreamCap
         if stream == nil {
             upstreamStarted = .now
             body = upstreamBody(intake.body, cap: upstreamCap, asked: asked, model: model, upstream: upstream)
@@ -102,12 +115,24 @@ extension Gateway {
             "request_id": "\(requestID)", "user": "\(key.user.name)", "key": "tm_\(key.prefix)_…", "model": "\(intake.model)",
             "upstream": "\(upstream.name)", "prompt_tokens": "\(promptTokens)", "max_tokens": "\(upstreamCap.map(String.init) ?? "none")",
             "stream": "\(intake.streaming)", "upstream_started_early": "\(early)",
+            "held_output_tokens": "\(plan.grant == .max ? "all" : String(plan.grant))",
         ])
         let admitted = AdmittedRequest(
             requestID: requestID, key: key, requestedModel: intake.model, model: model, encoding: encoding,
-            preflight: preflight, budgetAllowance: allowance, upstreamMaxTokens: upstreamCap, reservation: reservation, budget: budget,
+            preflight: preflight, outputGrant: plan.grant, outputCeiling: plan.ceiling, upstreamMaxTokens: upstreamCap,
+            reservation: reservation, budget: budget,
             upstream: upstream, upstreamRequest: body!, streaming: intake.streaming, includeUsage: intake.includeUsage)
         return (admitted, stream!, upstreamStarted)
+    }
+
+    /// What a reservation holds of the output and what is sent upstream.
+    struct OutputPlan: Sendable {
+        /// Completion tokens held at admission (`Int.max`: nothing limits).
+        var grant: Int
+        /// Most completion tokens the stream may ever hold (`Int.max`: nothing limits).
+        var ceiling: Int
+        /// The output cap sent upstream.
+        var upstreamCap: Int?
     }
 
     /// Whether the budget cannot limit the output cap of this request, judged from the key's limits and the
