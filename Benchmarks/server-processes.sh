@@ -5,6 +5,9 @@
 # With BASELINE_BIN set, a second gateway (another build, e.g. main's) runs beside it on the same upstream,
 # so before and after are measured in one run. Sets UPSTREAM_PID UPSTREAM_PORT GATEWAY_PID GATEWAY_PORT KEY
 # WORK BIN (and PID_baseline PORT_baseline KEY_baseline).
+# BENCH_BUDGET_USD gives the benchmark user a monthly budget (default: none), so every request holds budget;
+# HOLD_SLICE_TOKENS bounds the slices of the gateway's growing holds (`holds.max_slice_tokens`; not given to
+# the baseline, whose configuration may not know the key), so every stream extends its hold as it streams.
 
 BIN=.build/release                    # tokenmeter (the root package)
 BENCH_BIN=Benchmarks/.build/release   # the benchmark package's executables
@@ -30,7 +33,7 @@ wait_for_line() {  # file pattern: prints the first line matching pattern (waits
 
 start_gateway() {  # tag binary: its own ledger, user, key and config; sets PID_<tag> PORT_<tag> KEY_<tag>
     local tag=$1 bin=$2 key port
-    "$BIN/tokenmeter" users add bench --db "$WORK/$tag.sqlite" >/dev/null
+    "$BIN/tokenmeter" users add bench --db "$WORK/$tag.sqlite" ${BENCH_BUDGET_USD:+--monthly-usd "$BENCH_BUDGET_USD"} >/dev/null
     key=$("$BIN/tokenmeter" keys create bench --db "$WORK/$tag.sqlite" | grep -o 'tm_[A-Za-z0-9_]*' | head -1)
     cat >"$WORK/$tag.yaml" <<YAML
 listen: { host: 127.0.0.1, port: 0 }
@@ -41,6 +44,9 @@ upstreams:
     base_url: http://127.0.0.1:$UPSTREAM_PORT/v1
     api_key: sk-bench
 YAML
+    if [ -n "${HOLD_SLICE_TOKENS:-}" ] && [ "$tag" != baseline ]; then
+        printf 'holds:\n  max_slice_tokens: %s\n' "$HOLD_SLICE_TOKENS" >>"$WORK/$tag.yaml"
+    fi
     "$bin" serve --config "$WORK/$tag.yaml" >"$WORK/$tag.log" 2>&1 &
     eval "PID_$tag=$!"
     port=$(wait_for_line "$WORK/$tag.log" 'serving on http' | sed -E 's|.*serving on http://[^:]+:([0-9]+)/v1.*|\1|')

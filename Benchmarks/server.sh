@@ -10,6 +10,7 @@
 #   make bench-server          # or: Benchmarks/server.sh [results.jsonl]
 #   TOKENS=32 INTERVAL_MS=20 REQ1=60 REQ50=1500 REQ500=5000 Benchmarks/server.sh
 #   BASELINE_BIN=/path/to/older/tokenmeter Benchmarks/server.sh   # before and after side by side
+#   BENCH_BUDGET_USD=100000 HOLD_SLICE_TOKENS=8 Benchmarks/server.sh   # a budgeted user; holds grow every 8 tokens
 #
 # Prints the machine, the load average before the run, one JSON line per phase, and a markdown summary.
 set -euo pipefail
@@ -25,6 +26,7 @@ SKIP_BUILD=${SKIP_BUILD:-0}
     echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"
     echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg); commit $(git rev-parse --short HEAD)$(git diff --quiet || echo +changes)"
     echo "# upstream: $TOKENS tokens, one every $INTERVAL_MS ms; gateway binary: $GATEWAY_BIN${BASELINE_BIN:+, baseline binary: $BASELINE_BIN}"
+    echo "# user budget: ${BENCH_BUDGET_USD:-none} USD a month; hold slices: ${HOLD_SLICE_TOKENS:-by the budget}"
 } | tee "$OUT.txt" >&2
 start_processes
 : >"$OUT"

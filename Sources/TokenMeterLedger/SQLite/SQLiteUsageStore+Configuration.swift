@@ -11,7 +11,7 @@ extension SQLiteUsageStore {
         case administration
     }
 
-    /// SQLite's `PRAGMA synchronous` for the writer connection. See docs/LEDGER.md for the choice.
+    /// SQLite's `PRAGMA synchronous` for the writer connection. See docs/LEDGER-SCHEMA.md for the choice.
     public enum Durability: String, Sendable, Hashable {
         /// WAL commits are fsynced only at WAL checkpoints: every commit survives a process crash
         /// (kill -9) and the file never corrupts, but an OS crash or power loss may roll back the last

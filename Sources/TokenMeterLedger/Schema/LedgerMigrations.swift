@@ -4,7 +4,7 @@ import GRDB
 /// appending a new one, so that a database made by any earlier version upgrades in place.
 ///
 /// Units: every `*_at` column is milliseconds since 1970-01-01 UTC; every `*_pusd` column is pico-USD
-/// (10^-12 USD, see `Money`); token counts are whole tokens. docs/LEDGER.md describes every column.
+/// (10^-12 USD, see `Money`); token counts are whole tokens. docs/LEDGER-SCHEMA.md describes every column.
 enum LedgerMigrations {
     /// Migration identifiers in order; the last one is the current schema version.
     static let names = ["v1-core", "v2-monthly-rollup", "v3-daily-rollup", "v4-user-holds"]

@@ -3,7 +3,7 @@ import TokenMeterJSON
 import TokenMeterMoney
 
 /// The one JSON view of users, keys and budgets: `tokenmeter users|keys … --json` and the admin API
-/// answer with these, field for field (docs/LEDGER.md, "JSON views"). Money is an exact decimal USD string
+/// answer with these, field for field (docs/CLI.md, "JSON views of users, keys and budgets"). Money is an exact decimal USD string
 /// (`"12.50"`), a missing limit is `null`, times are ISO 8601 UTC, keys are snake_case in a fixed order.
 public enum LedgerJSON {
     /// A user: `id`, `name`, `status`, `created_at`, its `budget` limits and `this_month` (``month(_:)``).
