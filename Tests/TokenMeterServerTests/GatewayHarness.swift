@@ -77,9 +77,14 @@ final class GatewayHarness: Sendable {
     /// Shuts the server down gracefully and waits for it; shuts the upstream down when the harness made it.
     /// `keepClient` leaves the test's client running, for a test still reading what the server wrote last
     /// (it then calls `client.shutdown()` itself).
-    func stop(keepUpstream: Bool = false, keepClient: Bool = false) async throws {
+    /// After the server has stopped, no hold may be left in the ledger: every request it admitted was settled
+    /// (`holdsLeft` names how many a test leaves open on purpose, e.g. a settle the ledger refused until the end).
+    func stop(keepUpstream: Bool = false, keepClient: Bool = false, holdsLeft: Int = 0,
+              sourceLocation: SourceLocation = #_sourceLocation) async throws {
         await group.triggerGracefulShutdown()
         try await running.value
+        let open = try openReservations()
+        #expect(open == holdsLeft, "\(open) reservations left open after the server stopped", sourceLocation: sourceLocation)
         if !keepClient { client.shutdown() }
         if ownsUpstream && !keepUpstream { try await upstream.shutdown() }
         await ProcessResourceGate.shared.leaveShared()

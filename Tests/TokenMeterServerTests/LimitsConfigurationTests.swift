@@ -66,3 +66,35 @@ struct LimitsConfigurationTests {
         }
     }
 }
+
+@Suite("Server configuration: holds")
+struct HoldsConfigurationTests {
+    @Test("holds: defaults 32,768 tokens and 50%, no slice bound; YAML sets them; bad values are refused with the key")
+    func holdsFromFile() throws {
+        let defaults = try ServerConfiguration.load(file: nil, environment: [:])
+        #expect(defaults.holds == HoldPolicy())
+        #expect(defaults.holds.hiddenOutputDefaultCap == 32_768 && defaults.holds.fairSharePercent == 50)
+        #expect(defaults.holds.maximumSlice == nil)
+        try withConfigurationFile("""
+            holds:
+              hidden_output_default_max_tokens: 8000
+              fair_share_percent: 20
+              max_slice_tokens: 64
+            """) { path in
+            let holds = try ServerConfiguration.load(file: path, environment: [:]).holds
+            #expect(holds.hiddenOutputDefaultCap == 8000 && holds.fairSharePercent == 20 && holds.maximumSlice == 64)
+        }
+        for (bad, key) in [("fair_share_percent: 0", "fair_share_percent"), ("fair_share_percent: 101", "fair_share_percent"),
+                           ("hidden_output_default_max_tokens: 0", "hidden_output_default_max_tokens"),
+                           ("max_slice_tokens: 0", "max_slice_tokens"), ("fair_share: 10", "fair_share")] {
+            try withConfigurationFile("holds:\n  \(bad)\n") { path in
+                do {
+                    _ = try ServerConfiguration.load(file: path, environment: [:])
+                    Issue.record("\(bad) was accepted")
+                } catch {
+                    #expect("\(error)".contains(key), "\(error)")
+                }
+            }
+        }
+    }
+}

@@ -63,6 +63,8 @@ struct ServeCrashTests {
                 base_url: \(upstream.openAIBaseURL)
                 api_key: sk-crash-upstream
                 timeouts: {connect_seconds: 5, first_byte_seconds: 10, idle_seconds: 60}
+            # Slices of 16 tokens: every stream's hold grows while it streams, so the kill finds holds that grew.
+            holds: {max_slice_tokens: 16}
             """.write(to: config, atomically: true, encoding: .utf8)
 
         var server = try await offPool { try ServeProcess(runner: runner, config: config.path) }
@@ -123,6 +125,11 @@ struct ServeCrashTests {
             try Row.fetchAll(db, sql: "SELECT request_id, user_id, \(Self.usageColumns) FROM reservations ORDER BY request_id")
         }
         #expect(leftOpen.count == 50)
+        // The stalled gpt-4o-mini streams delivered 30 tokens on holds that started at 16 output tokens.
+        let grown = try await ledger.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM reservations WHERE held_tokens - prompt_tokens > 16")
+        }
+        #expect((grown ?? 0) >= 17, "holds that grew: \(grown ?? 0)")
         #expect(try await ledger.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM usage_records") } == 0)
         let received = await withTaskGroup(of: (model: String, text: String).self) { group in
             for reader in readers { group.addTask { await reader.value } }
