@@ -132,8 +132,9 @@ private struct ChunkWriter {
 
     private var usageJSON: String {
         let cached = scenario.cachedTokens.map { #","prompt_tokens_details":{"cached_tokens":\#($0),"audio_tokens":0}"# } ?? ""
-        let total = scenario.promptTokens + scenario.chunks.count
-        return #"{"prompt_tokens":\#(scenario.promptTokens),"completion_tokens":\#(scenario.chunks.count),"total_tokens":\#(total)\#(cached),"completion_tokens_details":{"reasoning_tokens":0}}"#
+        let completion = scenario.reasoningTokens + scenario.chunks.count
+        let total = scenario.promptTokens + completion
+        return #"{"prompt_tokens":\#(scenario.promptTokens),"completion_tokens":\#(completion),"total_tokens":\#(total)\#(cached),"completion_tokens_details":{"reasoning_tokens":\#(scenario.reasoningTokens)}}"#
     }
 
     func trailer(includeUsage: Bool) -> [String] {

@@ -91,7 +91,8 @@ final class UpstreamHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         let includeUsage = json?["stream_options"]?["include_usage"]?.boolValue ?? false
         recordID = id
         script = ResponseScript(
-            scenario: scenario, format: format, streaming: streaming, includeUsage: includeUsage, model: model ?? "test-model")
+            scenario: scenario.answering(json, format: format), format: format, streaming: streaming,
+            includeUsage: includeUsage, model: model ?? "test-model")
         heldStep = nil
         runSteps(context: context)
     }

@@ -1,6 +1,10 @@
 /// What the simulated upstream answers to one request: the stream's content and pacing, and an optional
 /// fault. The wire format follows the request path (`…/chat/completions`: OpenAI SSE;
 /// `/api/chat`: Ollama NDJSON), and `stream: false` in the request gets one JSON body.
+///
+/// Each chunk counts as one completion token. The request's output cap (`max_completion_tokens`, else
+/// `max_tokens`; Ollama's `options.num_predict`) is honoured as a provider does: an answer that would pass it
+/// is cut at the cap and ends with finish reason `"length"`.
 public struct UpstreamScenario: Sendable, Hashable {
     /// A failure to inject.
     public enum Fault: Sendable, Hashable {
@@ -29,11 +33,17 @@ public struct UpstreamScenario: Sendable, Hashable {
     public var interval: Duration
     /// Pause before sending the response head (models "slow headers").
     public var headerDelay: Duration
-    /// The finish reason of the final choice chunk.
+    /// The finish reason of the final choice chunk (`"length"` instead when the request's output cap cut the answer).
     public var finishReason: String
     /// Prompt tokens to report in usage (OpenAI usage chunk when the request asked for it; Ollama's
-    /// `prompt_eval_count`). Completion tokens reported are `chunks.count`.
+    /// `prompt_eval_count`). Completion tokens reported are `reasoningTokens + chunks.count` (OpenAI) or
+    /// `chunks.count` (Ollama's `eval_count`).
     public var promptTokens: Int
+    /// Hidden reasoning tokens the model spends before its visible answer, as OpenAI's reasoning models do
+    /// (OpenAI format only): never streamed, but billed, so reported in usage within `completion_tokens` and
+    /// as `completion_tokens_details.reasoning_tokens`. They come out of the output cap first. Ollama
+    /// streams a model's reasoning visibly, so its answers ignore this.
+    public var reasoningTokens: Int
     /// Cached prompt tokens to report (OpenAI only), when non-nil.
     public var cachedTokens: Int?
     /// Whether a streamed OpenAI answer ends with the usage chunk when the request asks for
@@ -46,14 +56,15 @@ public struct UpstreamScenario: Sendable, Hashable {
     /// Makes a scenario; the default is a short, fast, well-formed stream.
     public init(
         chunks: [String] = ["Hello", ",", " world", "!"], interval: Duration = .zero, headerDelay: Duration = .zero,
-        finishReason: String = "stop", promptTokens: Int = 9, cachedTokens: Int? = nil, sendsUsage: Bool = true,
-        fault: Fault? = nil
+        finishReason: String = "stop", promptTokens: Int = 9, reasoningTokens: Int = 0, cachedTokens: Int? = nil,
+        sendsUsage: Bool = true, fault: Fault? = nil
     ) {
         self.chunks = chunks
         self.interval = interval
         self.headerDelay = headerDelay
         self.finishReason = finishReason
         self.promptTokens = promptTokens
+        self.reasoningTokens = reasoningTokens
         self.cachedTokens = cachedTokens
         self.sendsUsage = sendsUsage
         self.fault = fault

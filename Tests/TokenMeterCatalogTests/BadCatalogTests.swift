@@ -70,6 +70,22 @@ import TokenMeterJSON
         }
     }
 
+    @Test func hiddenOutputMustBeABoolean() {
+        #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"m\"", field: "hidden_output",
+                                                  problem: "expected true or false, found string")) {
+            try load("{\(Self.ok), \"hidden_output\": \"yes\"}")
+        }
+        #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"m\"", field: "hidden_output",
+                                                  problem: "expected true or false, found number 1")) {
+            try load("{\(Self.ok), \"hidden_output\": 1}")
+        }
+        #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"gpt-5\"", field: "hidden_output",
+                                                  problem: "expected true or false, found null")) {
+            try TestSupport.bundled().merging(json: Array(#"{"format": 1, "models": [{"name": "gpt-5", "hidden_output": null}]}"#.utf8),
+                                              origin: "bad.json")
+        }
+    }
+
     @Test func duplicateNamesAndFormatVersionAreChecked() {
         #expect(throws: CatalogError.duplicateName(origin: "bad.json", name: "m2", firstEntry: "bad.json models[0] \"m\"", secondEntry: "models[1] \"m2\"")) {
             try load("{\(Self.ok), \"aliases\": [\"m2\"]}, " + "{\(Self.ok.replacingOccurrences(of: "\"m\"", with: "\"m2\""))}")

@@ -56,6 +56,24 @@ import TokenMeterTokenizer
         #expect(catalog.model(named: "gpt-5.5")?.price?.longContext?.rates.output == (try Money(perMillionTokens: "45")))
     }
 
+    /// docs/reference/PRICES.md's "reasoning" column (litellm's `supports_reasoning`): the OpenAI models
+    /// whose reasoning tokens are billed but never streamed.
+    static let reasoning: Set<String> = ["o1", "o3", "o3-mini", "o4-mini", "gpt-5", "gpt-5-mini", "gpt-5-nano",
+                                         "gpt-5-chat-latest", "gpt-5.1", "gpt-5.2", "gpt-5.4", "gpt-5.4-mini",
+                                         "gpt-5.4-nano", "gpt-5.5", "o1-pro", "o3-pro", "gpt-5-pro"]
+
+    @Test func openAIReasoningModelsHaveHiddenOutputAndOllamaModelsDoNot() throws {
+        let catalog = try TestSupport.bundled()
+        #expect(catalog.model(named: "gpt-5")?.hiddenOutput == true)
+        #expect(catalog.model(named: "o3")?.hiddenOutput == true)
+        #expect(catalog.model(named: "gpt-4o")?.hiddenOutput == false)
+        #expect(catalog.model(named: "llama3.1")?.hiddenOutput == false)
+        // Ollama streams a reasoning model's thinking visibly (`delta.reasoning`): nothing is hidden.
+        #expect(catalog.model(named: "deepseek-r1")?.hiddenOutput == false)
+        #expect(catalog.model(named: "gpt-oss")?.hiddenOutput == false)
+        #expect(Set(catalog.models.filter(\.hiddenOutput).map(\.name)) == Self.reasoning)
+    }
+
     @Test func openAIEncodingsAgreeWithTheTokenizersModelMap() throws {
         for m in try TestSupport.bundled().models where m.provider == "openai" {
             #expect(m.encoding == .exact(try ModelEncodings.encodingName(forModel: m.name)), "\(m.name)")

@@ -40,6 +40,24 @@ import TokenMeterMoney
         #expect(!merged.pricedModels.contains { $0.name == "gpt-4" || $0.name == "acme-unpriced" })
     }
 
+    @Test func userCatalogSetsHiddenOutputOnABundledOrNewModel() throws {
+        let user = #"""
+        {"format": 1, "models": [
+          {"name": "gpt-4o", "hidden_output": true},
+          {"name": "o3", "hidden_output": false},
+          {"name": "acme-think", "provider": "acme", "encoding": "o200k_base", "context_window": 1000, "max_output_tokens": 100,
+           "hidden_output": true},
+          {"name": "acme-plain", "provider": "acme", "encoding": "o200k_base", "context_window": 1000, "max_output_tokens": 100}
+        ]}
+        """#
+        let merged = try TestSupport.bundled().merging(json: Array(user.utf8), origin: "user.json")
+        #expect(merged.model(named: "gpt-4o")?.hiddenOutput == true)
+        #expect(merged.model(named: "o3")?.hiddenOutput == false)
+        #expect(merged.model(named: "acme-think")?.hiddenOutput == true)
+        #expect(merged.model(named: "acme-plain")?.hiddenOutput == false)  // absent: false
+        #expect(merged.model(named: "gpt-5")?.hiddenOutput == true)  // untouched: kept
+    }
+
     @Test func userCatalogMayNotReuseAnotherModelsName() throws {
         let clash = #"{"format": 1, "models": [{"name": "llama3.1", "aliases": ["gpt-4o"]}]}"#
         #expect(throws: CatalogError.duplicateName(origin: "user.json", name: "gpt-4o",

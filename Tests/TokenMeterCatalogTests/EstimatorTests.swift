@@ -112,6 +112,7 @@ import TokenMeterJSON
         #expect(row["exact"] == .bool(true))
         #expect(row["model"] == .string("gpt-4o") && row["match"] == .string("snapshot of gpt-4o"))
         #expect(row["fits_context"] == .bool(true))
+        #expect(row["hidden_output"] == .bool(false))
         #expect(doc["over_context"] == .bool(false))
         // Foundation agrees that it is valid JSON.
         #expect((try? JSONSerialization.jsonObject(with: Data(report.jsonText().utf8))) != nil)

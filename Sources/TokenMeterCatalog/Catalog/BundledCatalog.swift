@@ -127,6 +127,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 200000,
       "max_output_tokens": 100000,
+      "hidden_output": true,
       "price": {
         "input": "15.00",
         "cached_input": "7.50",
@@ -146,6 +147,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 200000,
       "max_output_tokens": 100000,
+      "hidden_output": true,
       "price": {
         "input": "2.00",
         "cached_input": "0.50",
@@ -165,6 +167,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 200000,
       "max_output_tokens": 100000,
+      "hidden_output": true,
       "price": {
         "input": "1.10",
         "cached_input": "0.55",
@@ -179,6 +182,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 200000,
       "max_output_tokens": 100000,
+      "hidden_output": true,
       "price": {
         "input": "1.10",
         "cached_input": "0.275",
@@ -197,6 +201,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 272000,
       "max_output_tokens": 128000,
+      "hidden_output": true,
       "price": {
         "input": "1.25",
         "cached_input": "0.125",
@@ -217,6 +222,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 272000,
       "max_output_tokens": 128000,
+      "hidden_output": true,
       "price": {
         "input": "0.25",
         "cached_input": "0.025",
@@ -236,6 +242,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 272000,
       "max_output_tokens": 128000,
+      "hidden_output": true,
       "price": {
         "input": "0.05",
         "cached_input": "0.005",
@@ -255,6 +262,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 128000,
       "max_output_tokens": 16384,
+      "hidden_output": true,
       "price": {
         "input": "1.25",
         "cached_input": "0.125",
@@ -324,6 +332,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 272000,
       "max_output_tokens": 128000,
+      "hidden_output": true,
       "price": {
         "input": "1.25",
         "cached_input": "0.125",
@@ -344,6 +353,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 272000,
       "max_output_tokens": 128000,
+      "hidden_output": true,
       "price": {
         "input": "1.75",
         "cached_input": "0.175",
@@ -364,6 +374,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 1050000,
       "max_output_tokens": 128000,
+      "hidden_output": true,
       "price": {
         "input": "2.50",
         "cached_input": "0.25",
@@ -390,6 +401,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 272000,
       "max_output_tokens": 128000,
+      "hidden_output": true,
       "price": {
         "input": "0.75",
         "cached_input": "0.075",
@@ -409,6 +421,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 272000,
       "max_output_tokens": 128000,
+      "hidden_output": true,
       "price": {
         "input": "0.20",
         "cached_input": "0.02",
@@ -428,6 +441,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 1050000,
       "max_output_tokens": 128000,
+      "hidden_output": true,
       "price": {
         "input": "5.00",
         "cached_input": "0.50",
@@ -455,6 +469,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 200000,
       "max_output_tokens": 100000,
+      "hidden_output": true,
       "price": {
         "input": "150.00",
         "output": "600.00",
@@ -474,6 +489,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 200000,
       "max_output_tokens": 100000,
+      "hidden_output": true,
       "price": {
         "input": "20.00",
         "output": "80.00",
@@ -494,6 +510,7 @@ enum BundledCatalog {
       "encoding": "o200k_base",
       "context_window": 400000,
       "max_output_tokens": 272000,
+      "hidden_output": true,
       "price": {
         "input": "15.00",
         "output": "120.00",

@@ -73,6 +73,13 @@ struct CatalogEntryReader {
         return n
     }
 
+    /// `true` or `false`, or nil when absent.
+    func bool(_ key: String) throws(CatalogError) -> Bool? {
+        guard let v = value(key) else { return nil }
+        guard case .bool(let b) = v else { throw fail(key, "expected true or false, found \(v.typeName)\(numberText(v))") }
+        return b
+    }
+
     /// An array of non-empty strings, or nil when absent.
     func stringArray(_ key: String) throws(CatalogError) -> [String]? {
         guard let v = value(key) else { return nil }

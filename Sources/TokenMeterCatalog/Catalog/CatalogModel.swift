@@ -14,6 +14,10 @@ public struct CatalogModel: Sendable, Equatable {
     public var contextWindow: Int
     /// Largest completion the model produces in one request, in tokens.
     public var maxOutputTokens: Int
+    /// True when the model produces output the gateway cannot see while it streams: hidden reasoning
+    /// tokens, billed as completion tokens but never sent in the deltas. Such a model's output cap is
+    /// held up front, since the gateway cannot cut the stream off before the hidden tokens are spent.
+    public var hiddenOutput: Bool
     /// Prices; nil means the catalog does not know them and the model is refused for billing.
     public var price: ModelPrice?
     /// How images are counted; nil when the model takes no image input.
@@ -27,7 +31,7 @@ public struct CatalogModel: Sendable, Equatable {
     public var note: String?
 
     public init(name: String, aliases: [String] = [], provider: String, mode: String = "chat",
-                encoding: ModelEncoding, contextWindow: Int, maxOutputTokens: Int,
+                encoding: ModelEncoding, contextWindow: Int, maxOutputTokens: Int, hiddenOutput: Bool = false,
                 price: ModelPrice?, image: ImageTokenRule? = nil, framingVerifiedBy: String? = nil,
                 note: String? = nil) {
         self.name = name
@@ -37,6 +41,7 @@ public struct CatalogModel: Sendable, Equatable {
         self.encoding = encoding
         self.contextWindow = contextWindow
         self.maxOutputTokens = maxOutputTokens
+        self.hiddenOutput = hiddenOutput
         self.price = price
         self.image = image
         self.framingVerifiedBy = framingVerifiedBy

@@ -19,13 +19,14 @@ struct ModelPatch: Sendable {
     var encoding: ModelEncoding?
     var contextWindow: Int?
     var maxOutputTokens: Int?
+    var hiddenOutput: Bool?
     var price: Change<ModelPrice> = .keep
     var image: Change<ImageTokenRule> = .keep
     var framingVerifiedBy: Change<String> = .keep
     var note: Change<String> = .keep
 
     static let fields = ["name", "aliases", "provider", "mode", "encoding", "estimate_encoding", "context_window",
-                         "max_output_tokens", "price", "image", "framing_verified_by", "note"]
+                         "max_output_tokens", "hidden_output", "price", "image", "framing_verified_by", "note"]
 
     /// Decodes `models[index]` of a catalog file.
     init(_ value: JSONValue, index: Int, origin: String) throws(CatalogError) {
@@ -45,6 +46,7 @@ struct ModelPatch: Sendable {
         encoding = try ModelPatch.readEncoding(r)
         contextWindow = try r.int("context_window", in: 1...100_000_000)
         maxOutputTokens = try r.int("max_output_tokens", in: 1...100_000_000)
+        hiddenOutput = try r.bool("hidden_output")
         if r.isNull("price") { price = .remove } else if let p = try r.object("price") { price = .set(try ModelPatch.readPrice(p)) }
         if r.isNull("image") { image = .remove } else if let i = try r.object("image") { image = .set(try ModelPatch.readImage(i)) }
         if r.isNull("framing_verified_by") { framingVerifiedBy = .remove } else if let s = try r.string("framing_verified_by") { framingVerifiedBy = .set(s) }
@@ -149,6 +151,7 @@ struct ModelPatch: Sendable {
         if let encoding { m.encoding = encoding }
         if let contextWindow { m.contextWindow = contextWindow }
         if let maxOutputTokens { m.maxOutputTokens = maxOutputTokens }
+        if let hiddenOutput { m.hiddenOutput = hiddenOutput }
         switch price { case .keep: break; case .set(let p): m.price = p; case .remove: m.price = nil }
         switch image { case .keep: break; case .set(let i): m.image = i; case .remove: m.image = nil }
         switch framingVerifiedBy { case .keep: break; case .set(let s): m.framingVerifiedBy = s; case .remove: m.framingVerifiedBy = nil }

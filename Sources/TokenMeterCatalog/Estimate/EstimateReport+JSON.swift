@@ -42,6 +42,7 @@ extension EstimateRow {
             ],
             "max_output_tokens": .int(maxOutputTokens),
             "max_output_source": .string(allowanceSource.rawValue),
+            "hidden_output": .bool(model.hiddenOutput),
             "context_window": .int(model.contextWindow),
             "fits_context": .bool(fitsContext),
             "priced": .bool(model.price != nil),
