@@ -16,11 +16,7 @@ extension ServerTests {
         /// 200 chunks of one token each in o200k_base.
         static let answer = UpstreamScenario(chunks: (0..<200).map { _ in " story" }, interval: .milliseconds(2))
 
-        /// Prompt tokens of `prompt` as one user message (chat rule: 3 per message + role + text, 3 priming).
-        static func promptTokens() throws -> Int {
-            let encoding = try Encoding.named(.o200k_base)
-            return 3 + encoding.count("user") + encoding.count(prompt) + 3
-        }
+        static func promptTokens() throws -> Int { try userPromptTokens(prompt) }
 
         /// Runs `count` concurrent streams of `model` for `key` and returns each one's delivered text and finish
         /// reason (nil when the stream failed).
@@ -130,10 +126,85 @@ extension ServerTests {
     }
 }
 
+/// Prompt tokens of `text` as one user message to an o200k_base model (chat rule: 3 per message, the role,
+/// the text, 3 priming the reply; docs/CATALOG.md).
+func userPromptTokens(_ text: String) throws -> Int {
+    let encoding = try Encoding.named(.o200k_base)
+    return 3 + encoding.count("user") + encoding.count(text) + 3
+}
+
 extension ChatClientError {
     /// Whether this is the gateway's 429 `insufficient_quota`.
     var isInsufficientQuota: Bool {
         if case .httpStatus(429, let body?, _) = self { return body.code == "insufficient_quota" }
         return false
+    }
+}
+
+extension ServerTests {
+    /// Hidden-output models (the catalog's `hidden_output`): the output cap is held up front and is what the
+    /// upstream is sent; the fair share keeps one request from locking up the budget.
+    @Suite("Hidden-output holds")
+    struct HiddenOutputHoldTests {
+        static let prompt = "Think hard"
+
+        static func promptTokens() throws -> Int { try userPromptTokens(prompt) }
+
+        @Test("a fresh $5 user's 10 concurrent gpt-5 requests without max_tokens are all served in full, each capped at the default 32,768")
+        func tenReasoningRequestsOnFiveDollars() async throws {
+            let harness = try await GatewayHarness.start()
+            let answer = UpstreamScenario(chunks: (0..<100).map { _ in " story" }, interval: .milliseconds(2), reasoningTokens: 3_000)
+            harness.upstream.setDefaultScenario(answer)
+            let key = try await harness.addUser("eva", budget: Budget(monthlyLimit: Money(picoUSD: 5_000_000_000_000)))
+            let results = await HoldTests.streams(10, harness: harness, key: key, model: "gpt-5")
+            #expect(results.allSatisfy { $0.error == nil && $0.finish == .stop && $0.text == answer.text },
+                    "\(results.map { ($0.finish.map { "\($0)" } ?? "-", $0.error.map { "\($0)" } ?? "ok") })")
+            #expect(harness.upstream.records.count == 10)
+            for record in harness.upstream.records {
+                let body = try JSONParser.parse(record.body)
+                #expect(body["max_completion_tokens"]?.intValue == 32_768)
+                #expect(body["max_tokens"] == nil)
+            }
+            let records = try await harness.waitForRecords(user: "eva", count: 10)
+            // gpt-5: $1.25 / M input, $10 / M output; the provider's count includes the 3,000 reasoning tokens.
+            let cost = Int64(try Self.promptTokens()) * 1_250_000 + 3_100 * 10_000_000
+            #expect(records.allSatisfy { $0.status == "completed" && $0.billedBy == "provider" && $0.costPicoUSD == cost })
+            try await harness.expectBooksClosed()
+            try await harness.stop()
+        }
+
+        @Test("on a tight budget a hidden-output request holds half of what is free, sends that as its cap, and never overspends")
+        func fairShareOnATightBudget() async throws {
+            let harness = try await GatewayHarness.start()
+            // More reasoning than any share allows: the upstream stops at the cap it is sent (finish "length").
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["done"], reasoningTokens: 20_000))
+            let budget = Money(picoUSD: 100_000_000_000)  // $0.10
+            let key = try await harness.addUser("fin", budget: Budget(monthlyLimit: budget))
+            let promptCost = Int64(try Self.promptTokens()) * 1_250_000
+            let free = Int((budget.picoUSD - promptCost) / 10_000_000)
+            let first = await collect(harness.client.stream(chat("gpt-5", Self.prompt, maxTokens: 100_000), to: harness.gateway(key: key)))
+            #expect(first.error == nil)
+            let sent = try JSONParser.parse(try #require(harness.upstream.records.first).body)
+            #expect(sent["max_tokens"]?.intValue == free / 2, "the client's max_tokens is cut to half the free output")
+            let results = await HoldTests.streams(6, harness: harness, key: key, model: "gpt-5", maxTokens: 100_000)
+            #expect(results.allSatisfy { $0.error == nil || $0.error?.isInsufficientQuota == true })
+            let records = try await harness.waitForRecords(user: "fin", count: 1 + results.filter { $0.error == nil }.count)
+            let spent = records.reduce(0) { $0 + $1.costPicoUSD }
+            #expect(spent <= budget.picoUSD, "spent \(spent) of \(budget.picoUSD)")
+            #expect(records.allSatisfy { $0.billedBy == "provider" })
+            try await harness.expectBooksClosed()
+            try await harness.stop()
+        }
+
+        @Test("without a budget limit a hidden-output request gets no default cap")
+        func noDefaultCapWithoutALimit() async throws {
+            let harness = try await GatewayHarness.start()
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["ok"], reasoningTokens: 10))
+            let key = try await harness.addUser("gil")
+            _ = await collect(harness.client.stream(chat("gpt-5", Self.prompt), to: harness.gateway(key: key)))
+            let body = try JSONParser.parse(try #require(harness.upstream.records.first).body)
+            #expect(body["max_completion_tokens"] == nil && body["max_tokens"] == nil)
+            try await harness.stop()
+        }
     }
 }

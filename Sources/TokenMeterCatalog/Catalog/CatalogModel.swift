@@ -25,8 +25,6 @@ public struct CatalogModel: Sendable, Equatable {
     /// Where the chat framing (3 per message, +1 per name, +3 priming) was checked against the
     /// provider's `usage` for this model; nil when the framing is assumed.
     public var framingVerifiedBy: String?
-    /// Placeholder until the catalog reads `hidden_output` (branch hidden-output).
-    public var hiddenOutput: Bool = false
     /// Free-form remark shown with estimates (e.g. why a local model's context differs in Ollama).
     public var note: String?
 
