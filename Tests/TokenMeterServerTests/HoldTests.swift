@@ -82,7 +82,9 @@ extension ServerTests {
         @Test("a per-request USD cap cuts each of 20 concurrent streams within it, at its last affordable token")
         func perRequestCapUnderConcurrency() async throws {
             let harness = try await GatewayHarness.start()
-            harness.upstream.setDefaultScenario(Self.answer)
+            // Two tokens a chunk: the simulated upstream stops at the cap it is sent counting one token a chunk, so
+            // the gateway's own cut comes first.
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: (0..<200).map { _ in " story time" }, interval: .milliseconds(2)))
             let promptCost = Int64(try Self.promptTokens()) * 2_500_000
             let cap = Money(picoUSD: promptCost + 75 * 10_000_000)  // 75 output tokens: two extensions past the first slice
             let key = try await harness.addUser("cy", budget: Budget(maxRequestCost: cap))
