@@ -3,6 +3,7 @@ import Glibc
 import Testing
 import TokenMeterClient
 import TokenMeterLedger
+import TokenMeterMoney
 import TokenMeterTestSupport
 import TokenMeterSimulatedUpstream
 import TokenMeterTokenizer
@@ -91,6 +92,35 @@ extension ServerTests {
             let records = try await harness.waitForRecords(user: "kai", count: 1)
             #expect(records.map(\.status) == ["completed"])
             #expect(records.first?.completionTokens == Int64(Self.encoding.count(scenario.text)))
+            try await harness.expectBooksClosed()
+            try await harness.stop()
+        }
+
+        @Test("locked mid-stream past the busy timeout while a budgeted stream's hold must grow: the stream ends at its hold (length), settled once the lock goes")
+        func lockedWhileTheHoldMustGrow() async throws {
+            let harness = try await GatewayHarness.start {
+                $0.ledgerBusyTimeout = .milliseconds(500)
+                $0.holds.maximumSlice = 8
+            }
+            let key = try await harness.addUser("kim", budget: Budget(monthlyLimit: Money(picoUSD: 1_000_000_000_000)))
+            harness.upstream.setDefaultScenario(UpstreamScenario.counting(200, interval: .milliseconds(10)))
+            let client = harness.client, gateway = harness.gateway(key: key)
+            let request = Task { await collect(client.stream(chat(), to: gateway)) }
+            #expect(await harness.upstream.waitUntil(timeout: .seconds(3)) { ($0.first?.chunksWritten ?? 0) >= 3 })
+            let lock = try LedgerLockHolder(path: harness.databasePath)
+            let held = ContinuousClock.now
+            let (events, error) = await request.value
+            // No extension can be written: the stream goes on within its hold, waits at most the busy timeout for the
+            // extension it needs, and ends there like a budget cut (it must not deliver what no hold covers).
+            #expect(error == nil)
+            #expect(events.last { $0.finishReason != nil }?.finishReason == .length)
+            #expect(ContinuousClock.now - held < .seconds(3), "the stream waited \(ContinuousClock.now - held)")
+            let delivered = Self.encoding.count(events.compactMap(\.content).joined())
+            #expect(delivered < Self.encoding.count(UpstreamScenario.counting(200).text))
+            await lock.release()
+            let records = try await harness.waitForRecords(user: "kim", count: 1)
+            #expect(records.map(\.status) == ["cut_by_budget"])
+            #expect(records.first?.completionTokens == Int64(delivered))
             try await harness.expectBooksClosed()
             try await harness.stop()
         }
