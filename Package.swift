@@ -33,6 +33,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Property-based tests of the ledger (TokenMeterLedgerTests only); its generators (`Gen`, a modified
+        // copy of pointfreeco's swift-gen) are part of the `PropertyBased` product, with no dependency of its own.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -88,7 +91,8 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenMeterLedgerTests",
-            dependencies: ["TokenMeterLedger", "TokenMeterMoney", "TokenMeterTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["TokenMeterLedger", "TokenMeterMoney", "TokenMeterTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         // Monthly usage reports: renderers (table, CSV, JSON, HTML with inline SVG) that are pure functions
         // of the ledger's `MonthlyReport` value, shared by `tokenmeter report` and the server's admin route.

@@ -11,6 +11,9 @@ struct CheckpointCoalescingTests {
 
     func usage(_ completion: Int64) -> MeteredUsage { localUsage(prompt: 10, completion: completion) }
 
+    /// The coalescer's key for reservation `id` of request `req-<id>`.
+    func stream(_ id: Int64) -> CheckpointCoalescer.StreamID { .init(reservationID: id, requestID: "req-\(id)") }
+
     /// The completion tokens of the (one) open reservation's last checkpoint in the ledger.
     func checkpointedTokens(_ store: SQLiteUsageStore) async throws -> Int64? {
         try await store.pool.read { try Int64.fetchOne($0, sql: "SELECT completion_tokens FROM reservations") }
@@ -19,29 +22,29 @@ struct CheckpointCoalescingTests {
     @Test("within the interval, only every tokenStride-th token is written; the rest stays pending")
     func strideRule() {
         var c = CheckpointCoalescer(policy: .init(interval: .seconds(1), tokenStride: 50))
-        c.reserved(1, at: t0)
+        c.reserved(stream(1), at: t0)
         var writes: [Int64] = []
         for tokens in 1...200 as ClosedRange<Int64> {
-            if case .write(let u) = c.checkpoint(1, usage: usage(tokens), at: t0 + .milliseconds(tokens)) {
+            if case .write(let u) = c.checkpoint(stream(1), usage: usage(tokens), at: t0 + .milliseconds(tokens)) {
                 writes.append(u.completionTokens)
             }
         }
         #expect(writes == [50, 100, 150, 200])
-        #expect(!c.hasPending(1))
-        _ = c.checkpoint(1, usage: usage(201), at: t0 + .milliseconds(201))
-        #expect(c.hasPending(1))
+        #expect(!c.hasPending(stream(1)))
+        _ = c.checkpoint(stream(1), usage: usage(201), at: t0 + .milliseconds(201))
+        #expect(c.hasPending(stream(1)))
     }
 
     @Test("with few tokens, at most one write per interval per stream")
     func intervalRule() {
         var c = CheckpointCoalescer(policy: .init(interval: .seconds(1), tokenStride: 1_000_000))
-        c.reserved(1, at: t0)
-        c.reserved(2, at: t0)
+        c.reserved(stream(1), at: t0)
+        c.reserved(stream(2), at: t0)
         var writes: [(Int64, Int64)] = []
         // 10 seconds at one token per 100 ms on each of two streams: 100 offers each.
         for step in 1...100 as ClosedRange<Int64> {
             for id: Int64 in [1, 2] {
-                if case .write(let u) = c.checkpoint(id, usage: usage(step), at: t0 + .milliseconds(100 * step)) {
+                if case .write(let u) = c.checkpoint(stream(id), usage: usage(step), at: t0 + .milliseconds(100 * step)) {
                     writes.append((id, u.completionTokens))
                 }
             }
@@ -53,12 +56,12 @@ struct CheckpointCoalescingTests {
     @Test("flushAll returns each pending checkpoint once, in reservation order; ended streams are forgotten")
     func flush() {
         var c = CheckpointCoalescer(policy: .init(interval: .seconds(1), tokenStride: 100))
-        for id: Int64 in [3, 1, 2] { c.reserved(id, at: t0) }
-        _ = c.checkpoint(3, usage: usage(5), at: t0)
-        _ = c.checkpoint(1, usage: usage(7), at: t0)
-        c.ended(2)
+        for id: Int64 in [3, 1, 2] { c.reserved(stream(id), at: t0) }
+        _ = c.checkpoint(stream(3), usage: usage(5), at: t0)
+        _ = c.checkpoint(stream(1), usage: usage(7), at: t0)
+        c.ended(stream(2))
         let flushed = c.flushAll(at: t0)
-        #expect(flushed.map(\.reservationID) == [1, 3])
+        #expect(flushed.map(\.stream.reservationID) == [1, 3])
         #expect(flushed.map(\.usage.completionTokens) == [7, 5])
         #expect(c.flushAll(at: t0).isEmpty)
         #expect(c.streamCount == 2)
@@ -67,7 +70,7 @@ struct CheckpointCoalescingTests {
     @Test("an unknown stream writes through")
     func unknownStream() {
         var c = CheckpointCoalescer(policy: .init(interval: .seconds(1), tokenStride: 100))
-        #expect(c.checkpoint(9, usage: usage(1), at: t0) == .write(usage(1)))
+        #expect(c.checkpoint(stream(9), usage: usage(1), at: t0) == .write(usage(1)))
     }
 
     @Test("through the store: 1,000 per-token checkpoints make 10 writes at stride 100; flush and settle write the rest")
@@ -121,16 +124,16 @@ struct CheckpointCoalescingTests {
     @Test("a failed write is pending again, unless a newer checkpoint is already waiting")
     func failedWriteIsPendingAgain() {
         var c = CheckpointCoalescer(policy: .init(interval: .seconds(1), tokenStride: 10))
-        c.reserved(1, at: t0)
-        #expect(c.checkpoint(1, usage: usage(10), at: t0) == .write(usage(10)))
-        c.writeFailed(1, usage: usage(10))
+        c.reserved(stream(1), at: t0)
+        #expect(c.checkpoint(stream(1), usage: usage(10), at: t0) == .write(usage(10)))
+        c.writeFailed(stream(1), usage: usage(10))
         #expect(c.flushAll(at: t0).map(\.usage.completionTokens) == [10])
-        #expect(c.checkpoint(1, usage: usage(20), at: t0) == .write(usage(20)))
-        #expect(c.checkpoint(1, usage: usage(21), at: t0) == .none)
-        c.writeFailed(1, usage: usage(20))  // the pending 21 is newer: it stays
+        #expect(c.checkpoint(stream(1), usage: usage(20), at: t0) == .write(usage(20)))
+        #expect(c.checkpoint(stream(1), usage: usage(21), at: t0) == .none)
+        c.writeFailed(stream(1), usage: usage(20))  // the pending 21 is newer: it stays
         #expect(c.flushAll(at: t0).map(\.usage.completionTokens) == [21])
-        c.ended(1)
-        c.writeFailed(1, usage: usage(30))  // a settled stream is not brought back
+        c.ended(stream(1))
+        c.writeFailed(stream(1), usage: usage(30))  // a settled stream is not brought back
         #expect(c.streamCount == 0)
     }
 
@@ -150,5 +153,48 @@ struct CheckpointCoalescingTests {
         await #expect(throws: LedgerError.self) {
             try await store.writeCheckpoint(reservationID: r.id, requestID: r.requestID, usage: usage(80))
         }
+    }
+
+    @Test("a stream that took a settled stream's reservation id is a stream of its own in the coalescer")
+    func reusedReservationID() {
+        var c = CheckpointCoalescer(policy: .init(interval: .seconds(1), tokenStride: 100))
+        let first = CheckpointCoalescer.StreamID(reservationID: 1, requestID: "first")
+        let next = CheckpointCoalescer.StreamID(reservationID: 1, requestID: "next")
+        c.reserved(first, at: t0)
+        c.ended(first)
+        c.reserved(next, at: t0)
+        // The settled stream's late checkpoint is not held back in the new stream's place: it writes through
+        // (and the ledger refuses it), and neither its failure nor its late end touches the new stream.
+        #expect(c.checkpoint(first, usage: usage(5), at: t0) == .write(usage(5)))
+        c.writeFailed(first, usage: usage(5))
+        #expect(!c.hasPending(next))
+        c.ended(first)
+        #expect(c.streamCount == 1)
+        #expect(c.checkpoint(next, usage: usage(5), at: t0) == .none)
+        #expect(c.hasPending(next))
+    }
+
+    @Test("a late checkpoint of a settled stream never lands in the reservation that took its id, held back or written at once")
+    func lateCheckpointAfterIDReuse() async throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path("l.sqlite")
+        let store = try SQLiteUsageStore(path: path, configuration: .testing(interval: .seconds(3600), stride: 100))
+        let c = try await Customer.add(store, name: "ann", budget: .unlimited)
+        let first = try await store.reserve(c.request("first", cost: usd("1")))
+        _ = try await store.settle(first, usage: usage(5), status: .completed)
+        let next = try await store.reserve(c.request("next", cost: usd("1")))
+        #expect(next.id == first.id) // SQLite gives the deleted largest rowid to the next insert
+        // Within the interval and the stride (it would be held back), then past the stride (written at once).
+        await #expect(throws: LedgerError.reservationNotOpen(requestID: "first")) {
+            try await store.checkpoint(first, usage: usage(6))
+        }
+        #expect(try await store.flushCheckpoints() == 0)
+        await #expect(throws: LedgerError.reservationNotOpen(requestID: "first")) {
+            try await store.checkpoint(first, usage: usage(500))
+        }
+        #expect(try await checkpointedTokens(store) == 0)
+        let outcome = try await store.settle(next, usage: usage(1), status: .completed)
+        #expect(outcome.record.usage == usage(1))
+        try assertBooksBalance(path: path)
     }
 }

@@ -76,7 +76,7 @@ extension SQLiteUsageStore: UsageStore {
         } catch let refusal as PlanningRefusal {
             throw refusal.underlying
         }
-        coalescer.withLock { $0.reserved(outcome.0.id, at: .now) }
+        coalescer.withLock { $0.reserved(outcome.0.streamID, at: .now) }
         return outcome
     }
 
@@ -163,7 +163,7 @@ extension SQLiteUsageStore: UsageStore {
     /// calls this on every delta and hands only due checkpoints to a writer task: no task switch per delta.
     public func coalesceCheckpoint(_ reservation: Reservation, usage: MeteredUsage) throws -> MeteredUsage? {
         try usage.validate()
-        let action = coalescer.withLock { $0.checkpoint(reservation.id, usage: usage, at: .now) }
+        let action = coalescer.withLock { $0.checkpoint(reservation.streamID, usage: usage, at: .now) }
         guard case .write(let due) = action else { return nil }
         return due
     }
@@ -177,7 +177,7 @@ extension SQLiteUsageStore: UsageStore {
             if case LedgerError.reservationNotOpen = error { throw error }
             // Not written (the database was locked or full): keep it pending, so the background flush or a
             // later checkpoint writes it instead of the ledger keeping an older one while the stream is quiet.
-            coalescer.withLock { $0.writeFailed(reservation.id, usage: due) }
+            coalescer.withLock { $0.writeFailed(reservation.streamID, usage: due) }
             throw error
         }
     }
@@ -186,16 +186,16 @@ extension SQLiteUsageStore: UsageStore {
     public func flushCheckpoints() async throws -> Int {
         let pending = coalescer.withLock { $0.flushAll(at: .now) }
         var written = 0
-        for (index, (id, usage)) in pending.enumerated() {
+        for (index, (stream, usage)) in pending.enumerated() {
             do {
-                try await writeCheckpoint(reservationID: id, requestID: nil, usage: usage)
+                try await writeCheckpoint(reservationID: stream.reservationID, requestID: stream.requestID, usage: usage)
                 written += 1
             } catch LedgerError.reservationNotOpen {
                 continue
             } catch {
                 // This one and the rest stay pending for the next flush.
                 coalescer.withLock { c in
-                    for (id, usage) in pending[index...] { c.writeFailed(id, usage: usage) }
+                    for (stream, usage) in pending[index...] { c.writeFailed(stream, usage: usage) }
                 }
                 throw error
             }
@@ -204,7 +204,9 @@ extension SQLiteUsageStore: UsageStore {
     }
 
     /// Writes one checkpoint now (internal for tests: the race it guards against cannot be timed from outside).
-    func writeCheckpoint(reservationID: Int64, requestID: String?, usage: MeteredUsage) async throws {
+    /// The reservation must still be the request's: a deleted reservation's id goes to the next one (SQLite
+    /// reuses the largest rowid), and a late checkpoint must not land in that one.
+    func writeCheckpoint(reservationID: Int64, requestID: String, usage: MeteredUsage) async throws {
         let at = configuration.now().ledgerMilliseconds
         // Joins the group commit: checkpoints and settles share transactions with the reservations that
         // arrive meanwhile instead of queueing one transaction each ahead of them.
@@ -214,12 +216,13 @@ extension SQLiteUsageStore: UsageStore {
             // holds is an older one that lost a race (a flush writing what it took from the coalescer while the
             // stream's own newer checkpoint went through first): it must not overwrite the newer one.
             let changed = try LedgerQueries.cachedExecute(db, Self.checkpointUpdate,
-                StatementArguments([at] + UsageColumns.values(usage) + [reservationID, usage.completionTokens]))
+                StatementArguments([at] + UsageColumns.values(usage) + [reservationID, requestID, usage.completionTokens]))
             guard changed == 1 else {
-                if try LedgerQueries.cachedExists(db, "SELECT EXISTS (SELECT 1 FROM reservations WHERE id = ?)", [reservationID]) {
+                if try LedgerQueries.cachedExists(db, "SELECT EXISTS (SELECT 1 FROM reservations WHERE id = ? AND request_id = ?)",
+                                                  [reservationID, requestID]) {
                     return  // superseded: the ledger already has a newer checkpoint
                 }
-                throw LedgerError.reservationNotOpen(requestID: requestID ?? "#\(reservationID)")
+                throw LedgerError.reservationNotOpen(requestID: requestID)
             }
         }
     }
@@ -227,7 +230,7 @@ extension SQLiteUsageStore: UsageStore {
     /// A stream's checkpoint (see `writeCheckpoint`); the assignments are the code-defined usage columns.
     private static let checkpointUpdate: String = {
         let assignments = UsageColumns.names.map { "\($0) = ?" }.joined(separator: ", ")
-        return "UPDATE reservations SET checkpoint_at = MAX(?, started_at), \(assignments) WHERE id = ? AND completion_tokens <= ?"
+        return "UPDATE reservations SET checkpoint_at = MAX(?, started_at), \(assignments) WHERE id = ? AND request_id = ? AND completion_tokens <= ?"
     }()
 
     public func settle(_ reservation: Reservation, usage: MeteredUsage, status: UsageStatus) async throws -> SettleOutcome {
@@ -251,7 +254,7 @@ extension SQLiteUsageStore: UsageStore {
                 return SettleOutcome(record: record.record, wasAlreadySettled: false)
             }
         }.value
-        coalescer.withLock { $0.ended(reservation.id) }
+        coalescer.withLock { $0.ended(reservation.streamID) }
         return outcome
     }
 
@@ -282,4 +285,9 @@ extension SQLiteUsageStore: UsageStore {
             return UsageSummary(userID: userID, period: period, models: models)
         }
     }
+}
+
+extension Reservation {
+    /// The reservation's key in the checkpoint coalescer.
+    var streamID: CheckpointCoalescer.StreamID { .init(reservationID: id, requestID: requestID) }
 }
