@@ -16,6 +16,9 @@ public struct ChatEvent: Sendable, Hashable {
     /// Token usage, present when the provider reported it (OpenAI's include_usage chunk, Ollama's
     /// final line).
     public var usage: ChatUsage?
+    /// The chunk carried a usage object without `prompt_tokens` and `completion_tokens` (``usage`` is then nil):
+    /// the provider reported usage in a shape this client does not know.
+    public var unreadableUsage = false
     /// The provider's chunk verbatim: the SSE `data` payload (OpenAI) or the NDJSON line (Ollama),
     /// UTF-8 JSON without line terminator.
     public var raw: Data

@@ -36,8 +36,10 @@ enum OpenAIWire {
             throw .providerError(ProviderError(json: error) ?? ProviderError(message: "An error occurred during streaming"))
         }
         let choices = (chunk.choices ?? []).map { $0.delta(fallbackIndex: 0) }
-        return ChatEvent(id: chunk.id, model: chunk.model, created: chunk.created, systemFingerprint: chunk.system_fingerprint,
-                         choices: choices, usage: chunk.usage?.usage, raw: raw)
+        var event = ChatEvent(id: chunk.id, model: chunk.model, created: chunk.created, systemFingerprint: chunk.system_fingerprint,
+                              choices: choices, usage: chunk.usage?.usage, raw: raw)
+        event.unreadableUsage = chunk.usage != nil && event.usage == nil
+        return event
     }
 
     /// Decodes a non-streamed `chat.completion` body.
@@ -119,9 +121,12 @@ enum OpenAIWire {
         var prompt_tokens_details: PromptDetails?
         var completion_tokens_details: CompletionDetails?
 
-        var usage: ChatUsage {
-            ChatUsage(
-                promptTokens: prompt_tokens ?? 0, completionTokens: completion_tokens ?? 0, totalTokens: total_tokens,
+        /// The usage, when the object names both counts; nil otherwise (a server that calls them
+        /// `input_tokens`/`output_tokens`, say): a count read as zero would bill nothing for real work.
+        var usage: ChatUsage? {
+            guard let prompt_tokens, let completion_tokens else { return nil }
+            return ChatUsage(
+                promptTokens: prompt_tokens, completionTokens: completion_tokens, totalTokens: total_tokens,
                 cachedTokens: prompt_tokens_details?.cached_tokens, reasoningTokens: completion_tokens_details?.reasoning_tokens)
         }
     }

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import TokenMeterCatalog
 import TokenMeterClient
 import TokenMeterLedger
@@ -27,4 +28,13 @@ struct Gateway: Sendable {
     let concurrency: KeyConcurrencyLimiter
     /// Each client connection's close signal, for the chat route's disconnect watch.
     let connections: ConnectionCloseSignals
+    /// Upstreams already warned about for usage the client could not read (the warning is logged once each).
+    let unreadableUsageUpstreams = NameSet()
+}
+
+/// A set of names shared by tasks: ``insert(_:)`` says whether a name is new.
+final class NameSet: Sendable {
+    private let names = Mutex(Set<String>())
+    /// Adds `name`; true when it was not there yet.
+    func insert(_ name: String) -> Bool { names.withLock { $0.insert(name).inserted } }
 }

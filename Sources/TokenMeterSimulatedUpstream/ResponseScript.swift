@@ -134,6 +134,9 @@ private struct ChunkWriter {
         let cached = scenario.cachedTokens.map { #","prompt_tokens_details":{"cached_tokens":\#($0),"audio_tokens":0}"# } ?? ""
         let completion = scenario.reasoningTokens + scenario.chunks.count
         let total = scenario.promptTokens + completion
+        if scenario.renamesUsageFields {
+            return #"{"input_tokens":\#(scenario.promptTokens),"output_tokens":\#(completion),"total_tokens":\#(total)}"#
+        }
         return #"{"prompt_tokens":\#(scenario.promptTokens),"completion_tokens":\#(completion),"total_tokens":\#(total)\#(cached),"completion_tokens_details":{"reasoning_tokens":\#(scenario.reasoningTokens)}}"#
     }
 

@@ -52,6 +52,9 @@ public struct UpstreamScenario: Sendable, Hashable {
     public var sendsUsage: Bool
     /// The fault to inject, if any.
     public var fault: Fault?
+    /// Names the OpenAI usage counts `input_tokens` / `output_tokens` instead of `prompt_tokens` /
+    /// `completion_tokens`, as some OpenAI-compatible servers do: a usage object the client cannot read.
+    public var renamesUsageFields = false
 
     /// Makes a scenario; the default is a short, fast, well-formed stream.
     public init(

@@ -92,3 +92,22 @@ struct OpenAIChunkScannerTests {
         #expect(throws: ChatClientError.self) { try OpenAIWire.event(fromChunk: Array(Self.samples[9].utf8), decoder: JSONDecoder()) }
     }
 }
+
+@Suite("OpenAI usage objects")
+struct OpenAIUsageObjectTests {
+    @Test("usage without prompt_tokens and completion_tokens is unreadable, never zero counts; a full one is read")
+    func unreadableUsage() throws {
+        let renamed = Array(#"{"id":"c","choices":[],"usage":{"input_tokens":9,"output_tokens":12,"total_tokens":21}}"#.utf8)
+        let event = try OpenAIWire.event(fromChunk: renamed, decoder: JSONDecoder())
+        #expect(event.usage == nil)
+        #expect(event.unreadableUsage)
+        let half = Array(#"{"id":"c","choices":[],"usage":{"prompt_tokens":9}}"#.utf8)
+        #expect(try OpenAIWire.event(fromChunk: half, decoder: JSONDecoder()).unreadableUsage)
+        let none = Array(#"{"id":"c","choices":[],"usage":null}"#.utf8)
+        #expect(try !OpenAIWire.event(fromChunk: none, decoder: JSONDecoder()).unreadableUsage)
+        let full = Array(#"{"id":"c","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":12}}"#.utf8)
+        let read = try OpenAIWire.event(fromChunk: full, decoder: JSONDecoder())
+        #expect(read.usage == ChatUsage(promptTokens: 9, completionTokens: 12))
+        #expect(!read.unreadableUsage)
+    }
+}

@@ -81,10 +81,16 @@ struct MeteredStream {
             }
         }
         events.close()
+        if pipeline.sawUnreadableUsage, gateway.unreadableUsageUpstreams.insert(admitted.upstream.name) {
+            logger.warning("\(Self.unreadableUsageWarning)", metadata: ["upstream": "\(admitted.upstream.name)"])
+        }
         let usage = admitted.usage(completionTokens: pipeline.deliveredTokens, provider: pipeline.providerUsage)
         await gateway.settlement.settle(admitted, usage: usage, status: end.status, logger: logger)
         return Outcome(end: end, usage: usage)
     }
+
+    static let unreadableUsageWarning = "the upstream reported usage without prompt_tokens and completion_tokens; "
+        + "billing by the local count (logged once per upstream)"
 
     private func loop(first: ChatEvent?, pipeline: inout StreamPipeline, adapter: inout some MeteredStreamAdapter,
                       shutdownCut: StopFlag) async -> End {

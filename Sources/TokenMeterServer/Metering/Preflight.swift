@@ -5,14 +5,13 @@ import TokenMeterMoney
 /// The budget arithmetic before a request goes upstream: does the prompt alone fit, and how many
 /// completion tokens can the user's remaining money, remaining tokens and per-request cap pay for.
 struct Preflight: Sendable {
-    /// The model's prices; nil for a model without prices (local models), which costs nothing.
-    let price: ModelPrice?
+    /// The model's prices (a free model is priced at zero; an unpriced one is refused before pre-flight).
+    let price: ModelPrice
     /// Prompt tokens, counted with the chat rule.
     let promptTokens: Int
 
     /// The exact cost of `completion` tokens after the prompt (pico-USD). Saturates instead of overflowing.
     func cost(completionTokens completion: Int, promptTokens prompt: Int? = nil, cachedTokens: Int = 0) -> Money {
-        guard let price else { return .zero }
         return (try? price.cost(promptTokens: prompt ?? promptTokens, cachedTokens: cachedTokens, completionTokens: completion))
             ?? Money(picoUSD: .max)
     }
@@ -28,7 +27,6 @@ struct Preflight: Sendable {
     func affordableCompletion(within money: Money) -> Int? {
         let promptCost = cost(completionTokens: 0)
         guard promptCost <= money else { return nil }
-        guard let price else { return Int.max }
         let rate = price.rates(forPromptTokens: promptTokens).output.picoUSD
         guard rate > 0 else { return Int.max }
         var n = Int((money - promptCost).picoUSD / rate)
@@ -42,7 +40,7 @@ struct Preflight: Sendable {
     /// nothing is left).
     func additionalCompletion(beyond granted: Int, status: BudgetStatus) -> Int {
         var more = Int.max
-        if let money = status.remainingCost, let price {
+        if let money = status.remainingCost {
             // Completion tokens cost the same each (ModelPrice.cost is linear in them).
             let rate = price.rates(forPromptTokens: promptTokens).output.picoUSD
             if rate > 0 { more = min(more, Int(money.picoUSD / rate)) }

@@ -22,6 +22,9 @@ struct StreamPipeline {
     var deliveredTokens = 0
     /// The provider's usage, when it reported it.
     private(set) var providerUsage: ChatUsage?
+    /// Whether the provider sent usage in a shape the client could not read (the request is then billed by
+    /// the local count).
+    private(set) var sawUnreadableUsage = false
     /// The event whose step waits for the hold to grow, and the output tokens it needs held.
     private(set) var waiting: (event: ChatEvent, needs: Int)?
 
@@ -39,7 +42,8 @@ struct StreamPipeline {
     /// for the hold, then ``resume(limit:final:)`` gives the event's step.
     mutating func step(for event: ChatEvent) -> Step? {
         if let usage = event.usage { providerUsage = usage }
-        if event.choices.isEmpty, event.usage != nil { return .usage(event) }
+        sawUnreadableUsage = sawUnreadableUsage || event.unreadableUsage
+        if event.choices.isEmpty, event.usage != nil || event.unreadableUsage { return .usage(event) }
         var metered = ""
         var onlyContent = true
         for choice in event.choices {

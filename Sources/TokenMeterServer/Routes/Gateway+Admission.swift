@@ -14,7 +14,7 @@ extension Gateway {
     /// Returns the admitted request with its upstream stream already started (see below for when it starts
     /// before the reservation commits) and when it started.
     ///
-    /// Throws 404 `model_not_found`, 400 `context_length_exceeded`, 429 `insufficient_quota`.
+    /// Throws 404 `model_not_found`, 400 `model_not_priced` or `context_length_exceeded`, 429 `insufficient_quota`.
     func admit(_ intake: ChatIntake, key: AuthenticatedKey, requestID: String, logger: Logger) async throws(GatewayError)
         -> (AdmittedRequest, ChatStream, ContinuousClock.Instant) {
         let resolved: ResolvedModel
@@ -27,6 +27,13 @@ extension Gateway {
                                param: "model", code: "model_not_found")
         }
         let model = resolved.model
+        // A model the catalog cannot price is never served: it would be billed $0 for work the provider charges.
+        // A free model says so with a zero price.
+        guard let price = try? model.billingPrice() else {
+            throw GatewayError(.badRequest, "The model `\(intake.model)` has no price in TokenMeter's catalog, so its use "
+                + "cannot be billed; the operator must add one (a free model is declared with \"price\": "
+                + "{\"input\": \"0\", \"output\": \"0\"}).", param: "model", code: "model_not_priced")
+        }
         let encoding: Encoding
         do { encoding = try Encoding.named(EncodingName.named(model.encoding.encodingName)) } catch {
             throw GatewayError(.internalServerError, "The tokenizer for `\(intake.model)` could not be loaded.", type: "server_error")
@@ -48,7 +55,7 @@ extension Gateway {
             throw .badRequest("max_tokens is too large: \(asked). This model supports at most \(model.maxOutputTokens) completion tokens.",
                               param: "max_tokens", code: "invalid_value")
         }
-        let preflight = Preflight(price: try? model.billingPrice(), promptTokens: promptTokens)
+        let preflight = Preflight(price: price, promptTokens: promptTokens)
         let asked = intake.counted.maxOutputTokens
         let limited = key.budget.monthlyLimit != nil || key.budget.monthlyTokenLimit != nil || key.budget.maxRequestCost != nil
         // A hidden-output model's cap is the only guard on what it spends, so under a budget a request that sets
