@@ -60,13 +60,23 @@ struct MigrationTests {
 
         let clock = TestClock(midJune2025)
         let store = try SQLiteUsageStore(path: path, configuration: .testing(clock: clock))
-        #expect(try await store.schemaVersion() == "v4-user-holds")
+        #expect(try await store.schemaVersion() == LedgerMigrations.names.last)
         #expect(store.recoveredReservations == 1) // the reservation a v1 process left open
 
+        // Every v1 column as it was; the columns later migrations added hold their defaults (nothing estimated,
+        // no overrun).
+        let v1Columns = Array(before[0].columnNames).joined(separator: ", ")
         let after = try DatabaseQueue(path: path).read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM usage_records WHERE request_id != 'jun-open' ORDER BY id")
+            try Row.fetchAll(db, sql: "SELECT \(v1Columns) FROM usage_records WHERE request_id != 'jun-open' ORDER BY id")
         }
         #expect(after == before)
+        let added = try await DatabaseQueue(path: path).read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM usage_records
+                WHERE request_id != 'jun-open' AND estimated_completion_tokens + estimated_pusd + overrun_pusd != 0
+                """)
+        }
+        #expect(added == 0)
 
         let ann = try await store.user(named: "ann")
         #expect(ann.status == .active)
@@ -107,6 +117,7 @@ struct MigrationTests {
     @Test("migrations are registered in order under their frozen names")
     func names() throws {
         #expect(LedgerMigrations.migrator.migrations == LedgerMigrations.names)
-        #expect(LedgerMigrations.names == ["v1-core", "v2-monthly-rollup", "v3-daily-rollup", "v4-user-holds"])
+        #expect(LedgerMigrations.names == ["v1-core", "v2-monthly-rollup", "v3-daily-rollup", "v4-user-holds",
+                                           "v5-estimates-overruns-drift"])
     }
 }

@@ -68,7 +68,7 @@ func assertBooksBalance(path: String, expectNoReservations: Bool = true) throws 
             FROM monthly_usage ORDER BY 1, 2
             """)
         #expect(fromRecords == rollup)
-        #expect(try Row.fetchAll(db, sql: dailyFromRecords) == Row.fetchAll(db, sql: "SELECT * FROM daily_usage ORDER BY 1, 2, 3"))
+        #expect(try Row.fetchAll(db, sql: LedgerRollupSQL.dailyFromRecords) == Row.fetchAll(db, sql: "SELECT * FROM daily_usage ORDER BY 1, 2, 3"))
         #expect(try Row.fetchAll(db, sql: holdsFromReservations) == Row.fetchAll(db, sql: """
             SELECT user_id, live, held_pusd, held_tokens FROM user_holds WHERE live > 0 ORDER BY 1
             """))
@@ -83,19 +83,3 @@ let holdsFromReservations = """
     FROM reservations GROUP BY user_id ORDER BY 1
     """
 
-/// `daily_usage` recomputed from `usage_records` with one GROUP BY, in the rollup's column order.
-let dailyFromRecords = """
-    SELECT ended_at / 86400000 AS day, user_id, model, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt_tokens,
-           SUM(completion_tokens) AS completion_tokens, COUNT(provider_prompt_tokens) AS provider_requests,
-           COALESCE(SUM(provider_prompt_tokens), 0) AS provider_prompt_tokens,
-           COALESCE(SUM(provider_completion_tokens), 0) AS provider_completion_tokens,
-           SUM(provider_cached_tokens) AS cached_tokens, SUM(provider_reasoning_tokens) AS reasoning_tokens,
-           SUM(billed_tokens) AS billed_tokens, SUM(cost_pusd) AS cost_pusd,
-           SUM(billed_by = 'provider') AS provider_billed_requests,
-           SUM(CASE billed_by WHEN 'provider' THEN billed_tokens ELSE 0 END) AS provider_billed_tokens,
-           SUM(CASE billed_by WHEN 'provider' THEN cost_pusd ELSE 0 END) AS provider_billed_pusd,
-           SUM(status = 'completed') AS completed, SUM(status = 'cut_by_budget') AS cut_by_budget,
-           SUM(status = 'client_cancelled') AS client_cancelled, SUM(status = 'upstream_error') AS upstream_error,
-           SUM(status = 'interrupted') AS interrupted
-    FROM usage_records GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-    """

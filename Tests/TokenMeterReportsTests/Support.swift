@@ -169,17 +169,7 @@ func makeScenario() async throws -> ReportLedger {
 /// Checks that `daily_usage` equals a GROUP BY over `usage_records` (the rollup trigger's invariant).
 func assertDailyRollupMatchesRecords(path: String) throws {
     try DatabaseQueue(path: path).read { db in
-        let fromRecords = try Row.fetchAll(db, sql: """
-            SELECT ended_at / 86400000, user_id, model, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens),
-                   COUNT(provider_prompt_tokens), COALESCE(SUM(provider_prompt_tokens), 0),
-                   COALESCE(SUM(provider_completion_tokens), 0), SUM(provider_cached_tokens),
-                   SUM(provider_reasoning_tokens), SUM(billed_tokens), SUM(cost_pusd), SUM(billed_by = 'provider'),
-                   SUM(CASE billed_by WHEN 'provider' THEN billed_tokens ELSE 0 END),
-                   SUM(CASE billed_by WHEN 'provider' THEN cost_pusd ELSE 0 END),
-                   SUM(status = 'completed'), SUM(status = 'cut_by_budget'), SUM(status = 'client_cancelled'),
-                   SUM(status = 'upstream_error'), SUM(status = 'interrupted')
-            FROM usage_records GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-            """).map { Array($0.databaseValues) }
+        let fromRecords = try Row.fetchAll(db, sql: LedgerRollupSQL.dailyFromRecords).map { Array($0.databaseValues) }
         let rollup = try Row.fetchAll(db, sql: "SELECT * FROM daily_usage ORDER BY 1, 2, 3").map { Array($0.databaseValues) }
         #expect(fromRecords == rollup)
         #expect(!rollup.isEmpty)

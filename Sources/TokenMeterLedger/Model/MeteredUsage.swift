@@ -15,6 +15,11 @@ public struct MeteredUsage: Sendable, Hashable {
     public var billedBy: BilledCount
     /// The cost billed for this usage (exact, pico-USD).
     public var cost: Money
+    /// Of ``completionTokens``, how many are an estimate rather than a count: hidden output (reasoning
+    /// tokens) of a stream that ended without the provider's usage, billed by the gateway's rule.
+    public var estimatedCompletionTokens: Int64 = 0
+    /// Of ``cost``, the part for ``estimatedCompletionTokens``.
+    public var estimatedCost: Money = .zero
 
     /// Usage billed by the local count.
     public init(promptTokens: Int64, completionTokens: Int64, cost: Money) {
@@ -52,6 +57,10 @@ public struct MeteredUsage: Sendable, Hashable {
             throw .invalidUsage("token counts must be ≥ 0 (prompt \(promptTokens), completion \(completionTokens))")
         }
         guard cost >= .zero else { throw .invalidUsage("the cost \(cost) is negative") }
+        guard (0...completionTokens).contains(estimatedCompletionTokens), estimatedCost >= .zero, estimatedCost <= cost else {
+            throw .invalidUsage("the estimated part (\(estimatedCompletionTokens) tokens, \(estimatedCost)) must lie within the "
+                + "completion (\(completionTokens) tokens) and the cost (\(cost))")
+        }
         if let p = provider {
             guard p.promptTokens >= 0, p.completionTokens >= 0, (p.cachedTokens ?? 0) >= 0, (p.reasoningTokens ?? 0) >= 0
             else { throw .invalidUsage("provider token counts must be ≥ 0") }

@@ -1,4 +1,5 @@
 import Foundation
+import TokenMeterMoney
 
 /// One settled request: the ledger's unit of account. Records are append-only.
 public struct UsageRecord: Sendable, Hashable {
@@ -22,10 +23,13 @@ public struct UsageRecord: Sendable, Hashable {
     public var usage: MeteredUsage
     /// How the request ended.
     public var status: UsageStatus
+    /// What the bill came to above the request's hold (the provider counted more prompt tokens than the
+    /// gateway, say); counted in the user's spend like the rest, and shown apart in reports.
+    public var overrun: Money
 
     /// A record value as stored in the ledger.
     public init(id: Int64, requestID: String, userID: Int64, apiKeyID: Int64, model: String, upstream: String,
-                startedAt: Date, endedAt: Date, usage: MeteredUsage, status: UsageStatus) {
+                startedAt: Date, endedAt: Date, usage: MeteredUsage, status: UsageStatus, overrun: Money = .zero) {
         self.id = id
         self.requestID = requestID
         self.userID = userID
@@ -36,5 +40,6 @@ public struct UsageRecord: Sendable, Hashable {
         self.endedAt = endedAt
         self.usage = usage
         self.status = status
+        self.overrun = overrun
     }
 }

@@ -90,9 +90,10 @@ public final class SQLiteUsageStore: Sendable {
         let columns = UsageColumns.names.joined(separator: ", ")
         try db.execute(sql: """
             INSERT INTO usage_records
-                (request_id, user_id, api_key_id, model, upstream, started_at, ended_at, status, \(columns))
+                (request_id, user_id, api_key_id, model, upstream, started_at, ended_at, status, overrun_pusd, \(columns))
             SELECT request_id, user_id, api_key_id, model, upstream, started_at,
-                   COALESCE(checkpoint_at, started_at), '\(UsageStatus.interrupted.rawValue)', \(columns)
+                   COALESCE(checkpoint_at, started_at), '\(UsageStatus.interrupted.rawValue)', MAX(0, cost_pusd - held_pusd),
+                   \(columns)
             FROM reservations
             WHERE request_id NOT IN (SELECT request_id FROM usage_records)
             ORDER BY id

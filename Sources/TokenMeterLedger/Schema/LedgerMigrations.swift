@@ -7,7 +7,7 @@ import GRDB
 /// (10^-12 USD, see `Money`); token counts are whole tokens. docs/LEDGER-SCHEMA.md describes every column.
 enum LedgerMigrations {
     /// Migration identifiers in order; the last one is the current schema version.
-    static let names = ["v1-core", "v2-monthly-rollup", "v3-daily-rollup", "v4-user-holds"]
+    static let names = ["v1-core", "v2-monthly-rollup", "v3-daily-rollup", "v4-user-holds", "v5-estimates-overruns-drift"]
 
     /// The migrator with every migration registered.
     static var migrator: DatabaseMigrator {
@@ -16,6 +16,7 @@ enum LedgerMigrations {
         m.registerMigration("v2-monthly-rollup", migrate: v2MonthlyRollup)
         m.registerMigration("v3-daily-rollup", migrate: v3DailyRollup)
         m.registerMigration("v4-user-holds", migrate: v4UserHolds)
+        m.registerMigration("v5-estimates-overruns-drift", migrate: v5EstimatesOverrunsDrift)
         return m
     }
 
@@ -269,6 +270,109 @@ enum LedgerMigrations {
                 WHEN OLD.user_id != NEW.user_id
             BEGIN
                 SELECT RAISE(ABORT, 'a reservation belongs to one user');
+            END;
+            """)
+    }
+
+    /// Billing off the happy path (docs/LEDGER.md, "Estimates, overruns and drift"):
+    /// - the usage column group of `usage_records` and `reservations` gains `estimated_completion_tokens` and
+    ///   `estimated_pusd`: the part of the completion count, and of the cost, that is an estimate (hidden output
+    ///   the provider did not report), so reports and `/v1/usage` show exact and estimated amounts apart;
+    /// - `usage_records.overrun_pusd`: what a bill came to above its request's hold;
+    /// - `monthly_usage.estimated_pusd`, and in `daily_usage` the sums of the three, plus the local counts of
+    ///   the records that have provider counts (`drift_local_prompt_tokens`, `drift_local_completion_tokens`),
+    ///   so drift compares local and provider counts over the same records.
+    /// Both rollup triggers are recreated to keep the new sums; existing rows are backfilled.
+    private static func v5EstimatesOverrunsDrift(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE usage_records ADD COLUMN estimated_completion_tokens INTEGER NOT NULL DEFAULT 0
+                CHECK (estimated_completion_tokens >= 0);
+            ALTER TABLE usage_records ADD COLUMN estimated_pusd INTEGER NOT NULL DEFAULT 0 CHECK (estimated_pusd >= 0);
+            ALTER TABLE usage_records ADD COLUMN overrun_pusd INTEGER NOT NULL DEFAULT 0 CHECK (overrun_pusd >= 0);
+            ALTER TABLE reservations ADD COLUMN estimated_completion_tokens INTEGER NOT NULL DEFAULT 0
+                CHECK (estimated_completion_tokens >= 0);
+            ALTER TABLE reservations ADD COLUMN estimated_pusd INTEGER NOT NULL DEFAULT 0 CHECK (estimated_pusd >= 0);
+
+            ALTER TABLE monthly_usage ADD COLUMN estimated_pusd INTEGER NOT NULL DEFAULT 0 CHECK (estimated_pusd >= 0);
+            ALTER TABLE daily_usage ADD COLUMN estimated_completion_tokens INTEGER NOT NULL DEFAULT 0
+                CHECK (estimated_completion_tokens >= 0);
+            ALTER TABLE daily_usage ADD COLUMN estimated_pusd INTEGER NOT NULL DEFAULT 0 CHECK (estimated_pusd >= 0);
+            ALTER TABLE daily_usage ADD COLUMN overrun_pusd INTEGER NOT NULL DEFAULT 0 CHECK (overrun_pusd >= 0);
+            ALTER TABLE daily_usage ADD COLUMN drift_local_prompt_tokens INTEGER NOT NULL DEFAULT 0
+                CHECK (drift_local_prompt_tokens >= 0);
+            ALTER TABLE daily_usage ADD COLUMN drift_local_completion_tokens INTEGER NOT NULL DEFAULT 0
+                CHECK (drift_local_completion_tokens >= 0);
+
+            UPDATE daily_usage SET
+                drift_local_prompt_tokens = (SELECT COALESCE(SUM(r.prompt_tokens), 0) FROM usage_records r
+                    WHERE r.ended_at / 86400000 = daily_usage.day AND r.user_id = daily_usage.user_id
+                      AND r.model = daily_usage.model AND r.provider_prompt_tokens IS NOT NULL),
+                drift_local_completion_tokens = (SELECT COALESCE(SUM(r.completion_tokens), 0) FROM usage_records r
+                    WHERE r.ended_at / 86400000 = daily_usage.day AND r.user_id = daily_usage.user_id
+                      AND r.model = daily_usage.model AND r.provider_prompt_tokens IS NOT NULL);
+
+            DROP TRIGGER usage_records_rollup;
+            CREATE TRIGGER usage_records_rollup AFTER INSERT ON usage_records
+            BEGIN
+                INSERT INTO monthly_usage (user_id, period, request_count, billed_tokens, cost_pusd, estimated_pusd)
+                VALUES (NEW.user_id, strftime('%Y-%m', NEW.ended_at / 1000, 'unixepoch'), 1, NEW.billed_tokens,
+                        NEW.cost_pusd, NEW.estimated_pusd)
+                ON CONFLICT (user_id, period) DO UPDATE SET
+                    request_count = request_count + 1,
+                    billed_tokens = billed_tokens + excluded.billed_tokens,
+                    cost_pusd = cost_pusd + excluded.cost_pusd,
+                    estimated_pusd = estimated_pusd + excluded.estimated_pusd;
+            END;
+
+            DROP TRIGGER usage_records_daily_rollup;
+            CREATE TRIGGER usage_records_daily_rollup AFTER INSERT ON usage_records
+            BEGIN
+                INSERT INTO daily_usage (
+                    day, user_id, model, requests, prompt_tokens, completion_tokens, provider_requests,
+                    provider_prompt_tokens, provider_completion_tokens, cached_tokens, reasoning_tokens, billed_tokens,
+                    cost_pusd, provider_billed_requests, provider_billed_tokens, provider_billed_pusd, completed,
+                    cut_by_budget, client_cancelled, upstream_error, interrupted, estimated_completion_tokens,
+                    estimated_pusd, overrun_pusd, drift_local_prompt_tokens, drift_local_completion_tokens)
+                VALUES (
+                    NEW.ended_at / 86400000, NEW.user_id, NEW.model,
+                    1, NEW.prompt_tokens, NEW.completion_tokens,
+                    NEW.provider_prompt_tokens IS NOT NULL, COALESCE(NEW.provider_prompt_tokens, 0),
+                    COALESCE(NEW.provider_completion_tokens, 0),
+                    NEW.provider_cached_tokens, NEW.provider_reasoning_tokens,
+                    NEW.billed_tokens, NEW.cost_pusd,
+                    NEW.billed_by = 'provider', CASE NEW.billed_by WHEN 'provider' THEN NEW.billed_tokens ELSE 0 END,
+                    CASE NEW.billed_by WHEN 'provider' THEN NEW.cost_pusd ELSE 0 END,
+                    NEW.status = 'completed', NEW.status = 'cut_by_budget', NEW.status = 'client_cancelled',
+                    NEW.status = 'upstream_error', NEW.status = 'interrupted',
+                    NEW.estimated_completion_tokens, NEW.estimated_pusd, NEW.overrun_pusd,
+                    CASE WHEN NEW.provider_prompt_tokens IS NULL THEN 0 ELSE NEW.prompt_tokens END,
+                    CASE WHEN NEW.provider_prompt_tokens IS NULL THEN 0 ELSE NEW.completion_tokens END)
+                ON CONFLICT (day, user_id, model) DO UPDATE SET
+                    requests = requests + 1,
+                    prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+                    completion_tokens = completion_tokens + excluded.completion_tokens,
+                    provider_requests = provider_requests + excluded.provider_requests,
+                    provider_prompt_tokens = provider_prompt_tokens + excluded.provider_prompt_tokens,
+                    provider_completion_tokens = provider_completion_tokens + excluded.provider_completion_tokens,
+                    cached_tokens = CASE WHEN excluded.cached_tokens IS NULL THEN cached_tokens
+                                         ELSE COALESCE(cached_tokens, 0) + excluded.cached_tokens END,
+                    reasoning_tokens = CASE WHEN excluded.reasoning_tokens IS NULL THEN reasoning_tokens
+                                            ELSE COALESCE(reasoning_tokens, 0) + excluded.reasoning_tokens END,
+                    billed_tokens = billed_tokens + excluded.billed_tokens,
+                    cost_pusd = cost_pusd + excluded.cost_pusd,
+                    provider_billed_requests = provider_billed_requests + excluded.provider_billed_requests,
+                    provider_billed_tokens = provider_billed_tokens + excluded.provider_billed_tokens,
+                    provider_billed_pusd = provider_billed_pusd + excluded.provider_billed_pusd,
+                    completed = completed + excluded.completed,
+                    cut_by_budget = cut_by_budget + excluded.cut_by_budget,
+                    client_cancelled = client_cancelled + excluded.client_cancelled,
+                    upstream_error = upstream_error + excluded.upstream_error,
+                    interrupted = interrupted + excluded.interrupted,
+                    estimated_completion_tokens = estimated_completion_tokens + excluded.estimated_completion_tokens,
+                    estimated_pusd = estimated_pusd + excluded.estimated_pusd,
+                    overrun_pusd = overrun_pusd + excluded.overrun_pusd,
+                    drift_local_prompt_tokens = drift_local_prompt_tokens + excluded.drift_local_prompt_tokens,
+                    drift_local_completion_tokens = drift_local_completion_tokens + excluded.drift_local_completion_tokens;
             END;
             """)
     }

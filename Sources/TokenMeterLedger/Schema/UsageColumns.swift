@@ -7,13 +7,14 @@ enum UsageColumns {
     static let names = [
         "prompt_tokens", "completion_tokens", "provider_prompt_tokens", "provider_completion_tokens",
         "provider_cached_tokens", "provider_reasoning_tokens", "billed_by", "billed_tokens", "cost_pusd",
+        "estimated_completion_tokens", "estimated_pusd",  // since v5
     ]
 
     /// Column values in the order of ``names``.
     static func values(_ u: MeteredUsage) -> [(any DatabaseValueConvertible)?] {
         [u.promptTokens, u.completionTokens, u.provider?.promptTokens, u.provider?.completionTokens,
          u.provider?.cachedTokens, u.provider?.reasoningTokens, u.billedBy.rawValue, u.billedTokens,
-         u.cost.picoUSD]
+         u.cost.picoUSD, u.estimatedCompletionTokens, u.estimatedCost.picoUSD]
     }
 
     static func decode(_ row: Row) throws -> MeteredUsage {
@@ -26,7 +27,10 @@ enum UsageColumns {
             provider = ProviderUsage(promptTokens: p, completionTokens: c, cachedTokens: row["provider_cached_tokens"],
                                      reasoningTokens: row["provider_reasoning_tokens"])
         }
-        return MeteredUsage(promptTokens: row["prompt_tokens"], completionTokens: row["completion_tokens"],
-                            provider: provider, billedBy: billedBy, cost: Money(picoUSD: row["cost_pusd"]))
+        var usage = MeteredUsage(promptTokens: row["prompt_tokens"], completionTokens: row["completion_tokens"],
+                                 provider: provider, billedBy: billedBy, cost: Money(picoUSD: row["cost_pusd"]))
+        usage.estimatedCompletionTokens = row["estimated_completion_tokens"]
+        usage.estimatedCost = Money(picoUSD: row["estimated_pusd"])
+        return usage
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TokenMeterMoney
 
 /// A row of `usage_records`, the append-only book of settled requests.
 ///
@@ -18,6 +19,8 @@ struct UsageRecordRow: FetchableRecord, PreparedInsertRow {
     var endedAt: Int64
     var usage: MeteredUsage
     var status: UsageStatus
+    /// What the bill came to above the request's hold (pico-USD); zero when it stayed within.
+    var overrunPicoUSD: Int64
 
     enum Columns {
         static let requestID = Column("request_id")
@@ -36,6 +39,7 @@ struct UsageRecordRow: FetchableRecord, PreparedInsertRow {
         self.endedAt = max(endedAt, reservation.startedAt)
         self.usage = usage
         self.status = status
+        overrunPicoUSD = max(0, usage.cost.picoUSD - reservation.heldPicoUSD)
     }
 
     init(row: Row) throws {
@@ -51,13 +55,15 @@ struct UsageRecordRow: FetchableRecord, PreparedInsertRow {
         let s: String = row["status"]
         guard let status = UsageStatus(rawValue: s) else { throw LedgerError.storage("usage_records.status holds '\(s)'") }
         self.status = status
+        overrunPicoUSD = row["overrun_pusd"]
     }
 
     static let columnNames = ["request_id", "user_id", "api_key_id", "model", "upstream", "started_at", "ended_at",
-                              "status"] + UsageColumns.names
+                              "status", "overrun_pusd"] + UsageColumns.names
 
     var columnValues: [(any DatabaseValueConvertible)?] {
-        [requestID, userID, apiKeyID, model, upstream, startedAt, endedAt, status.rawValue] + UsageColumns.values(usage)
+        [requestID, userID, apiKeyID, model, upstream, startedAt, endedAt, status.rawValue, overrunPicoUSD]
+            + UsageColumns.values(usage)
     }
 
     static let insertSQL = makeInsertSQL()
@@ -67,6 +73,7 @@ struct UsageRecordRow: FetchableRecord, PreparedInsertRow {
     var record: UsageRecord {
         UsageRecord(id: id ?? 0, requestID: requestID, userID: userID, apiKeyID: apiKeyID, model: model,
                     upstream: upstream, startedAt: Date(ledgerMilliseconds: startedAt),
-                    endedAt: Date(ledgerMilliseconds: endedAt), usage: usage, status: status)
+                    endedAt: Date(ledgerMilliseconds: endedAt), usage: usage, status: status,
+                    overrun: Money(picoUSD: overrunPicoUSD))
     }
 }
