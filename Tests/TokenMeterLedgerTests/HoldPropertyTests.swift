@@ -20,6 +20,8 @@ import TokenMeterMoney
 struct HoldPropertyTests {
     @Test("random programs of admit, extend, deliver, settle and crash keep the books after every step")
     func programsKeepTheBooks() async {
+        // Ten seconds of ledgers opened and closed: the client's file-descriptor tests must not count them.
+        await ProcessResourceGate.shared.enterShared()
         await propertyCheck(count: 150, input: HoldLimits.generator, HoldStep.program) { limits, steps in
             var program = try await HoldProgram(limits: limits)
             for (index, step) in steps.enumerated() {
@@ -28,6 +30,7 @@ struct HoldPropertyTests {
             }
             try await program.windDown()
         }
+        await ProcessResourceGate.shared.leaveShared()
     }
 }
 

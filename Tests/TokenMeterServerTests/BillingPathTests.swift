@@ -4,6 +4,7 @@ import Testing
 import TokenMeterClient
 import TokenMeterJSON
 import TokenMeterLedger
+import TokenMeterMoney
 import TokenMeterSimulatedUpstream
 
 extension ServerTests {
@@ -64,6 +65,52 @@ extension ServerTests.BillingPathTests {
         let records = try await harness.waitForRecords(user: "quin", count: 2)
         #expect(records.allSatisfy { $0.billedBy == "local" && $0.costPicoUSD > 0 && $0.completionTokens == 2 })
         #expect(lines.text.components(separatedBy: "usage without prompt_tokens").count - 1 == 1, "\(lines.text)")
+        try await harness.stop()
+    }
+}
+
+extension ServerTests.BillingPathTests {
+    /// gpt-5: $1.25 / M input, $10 / M output (pico-USD per token).
+    static let gpt5Input: Int64 = 1_250_000, gpt5Output: Int64 = 10_000_000
+
+    @Test("a reasoning model's stream the client leaves is billed its held output as estimated hidden tokens, never 0 completion tokens")
+    func cancelledReasoningStreamBillsTheHold() async throws {
+        let harness = try await GatewayHarness.start()
+        harness.upstream.setDefaultScenario(UpstreamScenario(chunks: (0..<200).map { _ in " word" }, interval: .milliseconds(10),
+                                                             reasoningTokens: 500))
+        let key = try await harness.addUser("rae", budget: Budget(monthlyLimit: Money(picoUSD: 5_000_000_000_000)))
+        let stream = harness.client.stream(chat("gpt-5", "Think", maxTokens: 2_000), to: harness.gateway(key: key))
+        var delivered = 0
+        for try await event in stream where event.content != nil {
+            delivered += 1
+            if delivered == 5 { stream.cancel(); break }
+        }
+        let records = try await harness.waitForRecords(user: "rae", count: 1)
+        let record = try #require(records.first)
+        #expect(record.status == "client_cancelled")
+        #expect(record.billedBy == "local")
+        // The hold was the client's cap (2,000); everything not delivered is billed as estimated hidden output.
+        #expect(record.completionTokens == 2_000)
+        #expect(record.estimatedCompletionTokens == 2_000 - Int64(delivered))
+        #expect(record.costPicoUSD == record.promptTokens * Self.gpt5Input + 2_000 * Self.gpt5Output)
+        #expect(record.estimatedPicoUSD == record.estimatedCompletionTokens * Self.gpt5Output)
+        try await harness.expectBooksClosed()
+        try await harness.stop()
+    }
+
+    @Test("billing.unreported_hidden_output_percent: 25 bills a quarter of the undelivered hold, also when a stream completes without usage; visible models estimate nothing")
+    func estimateShareIsConfigurable() async throws {
+        let harness = try await GatewayHarness.start { $0.unreportedHiddenOutputPercent = 25 }
+        // A server that ignores include_usage: the stream completes, but no usage says what the reasoning cost.
+        harness.upstream.setDefaultScenario(UpstreamScenario(chunks: [" a", " b", " c"], reasoningTokens: 100, sendsUsage: false))
+        let key = try await harness.addUser("sam")
+        _ = await collect(harness.client.stream(chat("gpt-5", "Think", maxTokens: 1_003), to: harness.gateway(key: key)))
+        _ = await collect(harness.client.stream(chat("gpt-4o", "Talk", maxTokens: 1_003), to: harness.gateway(key: key)))
+        let records = try await harness.waitForRecords(user: "sam", count: 2)
+        #expect(records.map(\.status) == ["completed", "completed"])
+        // 1,000 held and not delivered: a quarter is estimated.
+        #expect(records[0].completionTokens == 3 + 250 && records[0].estimatedCompletionTokens == 250)
+        #expect(records[1].completionTokens == 3 && records[1].estimatedCompletionTokens == 0 && records[1].estimatedPicoUSD == 0)
         try await harness.stop()
     }
 }

@@ -116,6 +116,10 @@ final class GatewayHarness: Sendable {
         var billedBy: String
         var billedTokens: Int64
         var costPicoUSD: Int64
+        /// Of the completion tokens, how many are an estimate (hidden output the provider did not report).
+        var estimatedCompletionTokens: Int64 = 0
+        /// Of the cost, the estimated part.
+        var estimatedPicoUSD: Int64 = 0
     }
 
     /// The settled records of `user`, oldest first.
@@ -127,11 +131,12 @@ final class GatewayHarness: Sendable {
         return try queue.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT r.request_id, r.status, r.prompt_tokens, r.completion_tokens, r.provider_completion_tokens, r.billed_by,
-                       r.billed_tokens, r.cost_pusd
+                       r.billed_tokens, r.cost_pusd, r.estimated_completion_tokens, r.estimated_pusd
                 FROM usage_records r JOIN users u ON u.id = r.user_id WHERE u.name = ? ORDER BY r.id
                 """, arguments: [user]).map {
                 Record(requestID: $0[0], status: $0[1], promptTokens: $0[2], completionTokens: $0[3], providerCompletionTokens: $0[4],
-                       billedBy: $0[5], billedTokens: $0[6], costPicoUSD: $0[7])
+                       billedBy: $0[5], billedTokens: $0[6], costPicoUSD: $0[7], estimatedCompletionTokens: $0[8],
+                       estimatedPicoUSD: $0[9])
             }
         }
     }

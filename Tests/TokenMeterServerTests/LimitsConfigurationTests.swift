@@ -98,3 +98,19 @@ struct HoldsConfigurationTests {
         }
     }
 }
+
+extension HoldsConfigurationTests {
+    @Test("billing.unreported_hidden_output_percent: default 100; YAML sets it; 0 and 101 are refused")
+    func unreportedHiddenOutputPercent() throws {
+        #expect(try ServerConfiguration.load(file: nil, environment: [:]).unreportedHiddenOutputPercent == 100)
+        try withConfigurationFile("billing:\n  unreported_hidden_output_percent: 40\n") { path in
+            let configuration = try ServerConfiguration.load(file: path, environment: [:])
+            #expect(configuration.unreportedHiddenOutputPercent == 40)
+        }
+        for bad in ["0", "101"] {
+            try withConfigurationFile("billing:\n  unreported_hidden_output_percent: \(bad)\n") { path in
+                #expect(throws: ConfigurationError.self) { try ServerConfiguration.load(file: path, environment: [:]) }
+            }
+        }
+    }
+}

@@ -33,6 +33,11 @@ struct ConfigurationFile: Decodable {
         enum CodingKeys: String, CodingKey, CaseIterable { case hidden_output_default_max_tokens, fair_share_percent, max_slice_tokens }
     }
 
+    struct Billing: Decodable {
+        var unreported_hidden_output_percent: Int?
+        enum CodingKeys: String, CodingKey, CaseIterable { case unreported_hidden_output_percent }
+    }
+
     struct Route: Decodable {
         var model: String
         var upstream: String
@@ -55,6 +60,7 @@ struct ConfigurationFile: Decodable {
     var idle_timeout_seconds: Double?
     var max_connections: Int?
     var holds: Holds?
+    var billing: Billing?
     var catalog: String?
     var upstreams: [UpstreamEntry]?
     var routes: [Route]?
@@ -62,13 +68,14 @@ struct ConfigurationFile: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, database, admin_key, admin_key_env, body_limit_bytes, checkpoint_interval_ms, shutdown_grace_seconds,
              max_tokens_ceiling, ledger_busy_timeout_ms, max_concurrent_requests_per_key, early_upstream_start,
-             upstream_threads, header_timeout_seconds, idle_timeout_seconds, max_connections, holds, catalog, upstreams, routes
+             upstream_threads, header_timeout_seconds, idle_timeout_seconds, max_connections, holds, billing, catalog, upstreams, routes
     }
 
     /// The keys of every mapping in the file.
     static let keys = ConfigurationKeys(CodingKeys.self, nested: [
         "listen": ConfigurationKeys(Listen.CodingKeys.self),
         "holds": ConfigurationKeys(Holds.CodingKeys.self),
+        "billing": ConfigurationKeys(Billing.CodingKeys.self),
         "upstreams": ConfigurationKeys(UpstreamEntry.CodingKeys.self, nested: ["timeouts": ConfigurationKeys(Timeouts.CodingKeys.self)]),
         "routes": ConfigurationKeys(Route.CodingKeys.self),
     ])

@@ -53,6 +53,7 @@ extension ServerConfiguration {
             if let p = h.fair_share_percent { holds.fairSharePercent = p }
             if let n = h.max_slice_tokens { holds.maximumSlice = n }
         }
+        if let p = file.billing?.unreported_hidden_output_percent { unreportedHiddenOutputPercent = p }
         if let c = file.catalog { catalogPath = c }
         if let entries = file.upstreams {
             guard !entries.isEmpty else { throw ConfigurationError("\(origin): 'upstreams' is empty") }
@@ -145,6 +146,9 @@ extension ServerConfiguration {
         }
         guard (1...100).contains(holds.fairSharePercent) else {
             throw ConfigurationError("\(origin): holds.fair_share_percent must be 1–100")
+        }
+        guard (1...100).contains(unreportedHiddenOutputPercent) else {
+            throw ConfigurationError("\(origin): billing.unreported_hidden_output_percent must be 1–100")
         }
         if let n = holds.maximumSlice, n < 1 { throw ConfigurationError("\(origin): holds.max_slice_tokens must be at least 1") }
         guard ledgerBusyTimeout >= .zero else { throw ConfigurationError("\(origin): the ledger busy timeout must not be negative") }

@@ -56,6 +56,10 @@ public struct ServerConfiguration: Sendable {
     public var maxConnections: Int?
     /// How much budget requests hold and how a stream's hold grows (docs/LEDGER.md, "Holds").
     public var holds = HoldPolicy()
+    /// When a hidden-output model's stream ends without the provider's usage (cut, cancelled, failed,
+    /// interrupted), the share (percent, 1-100) of its held output not delivered that is billed as an estimate
+    /// of the hidden tokens the provider charged. 100 (the default) bills the bound: the cap sent upstream.
+    public var unreportedHiddenOutputPercent = 100
 
     /// A configuration with explicit upstreams and defaults for everything else.
     public init(upstreams: [UpstreamConfiguration]) {

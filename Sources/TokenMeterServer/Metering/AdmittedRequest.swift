@@ -39,6 +39,10 @@ struct AdmittedRequest: Sendable {
     let streaming: Bool
     /// Whether the client asked for the usage chunk.
     let includeUsage: Bool
+    /// For a hidden-output model: the share (percent) of its held output not delivered that is billed when the
+    /// provider reports no usage (`billing.unreported_hidden_output_percent`); nil for a model whose output
+    /// the gateway sees.
+    let hiddenOutputEstimatePercent: Int?
 
     /// The budget with this request's hold in place (what is left while it runs).
     var budgetWhileHeld: BudgetStatus { budget.committing(cost: reservation.held.cost, tokens: reservation.held.tokens) }
@@ -53,10 +57,22 @@ struct AdmittedRequest: Sendable {
     var promptTokens: Int { preflight.promptTokens }
 
     /// What to record for `completionTokens` delivered, billed by the provider's counts when given.
+    ///
+    /// Without them, a hidden-output model has spent output nobody saw: the provider charges its reasoning
+    /// tokens but reports none for a stream that was stopped (cut, cancelled, failed, interrupted) or whose
+    /// server sends no usage. Billing only the delivered tokens would bill $0 for that work, so the record
+    /// adds an estimate: ``hiddenOutputEstimatePercent`` of the output held but not delivered (rounded up; the
+    /// hold is the most the provider can have charged, since it is the cap sent upstream), marked as
+    /// estimated in the record.
     func usage(completionTokens: Int, provider: ChatUsage?) -> MeteredUsage {
-        let local = preflight.cost(completionTokens: completionTokens)
         guard let provider else {
-            return MeteredUsage(promptTokens: Int64(promptTokens), completionTokens: Int64(completionTokens), cost: local)
+            let estimated = hiddenOutputEstimate(delivered: completionTokens)
+            let completion = completionTokens + estimated
+            var usage = MeteredUsage(promptTokens: Int64(promptTokens), completionTokens: Int64(completion),
+                                     cost: preflight.cost(completionTokens: completion))
+            usage.estimatedCompletionTokens = Int64(estimated)
+            usage.estimatedCost = usage.cost - preflight.cost(completionTokens: completionTokens)
+            return usage
         }
         let cached = min(provider.cachedTokens ?? 0, provider.promptTokens)
         let cost = preflight.cost(completionTokens: provider.completionTokens, promptTokens: provider.promptTokens,
@@ -67,6 +83,14 @@ struct AdmittedRequest: Sendable {
                                     cachedTokens: provider.cachedTokens.map(Int64.init),
                                     reasoningTokens: provider.reasoningTokens.map(Int64.init)),
             billedBy: .provider, cost: cost)
+    }
+
+    /// Hidden output billed as an estimate when `delivered` tokens were delivered and the provider reported no
+    /// usage: 0 for a visible-output model, or when nothing bounds the output (no cap and no budget).
+    func hiddenOutputEstimate(delivered: Int) -> Int {
+        guard let percent = hiddenOutputEstimatePercent, outputGrant != .max, outputGrant > delivered else { return 0 }
+        let unseen = outputGrant - delivered
+        return unseen / 100 * percent + (unseen % 100 * percent + 99) / 100
     }
 }
 

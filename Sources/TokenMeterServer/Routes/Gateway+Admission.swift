@@ -128,7 +128,8 @@ extension Gateway {
             requestID: requestID, key: key, requestedModel: intake.model, model: model, encoding: encoding,
             preflight: preflight, outputGrant: plan.grant, outputCeiling: plan.ceiling, upstreamMaxTokens: upstreamCap,
             reservation: reservation, budget: budget,
-            upstream: upstream, upstreamRequest: body!, streaming: intake.streaming, includeUsage: intake.includeUsage)
+            upstream: upstream, upstreamRequest: body!, streaming: intake.streaming, includeUsage: intake.includeUsage,
+            hiddenOutputEstimatePercent: model.hiddenOutput ? configuration.unreportedHiddenOutputPercent : nil)
         return (admitted, stream!, upstreamStarted)
     }
 
