@@ -61,4 +61,36 @@ import Testing
         #expect(none.images == 0)
         #expect(none.approximations.contains("the model takes no image input; the provider would reject the image (counted as 0)"))
     }
+
+    @Test("a data: URL's own size wins over a declared one; without trust in declared sizes a declared remote image counts as unknown")
+    func declaredSizesNeverLowerTheCount() throws {
+        let dataURL = "data:image/png;base64," + Data(Self.png(width: 2048, height: 4096)).base64EncodedString()
+        let json = """
+        {"model": "gpt-4o", "messages": [{"role": "user", "content": [
+          {"type": "image_url", "image_url": {"url": "\(dataURL)", "detail": "high", "width": 1, "height": 1}},
+          {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "high", "width": 1, "height": 1}}
+        ]}]}
+        """
+        let request = try ChatPrompt(json: Array(json.utf8))
+        let model = try #require(try TestSupport.bundled().model(named: "gpt-4o"))
+        // The data URL is 2048x4096 whatever it declares (1,105 tokens); the declared 1x1 remote image is 85 + 170.
+        let trusting = ChatPromptCounter(model: model, countText: WordCounters.words).count(request)
+        #expect(trusting.images == 1105 + 255)
+        let gateway = ChatPromptCounter(model: model, trustsDeclaredImageSizes: false, countText: WordCounters.words).count(request)
+        #expect(gateway.images == 1105 + 1445)
+        #expect(gateway.approximations.contains("a declared image size is not used: the image counts as one of unknown size"))
+    }
+
+    @Test("a part the counter cannot size is found with its path")
+    func uncountableParts() throws {
+        let json = """
+        {"model": "gpt-4o", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": [
+          {"type": "text", "text": "Summarise"}, {"type": "file", "file": {"file_id": "file-abc"}}
+        ]}]}
+        """
+        let part = try #require(try ChatPrompt(json: Array(json.utf8)).firstUncountablePart)
+        #expect(part.path == "messages[1].content[1]" && part.type == "file")
+        #expect(try ChatPrompt(json: Array(#"{"messages": [{"role": "user", "content": "hi"}]}"#.utf8)).firstUncountablePart == nil)
+    }
 }
+

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import Testing
 import TokenMeterClient
@@ -111,6 +112,59 @@ extension ServerTests.BillingPathTests {
         // 1,000 held and not delivered: a quarter is estimated.
         #expect(records[0].completionTokens == 3 + 250 && records[0].estimatedCompletionTokens == 250)
         #expect(records[1].completionTokens == 3 && records[1].estimatedCompletionTokens == 0 && records[1].estimatedPicoUSD == 0)
+        try await harness.stop()
+    }
+}
+
+extension ServerTests.BillingPathTests {
+    @Test("on the gateway a declared image size never lowers the count, and a file part is refused with 400 naming it, before any upstream call")
+    func promptPartsThatCannotBeCounted() async throws {
+        let harness = try await GatewayHarness.start()
+        let key = try await harness.addUser("tad")
+        let declared = #"""
+            {"model": "gpt-4o", "stream": true, "messages": [{"role": "user", "content": [
+              {"type": "text", "text": "What is this?"},
+              {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "high", "width": 1, "height": 1}}]}]}
+            """#
+        let (status, _) = try curl(harness.baseURL + "/v1/chat/completions", key: key, body: Array(declared.utf8))
+        #expect(status == 200)
+        let records = try await harness.waitForRecords(user: "tad", count: 1)
+        // An image of unknown size at high detail counts 1,445 (8 tiles); declared 1x1 it would count 255.
+        #expect((records.first?.promptTokens ?? 0) > 1_445)
+
+        let file = #"""
+            {"model": "gpt-4o", "messages": [{"role": "user", "content": [
+              {"type": "text", "text": "Summarise"}, {"type": "file", "file": {"file_id": "file-abc"}}]}]}
+            """#
+        let (refused, body) = try curl(harness.baseURL + "/v1/chat/completions", key: key, body: Array(file.utf8))
+        #expect(refused == 400)
+        let error = try JSONParser.parse(Array(body.utf8))["error"]
+        #expect(error?["code"]?.stringValue == "unsupported_content_part")
+        #expect(error?["param"]?.stringValue == "messages[0].content[1]")
+        #expect(harness.upstream.records.count == 1, "no upstream call for the refused request")
+        try await harness.stop()
+    }
+}
+
+extension ServerTests.BillingPathTests {
+    @Test("a bill above its hold (the provider counted a larger prompt) is recorded as an overrun and counted in the month's spend")
+    func overrunRecorded() async throws {
+        let harness = try await GatewayHarness.start()
+        // The provider reports 1,000 prompt tokens where the gateway counted about a dozen.
+        harness.upstream.setDefaultScenario(UpstreamScenario(chunks: [" ok"], promptTokens: 1_000))
+        let key = try await harness.addUser("uma", budget: Budget(monthlyLimit: Money(picoUSD: 1_000_000_000_000)))
+        _ = await collect(harness.client.stream(chat("gpt-4o", "Say ok", maxTokens: 5), to: harness.gateway(key: key)))
+        let records = try await harness.waitForRecords(user: "uma", count: 1)
+        let cost = try #require(records.first?.costPicoUSD)
+        #expect(cost == 1_000 * 2_500_000 + 1 * 10_000_000, "billed by the provider's counts")
+        let (overrun, held, spent) = try await harness.ledgerConnection().read { db in
+            let row = try #require(try Row.fetchOne(db, sql: "SELECT overrun_pusd FROM usage_records"))
+            let month = try #require(try Row.fetchOne(db, sql: "SELECT cost_pusd FROM monthly_usage"))
+            let prompt = Int64(try userPromptTokens("Say ok"))
+            return (row["overrun_pusd"] as Int64, prompt * 2_500_000 + 5 * 10_000_000, month["cost_pusd"] as Int64)
+        }
+        #expect(overrun == cost - held)
+        #expect(spent == cost)
         try await harness.stop()
     }
 }

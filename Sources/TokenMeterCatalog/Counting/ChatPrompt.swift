@@ -65,4 +65,18 @@ public struct ChatPrompt: Sendable {
         if let tc = root["tool_choice"], tc != .null, tc != .string("auto"), tc != .string("none") { uncounted.append("tool_choice") }
         uncountedFields = uncounted
     }
+
+    /// The first content part the counter cannot size (a file, audio, ...: any type but text, refusal and
+    /// image_url), as its JSON path and type; nil when every part can be counted.
+    public var firstUncountablePart: (path: String, type: String)? {
+        for (i, message) in messages.enumerated() {
+            for (key, value) in message.members {
+                guard case .parts(let parts) = value else { continue }
+                for (j, part) in parts.enumerated() {
+                    if case .other(let type) = part { return ("messages[\(i)].\(key)[\(j)]", type) }
+                }
+            }
+        }
+        return nil
+    }
 }

@@ -19,8 +19,14 @@ public struct ChatPromptCounter: Sendable {
     /// Tokens of ordinary text in the model's (or the stand-in) encoding.
     public let countText: @Sendable (String) -> Int
 
-    public init(model: CatalogModel, countText: @escaping @Sendable (String) -> Int) {
+    /// Whether an image size the client only declared (`width`/`height` in `image_url`) is used. The estimate
+    /// CLI uses it (the user describes their own images); the gateway does not, since a client paying by the
+    /// token could declare every image 1x1: an undeclared remote image counts at the rule's maximum.
+    public let trustsDeclaredImageSizes: Bool
+
+    public init(model: CatalogModel, trustsDeclaredImageSizes: Bool = true, countText: @escaping @Sendable (String) -> Int) {
         self.model = model
+        self.trustsDeclaredImageSizes = trustsDeclaredImageSizes
         self.countText = countText
     }
 
@@ -114,6 +120,12 @@ public struct ChatPromptCounter: Sendable {
         }
         if let note = rule.note { notes.add("image rule: \(note)") }
         notes.add("images counted by OpenAI's published tile/patch rule; any per-image wrapper tokens are undocumented")
+        var image = image
+        if image.sizeIsDeclared, !trustsDeclaredImageSizes {
+            notes.add("a declared image size is not used: the image counts as one of unknown size")
+            image.width = nil
+            image.height = nil
+        }
         let sizeKnown = image.width != nil && image.height != nil
         switch rule.scheme {
         case .tiles:

@@ -12,11 +12,15 @@ public struct ImageInput: Sendable, Equatable {
     public var width: Int?
     /// Height in pixels, when known.
     public var height: Int?
+    /// Whether ``width`` and ``height`` are only what the client declared (its `width`/`height` members), not
+    /// read from the image itself. A `data:` URL's own header always wins over a declared size.
+    public var sizeIsDeclared: Bool
 
-    public init(detail: String? = nil, width: Int? = nil, height: Int? = nil) {
+    public init(detail: String? = nil, width: Int? = nil, height: Int? = nil, sizeIsDeclared: Bool = false) {
         self.detail = detail
         self.width = width
         self.height = height
+        self.sizeIsDeclared = sizeIsDeclared
     }
 
     /// Parses the `image_url` member of a content part (a string URL or `{url, detail}`).
@@ -44,12 +48,15 @@ public struct ImageInput: Sendable, Equatable {
             }
         case let v?: throw .invalidField(path: path, problem: "expected a URL string or an object with \"url\", found \(v.typeName)")
         }
-        if width == nil || height == nil, let size = ImageInput.sizeFromDataURL(url) {
-            width = size.width
-            height = size.height
-        }
         if (width == nil) != (height == nil) {
             throw .invalidField(path: path, problem: "give both \"width\" and \"height\", or neither")
+        }
+        sizeIsDeclared = width != nil
+        // The image's own header is the truth: a declared 1x1 must not make a large image count as a small one.
+        if let size = ImageInput.sizeFromDataURL(url) {
+            width = size.width
+            height = size.height
+            sizeIsDeclared = false
         }
     }
 

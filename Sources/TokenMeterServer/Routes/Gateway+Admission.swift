@@ -14,7 +14,8 @@ extension Gateway {
     /// Returns the admitted request with its upstream stream already started (see below for when it starts
     /// before the reservation commits) and when it started.
     ///
-    /// Throws 404 `model_not_found`, 400 `model_not_priced` or `context_length_exceeded`, 429 `insufficient_quota`.
+    /// Throws 404 `model_not_found`, 400 `model_not_priced`, `unsupported_content_part` or `context_length_exceeded`,
+    /// 429 `insufficient_quota`.
     func admit(_ intake: ChatIntake, key: AuthenticatedKey, requestID: String, logger: Logger) async throws(GatewayError)
         -> (AdmittedRequest, ChatStream, ContinuousClock.Instant) {
         let resolved: ResolvedModel
@@ -38,7 +39,13 @@ extension Gateway {
         do { encoding = try Encoding.named(EncodingName.named(model.encoding.encodingName)) } catch {
             throw GatewayError(.internalServerError, "The tokenizer for `\(intake.model)` could not be loaded.", type: "server_error")
         }
-        let counter = ChatPromptCounter(model: model, countText: { encoding.count($0) })
+        // What cannot be counted cannot be held for: a file or audio part would count 0 and be billed by the
+        // provider for whatever it holds.
+        if let part = intake.counted.firstUncountablePart {
+            throw GatewayError(.badRequest, "TokenMeter cannot count a content part of type \"\(part.type)\", so it cannot "
+                + "hold budget for it; send text and image_url parts only.", param: part.path, code: "unsupported_content_part")
+        }
+        let counter = ChatPromptCounter(model: model, trustsDeclaredImageSizes: false, countText: { encoding.count($0) })
         let promptTokens = counter.count(intake.counted).tokens
         if model.contextWindow > 0 {
             let wanted = promptTokens + (intake.counted.maxOutputTokens ?? 0)
