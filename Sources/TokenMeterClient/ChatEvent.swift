@@ -16,6 +16,9 @@ public struct ChatEvent: Sendable, Hashable {
     /// Token usage, present when the provider reported it (OpenAI's include_usage chunk, Ollama's
     /// final line).
     public var usage: ChatUsage?
+    /// The service tier that processed the request (OpenAI's `service_tier`: `default`, `flex`, `priority`),
+    /// when the provider says; its prices are the ones that apply.
+    public var serviceTier: String?
     /// The chunk carried a usage object without `prompt_tokens` and `completion_tokens` (``usage`` is then nil):
     /// the provider reported usage in a shape this client does not know.
     public var unreadableUsage = false

@@ -37,6 +37,7 @@ struct OpenAIChunkScanner {
             case "model": return scanner.optionalString(into: &chunk.model)
             case "created": return scanner.optionalInt64(into: &chunk.created)
             case "system_fingerprint": return scanner.optionalString(into: &chunk.system_fingerprint)
+            case "service_tier": return scanner.optionalString(into: &chunk.service_tier)
             case "choices": return scanner.optionalArray(into: &chunk.choices) { $0.choice() }
             case "usage": return scanner.optionalObject(into: &chunk.usage) { $0.usage() }
             case "error": return scanner.null()  // a real error object goes to the decoder

@@ -39,6 +39,7 @@ enum OpenAIWire {
         var event = ChatEvent(id: chunk.id, model: chunk.model, created: chunk.created, systemFingerprint: chunk.system_fingerprint,
                               choices: choices, usage: chunk.usage?.usage, raw: raw)
         event.unreadableUsage = chunk.usage != nil && event.usage == nil
+        event.serviceTier = chunk.service_tier
         return event
     }
 
@@ -66,6 +67,7 @@ enum OpenAIWire {
         var model: String?
         var created: Int64?
         var system_fingerprint: String?
+        var service_tier: String?
         var choices: [ChoiceWire]?
         var usage: UsageWire?
         var error: JSONValue?

@@ -113,7 +113,8 @@ private struct ChunkWriter {
     private func sse(_ json: String) -> String { "data: \(json)\n\n" }
 
     private var openAIPrefix: String {
-        #"{"id":"chatcmpl-simulated","object":"chat.completion.chunk","created":1694268190,"model":\#(quoted(model)),"system_fingerprint":"fp_simulated""#
+        let tier = scenario.servedTier.map { #","service_tier":\#(quoted($0))"# } ?? ""
+        return #"{"id":"chatcmpl-simulated","object":"chat.completion.chunk","created":1694268190,"model":\#(quoted(model)),"system_fingerprint":"fp_simulated""# + tier
     }
 
     private var ollamaPrefix: String {

@@ -1,14 +1,18 @@
 import TokenMeterJSON
 
 extension UpstreamScenario {
-    /// The scenario as the model answers `request` in `format`, honouring the request's output cap as the
-    /// provider does. Ollama shows reasoning in the stream, so its answers have no hidden reasoning tokens.
+    /// The scenario as the model answers `request` in `format`, honouring the request's output cap and
+    /// echoing its service tier as the provider does. Ollama shows reasoning in the stream, so its answers have no hidden reasoning tokens.
     func answering(_ request: JSONValue?, format: ResponseScript.Format) -> UpstreamScenario {
         var scenario = self
         let cap: Int?
         switch format {
         case .openAI:
             cap = (request?["max_completion_tokens"] ?? request?["max_tokens"])?.integerValue
+            if scenario.servedTier == nil {
+                let asked = request?["service_tier"]?.stringValue
+                scenario.servedTier = asked == nil || asked == "auto" ? "default" : asked
+            }
         case .ollama:
             scenario.reasoningTokens = 0
             cap = request?["options"]?["num_predict"]?.integerValue

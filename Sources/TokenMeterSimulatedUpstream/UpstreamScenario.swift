@@ -55,6 +55,9 @@ public struct UpstreamScenario: Sendable, Hashable {
     /// Names the OpenAI usage counts `input_tokens` / `output_tokens` instead of `prompt_tokens` /
     /// `completion_tokens`, as some OpenAI-compatible servers do: a usage object the client cannot read.
     public var renamesUsageFields = false
+    /// The `service_tier` the OpenAI chunks report. nil: the tier the request asked for, as OpenAI echoes it
+    /// (`auto` and absent become `default`).
+    public var servedTier: String?
 
     /// Makes a scenario; the default is a short, fast, well-formed stream.
     public init(

@@ -110,4 +110,13 @@ struct OpenAIUsageObjectTests {
         #expect(read.usage == ChatUsage(promptTokens: 9, completionTokens: 12))
         #expect(!read.unreadableUsage)
     }
+
+    @Test("the service tier a chunk reports is read (the tier whose prices apply)")
+    func serviceTier() throws {
+        let chunk = Array(#"{"id":"c","service_tier":"priority","choices":[{"index":0,"delta":{"content":"x"}}]}"#.utf8)
+        #expect(try OpenAIWire.event(fromChunk: chunk, decoder: JSONDecoder()).serviceTier == "priority")
+        let none = Array(#"{"id":"c","choices":[]}"#.utf8)
+        #expect(try OpenAIWire.event(fromChunk: none, decoder: JSONDecoder()).serviceTier == nil)
+    }
 }
+
