@@ -4,7 +4,8 @@ import TokenMeterMoney
 /// Renders a ``MonthlyReport`` as RFC 4180 CSV: a header row, then one row per user-model pair with
 /// usage, ordered by user then model; lines end with CRLF. Column names are stable (docs/REPORTS.md);
 /// new columns are only ever appended. Money is exact decimal USD without a symbol; unknown figures
-/// (cached or reasoning tokens no provider reported) are empty cells.
+/// (cached or reasoning tokens no provider reported, drift where the provider counted no request) are
+/// empty cells.
 public enum CSVReportRenderer {
     /// The column names, in order.
     public static let columns = [
@@ -16,6 +17,9 @@ public enum CSVReportRenderer {
         "billed_by_provider_requests", "billed_by_provider_tokens", "billed_by_provider_usd",
         "billed_locally_requests", "billed_locally_tokens", "billed_locally_usd",
         "completed", "cut_by_budget", "client_cancelled", "upstream_error", "interrupted",
+        "estimated_completion_tokens", "estimated_usd", "overrun_usd",
+        "drift_local_prompt_tokens", "drift_local_completion_tokens",
+        "prompt_drift_tokens", "prompt_drift_percent", "completion_drift_tokens", "completion_drift_percent",
     ]
 
     /// The CSV text, header row first, every line ending in CRLF.
@@ -33,6 +37,12 @@ public enum CSVReportRenderer {
                 cells += [String(share.requests), String(share.billedTokens), share.cost.decimalString]
             }
             cells += UsageStatus.allCases.map { String(t.outcomes[$0]) }
+            cells += [String(t.estimatedCompletionTokens), t.estimatedCost.decimalString, t.overrun.decimalString,
+                      String(t.driftLocalPromptTokens), String(t.driftLocalCompletionTokens)]
+            let drift = t.drift
+            cells += [drift.map { String($0.promptTokens) } ?? "", drift?.promptPerMille.map(ReportText.perMille) ?? "",
+                      drift.map { String($0.completionTokens) } ?? "",
+                      drift?.completionPerMille.map(ReportText.perMille) ?? ""]
             out += line(cells)
         }
         return out

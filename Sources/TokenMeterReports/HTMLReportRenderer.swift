@@ -3,7 +3,7 @@ import TokenMeterMoney
 
 /// Renders a ``MonthlyReport`` as one self-contained HTML file: inline CSS and SVG charts (daily cost
 /// stacked by user, cost by model, budget use against the limit), summary cards, and tables of users,
-/// models and days with every figure exact. No script, no external resource, so it opens offline, mails
+/// models, drift (provider against local counts) and days with every figure exact. No script, no external resource, so it opens offline, mails
 /// as an attachment and prints (A4, colours kept). The markup is well-formed XML (void elements closed,
 /// every attribute quoted, all user-provided text escaped), which the tests check by parsing it.
 public enum HTMLReportRenderer {
@@ -34,7 +34,10 @@ public enum HTMLReportRenderer {
         html += panel("Monthly budget used", BudgetUseChart.html(report))
         html += "</div>\n"
         html += panel("Users", usersTable(report), tablePanel: true)
-        if !report.models.isEmpty { html += panel("Models", modelsTable(report), tablePanel: true) }
+        if !report.models.isEmpty {
+            html += panel("Models", modelsTable(report), tablePanel: true)
+            html += panel("Drift: provider against local counts", drift(report), tablePanel: true)
+        }
         if !report.isEmpty { html += panel("Days", daysTable(report), tablePanel: true) }
         html += panel("Where the counts come from", sources(report.totals))
         html += """
@@ -74,15 +77,17 @@ public enum HTMLReportRenderer {
     private static func cards(_ report: MonthlyReport) -> String {
         let t = report.totals
         let active = report.users.filter { !$0.totals.isEmpty }.count
+        // Exact amounts can be long (up to 12 decimals): their cards take two columns.
         let items = [
-            ("Total cost", ReportText.usd(t.cost)), ("Requests", ReportText.count(t.requests)),
-            ("Billed tokens", ReportText.count(t.billedTokens)), ("Users with usage", ReportText.count(Int64(active))),
-            ("Cut by budget", ReportText.count(t.outcomes.cutByBudget)),
+            ("Total cost", ReportText.usd(t.cost), true), ("Requests", ReportText.count(t.requests), false),
+            ("Billed tokens", ReportText.count(t.billedTokens), false),
+            ("Users with usage", ReportText.count(Int64(active)), false),
+            ("Cut by budget", ReportText.count(t.outcomes.cutByBudget), false),
+            ("Of which estimated", ReportText.usd(t.estimatedCost), true), ("Overruns", ReportText.usd(t.overrun), true),
         ]
-        // The exact total can be long (up to 12 decimals): its card takes two columns.
-        return "<section class=\"cards\">" + items.enumerated().map { index, item in
-            "<div class=\"card\(index == 0 ? " wide" : "")\"><div class=\"label\">\(item.0)</div>"
-                + "<div class=\"value\">\(item.1)</div></div>"
+        return "<section class=\"cards\">" + items.map { label, value, wide in
+            "<div class=\"card\(wide ? " wide" : "")\"><div class=\"label\">\(label)</div>"
+                + "<div class=\"value\">\(value)</div></div>"
         }.joined() + "</section>\n"
     }
 
@@ -90,13 +95,15 @@ public enum HTMLReportRenderer {
         "<section class=\"panel\(tablePanel ? " table-panel" : "")\"><h2>\(title)</h2>\(body)</section>\n"
     }
 
-    private static let usageHeads = ["Requests", "Prompt", "Completion", "Cached", "Reasoning", "Billed tokens", "Cost"]
+    private static let usageHeads = ["Requests", "Prompt", "Completion", "Cached", "Reasoning", "Billed tokens", "Cost",
+                                     "Estimated completion", "Estimated cost", "Overrun"]
     private static let outcomeHeads = ["Cut by budget", "Cancelled", "Upstream failed", "Interrupted"]
 
     private static func usageCells(_ t: UsageTotals) -> [String] {
         [ReportText.count(t.requests), ReportText.count(t.promptTokens), ReportText.count(t.completionTokens),
          t.cachedTokens.map(ReportText.count) ?? "–", t.reasoningTokens.map(ReportText.count) ?? "–",
-         ReportText.count(t.billedTokens), ReportText.usd(t.cost)]
+         ReportText.count(t.billedTokens), ReportText.usd(t.cost),
+         ReportText.count(t.estimatedCompletionTokens), ReportText.usd(t.estimatedCost), ReportText.usd(t.overrun)]
     }
 
     private static func outcomeCells(_ o: OutcomeCounts) -> [String] {
@@ -138,6 +145,37 @@ public enum HTMLReportRenderer {
               footer: (["Total"], usageCells(report.totals) + outcomeCells(report.totals.outcomes)))
     }
 
+    /// Per model with provider counts: local and provider counts over the same requests, the difference and its
+    /// percentage of the local count; then a note naming the models the provider never counted (no drift figure).
+    private static func drift(_ report: MonthlyReport) -> String {
+        guard let total = report.totals.drift else {
+            return "<p class=\"empty\">The provider counted no request, so there is no drift figure.</p>"
+        }
+        func numbers(_ d: TokenDrift, of requests: Int64) -> [String] {
+            ["\(ReportText.count(d.requests)) of \(ReportText.count(requests))",
+             ReportText.count(d.localPromptTokens), ReportText.count(d.providerPromptTokens),
+             ReportText.signedCount(d.promptTokens), d.promptPerMille.map { ReportText.signedPerMille($0) + "%" } ?? "–",
+             ReportText.count(d.localCompletionTokens), ReportText.count(d.providerCompletionTokens),
+             ReportText.signedCount(d.completionTokens),
+             d.completionPerMille.map { ReportText.signedPerMille($0) + "%" } ?? "–"]
+        }
+        let counted = report.models.compactMap { m in m.totals.drift.map { (model: m.model, drift: $0, requests: m.totals.requests) } }
+        let uncounted = report.models.filter { $0.totals.drift == nil }.map(\.model)
+        var html = table(
+            text: ["Model"],
+            numbers: ["Requests counted", "Local prompt", "Provider prompt", "Prompt drift", "Prompt drift %",
+                      "Local completion", "Provider completion", "Completion drift", "Completion drift %"],
+            rows: counted.map { (cssClass: nil, text: [$0.model], numbers: numbers($0.drift, of: $0.requests)) },
+            footer: (["Total"], numbers(total, of: report.totals.requests)))
+        html += "<p class=\"note\">Drift is the provider's count minus TokenMeter's, over the requests the provider "
+            + "counted; the percentage is of TokenMeter's count (– when that is 0).</p>"
+        if !uncounted.isEmpty {
+            html += "<p class=\"note\">No provider counts, so no drift figure (not 0%): "
+                + "\(uncounted.map(HTMLText.escape).joined(separator: "; ")).</p>"
+        }
+        return html
+    }
+
     private static func daysTable(_ report: MonthlyReport) -> String {
         table(text: ["Date"], numbers: ["Requests", "Billed tokens", "Cost"],
               rows: report.days.map { d in
@@ -164,6 +202,10 @@ public enum HTMLReportRenderer {
             \(ReportText.count(p.billedTokens)) tokens, \(ReportText.usd(p.cost))</dd>
             <dt>Billed from local counts</dt><dd>\(ReportText.count(l.requests)) requests, \
             \(ReportText.count(l.billedTokens)) tokens, \(ReportText.usd(l.cost))</dd>
+            <dt>Estimated</dt><dd>\(ReportText.usd(t.estimatedCost)) of the cost, for \
+            \(ReportText.count(t.estimatedCompletionTokens)) completion tokens that are an estimate, not a count (hidden \
+            reasoning tokens of streams that ended without the provider's usage).</dd>
+            <dt>Overruns</dt><dd>\(ReportText.usd(t.overrun)) of the cost was billed above the requests' holds.</dd>
             </dl>
             """
     }

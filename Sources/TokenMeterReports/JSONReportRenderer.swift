@@ -66,6 +66,26 @@ public enum JSONReportRenderer {
             ],
             "billed_by": ["provider": share(t.billedByProvider), "local": share(t.billedLocally)],
             "outcomes": .object(JSONObject(UsageStatus.allCases.map { (key: $0.rawValue, value: .int(t.outcomes[$0])) })),
+            "estimated": ["completion_tokens": .int(t.estimatedCompletionTokens),
+                          "cost_usd": .string(t.estimatedCost.decimalString)],
+            "overrun_usd": .string(t.overrun.decimalString),
+            "drift": t.drift.map(drift) ?? .null,
+        ]
+    }
+
+    /// Provider minus local counts over the requests with provider counts; percentages of the local count
+    /// with one decimal, `null` when the local count is 0.
+    private static func drift(_ d: TokenDrift) -> JSONValue {
+        [
+            "requests": .int(d.requests),
+            "local_prompt_tokens": .int(d.localPromptTokens),
+            "provider_prompt_tokens": .int(d.providerPromptTokens),
+            "prompt_tokens": .int(d.promptTokens),
+            "prompt_percent": text(d.promptPerMille.map(ReportText.perMille)),
+            "local_completion_tokens": .int(d.localCompletionTokens),
+            "provider_completion_tokens": .int(d.providerCompletionTokens),
+            "completion_tokens": .int(d.completionTokens),
+            "completion_percent": text(d.completionPerMille.map(ReportText.perMille)),
         ]
     }
 

@@ -23,6 +23,18 @@ enum ReportText {
         return "\(bp / 100).\(frac < 10 ? "0" : "")\(frac)"
     }
 
+    /// Tenths of a percent as a decimal with one decimal and a minus sign when negative: `-15` → `-1.5`,
+    /// `2` → `0.2` (the JSON and CSV form of a drift percentage).
+    static func perMille(_ tenths: Int64) -> String {
+        "\(tenths < 0 ? "-" : "")\(tenths.magnitude / 10).\(tenths.magnitude % 10)"
+    }
+
+    /// The same for people, with the sign always shown unless zero: `+0.2`, `-1.5`, `0.0`.
+    static func signedPerMille(_ tenths: Int64) -> String { (tenths > 0 ? "+" : "") + perMille(tenths) }
+
+    /// A difference of counts with its sign: `+1,234`, `-5`, `0`.
+    static func signedCount(_ n: Int64) -> String { (n > 0 ? "+" : "") + count(n) }
+
     /// The exact amount with `$` and at least two decimals: `$12.50`, `$0.000000150`→`$0.00000015`.
     static func usd(_ m: Money) -> String { m.description }
 

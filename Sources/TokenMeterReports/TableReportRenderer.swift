@@ -1,9 +1,9 @@
 import TokenMeterLedger
 import TokenMeterMoney
 
-/// Renders a ``MonthlyReport`` for a terminal: a heading, then users, models and days as aligned tables
-/// (numbers right-aligned, money in exact USD), then which counts came from the provider and which were
-/// counted locally.
+/// Renders a ``MonthlyReport`` for a terminal: a heading, then users, models, drift (provider against local
+/// counts, per model) and days as aligned tables (numbers right-aligned, money in exact USD), then which
+/// counts came from the provider and which were counted locally.
 public enum TableReportRenderer {
     /// The report as text, ending with a newline.
     public static func render(_ report: MonthlyReport) -> String {
@@ -13,9 +13,15 @@ public enum TableReportRenderer {
         if let user = report.userFilter { out += "User:      \(user)\n" }
         out += "Totals:    \(ReportText.count(report.totals.requests)) requests, "
             + "\(ReportText.count(report.totals.billedTokens)) billed tokens, \(ReportText.usd(report.totals.cost))\n"
+        out += "Of which:  \(ReportText.usd(report.totals.estimatedCost)) estimated "
+            + "(\(ReportText.count(report.totals.estimatedCompletionTokens)) completion tokens), "
+            + "\(ReportText.usd(report.totals.overrun)) overrun (billed above holds)\n"
         if report.isEmpty { out += "\nNo requests were settled in \(report.period).\n" }
         if !report.users.isEmpty { out += "\nUSERS\n" + usersTable(report).rendered + "\n" }
-        if !report.models.isEmpty { out += "\nMODELS\n" + modelsTable(report).rendered + "\n" }
+        if !report.models.isEmpty {
+            out += "\nMODELS\n" + modelsTable(report).rendered + "\n"
+            out += "\nDRIFT (provider count - local count, over the requests the provider counted)\n" + drift(report)
+        }
         if !report.isEmpty { out += "\nDAILY (UTC)\n" + daysTable(report).rendered + "\n" }
         out += "\n" + sources(report.totals)
         return out
@@ -24,6 +30,7 @@ public enum TableReportRenderer {
     private static let usageColumns: [(String, AlignedTable.Alignment)] = [
         ("REQUESTS", .right), ("PROMPT", .right), ("COMPLETION", .right), ("CACHED", .right),
         ("REASONING", .right), ("BILLED TOKENS", .right), ("COST", .right),
+        ("EST. COMPLETION", .right), ("EST. COST", .right), ("OVERRUN", .right),
     ]
     private static let outcomeColumns: [(String, AlignedTable.Alignment)] = [
         ("CUT BY BUDGET", .right), ("CANCELLED", .right), ("UPSTREAM FAILED", .right), ("INTERRUPTED", .right),
@@ -32,7 +39,8 @@ public enum TableReportRenderer {
     private static func usageCells(_ t: UsageTotals) -> [String] {
         [ReportText.count(t.requests), ReportText.count(t.promptTokens), ReportText.count(t.completionTokens),
          t.cachedTokens.map(ReportText.count) ?? "-", t.reasoningTokens.map(ReportText.count) ?? "-",
-         ReportText.count(t.billedTokens), ReportText.usd(t.cost)]
+         ReportText.count(t.billedTokens), ReportText.usd(t.cost),
+         ReportText.count(t.estimatedCompletionTokens), ReportText.usd(t.estimatedCost), ReportText.usd(t.overrun)]
     }
 
     private static func outcomeCells(_ o: OutcomeCounts) -> [String] {
@@ -63,6 +71,42 @@ public enum TableReportRenderer {
         return table
     }
 
+    /// Per model with provider counts: local and provider counts over the same requests, their difference and
+    /// its percentage of the local count; then the models the provider never counted, which have no drift figure.
+    private static func drift(_ report: MonthlyReport) -> String {
+        guard let total = report.totals.drift else {
+            return "No request was counted by the provider, so there is no drift figure.\n"
+        }
+        var table = AlignedTable([
+            ("MODEL", .left), ("REQUESTS COUNTED", .right), ("LOCAL PROMPT", .right), ("PROVIDER PROMPT", .right),
+            ("PROMPT DRIFT", .right), ("PROMPT %", .right), ("LOCAL COMPLETION", .right),
+            ("PROVIDER COMPLETION", .right), ("COMPLETION DRIFT", .right), ("COMPLETION %", .right),
+        ])
+        func cells(_ d: TokenDrift, of requests: Int64) -> [String] {
+            ["\(ReportText.count(d.requests)) of \(ReportText.count(requests))",
+             ReportText.count(d.localPromptTokens), ReportText.count(d.providerPromptTokens),
+             ReportText.signedCount(d.promptTokens), d.promptPerMille.map { ReportText.signedPerMille($0) + "%" } ?? "-",
+             ReportText.count(d.localCompletionTokens), ReportText.count(d.providerCompletionTokens),
+             ReportText.signedCount(d.completionTokens),
+             d.completionPerMille.map { ReportText.signedPerMille($0) + "%" } ?? "-"]
+        }
+        var uncounted: [String] = []
+        for m in report.models {
+            guard let d = m.totals.drift else {
+                uncounted.append(m.model.terminalSafe)
+                continue
+            }
+            table.add([m.model.terminalSafe] + cells(d, of: m.totals.requests))
+        }
+        table.addRule()
+        table.add(["TOTAL"] + cells(total, of: report.totals.requests))
+        var out = table.rendered + "\n"
+        if !uncounted.isEmpty {
+            out += "No provider counts, so no drift figure (not 0%): \(uncounted.joined(separator: "; ")).\n"
+        }
+        return out
+    }
+
     private static func daysTable(_ report: MonthlyReport) -> AlignedTable {
         var table = AlignedTable([("DATE", .left), ("REQUESTS", .right), ("BILLED TOKENS", .right), ("COST", .right)])
         for d in report.days {
@@ -85,6 +129,11 @@ public enum TableReportRenderer {
             tokens, \(ReportText.usd(p.cost)).
             Billed from local counts:    \(ReportText.count(l.requests)) requests, \(ReportText.count(l.billedTokens)) \
             tokens, \(ReportText.usd(l.cost)).
+            EST. COMPLETION and EST. COST: the part of COMPLETION and COST that is an estimate (hidden reasoning \
+            tokens of streams that ended without the provider's usage). OVERRUN: the part of COST that bills came \
+            to above their request's hold.
+            DRIFT compares the provider's counts with TokenMeter's over the requests the provider counted; \
+            % is of the local count ("-" when that is 0).
 
             """
     }

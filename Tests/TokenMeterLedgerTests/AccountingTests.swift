@@ -212,4 +212,24 @@ struct AccountingTests {
                                             billedTokens: 1, cost: usd("0.05"))])
         try assertBooksBalance(path: dir.path("l.sqlite"))
     }
+
+    @Test("the month's estimated cost is kept apart: the sum of the records' estimated parts, within settled cost, per month")
+    func estimatedCostApart() async throws {
+        let c = try await Customer.add(store, name: "ann", budget: Budget(monthlyLimit: usd("1")))
+        var hidden = localUsage(prompt: 100, completion: 60, pricePico: 1_000_003)
+        hidden.estimatedCompletionTokens = 40
+        hidden.estimatedCost = Money(picoUSD: 40 * 1_000_003)
+        for (id, usage) in [("a", hidden), ("b", localUsage(prompt: 10, completion: 5, pricePico: 1_000_003)), ("c", hidden)] {
+            _ = try await store.settle(try await store.reserve(c.request(id, cost: usd("0.001"))), usage: usage,
+                                       status: .completed)
+        }
+        var status = try await store.remaining(userID: c.user.id)
+        #expect(status.settledEstimatedCost == Money(picoUSD: 80 * 1_000_003))
+        #expect(status.settledCost == Money(picoUSD: 335 * 1_000_003))
+        #expect(status.remainingCost == usd("1") - Money(picoUSD: 335 * 1_000_003)) // an estimate is spent all the same
+        clock.advance(seconds: 31 * 86_400) // July: a new month has no estimate yet
+        status = try await store.remaining(userID: c.user.id)
+        #expect(status.settledEstimatedCost == .zero && status.settledCost == .zero)
+        try assertBooksBalance(path: dir.path("l.sqlite"))
+    }
 }

@@ -60,11 +60,12 @@ func assertBooksBalance(path: String, expectNoReservations: Bool = true) throws 
         }
         let fromRecords = try Row.fetchAll(db, sql: """
             SELECT user_id, strftime('%Y-%m', ended_at / 1000, 'unixepoch') AS period, COUNT(*) AS n,
-                   SUM(billed_tokens) AS tokens, SUM(cost_pusd) AS pusd
+                   SUM(billed_tokens) AS tokens, SUM(cost_pusd) AS pusd, SUM(estimated_pusd) AS estimated
             FROM usage_records GROUP BY 1, 2 ORDER BY 1, 2
             """)
         let rollup = try Row.fetchAll(db, sql: """
-            SELECT user_id, period, request_count AS n, billed_tokens AS tokens, cost_pusd AS pusd
+            SELECT user_id, period, request_count AS n, billed_tokens AS tokens, cost_pusd AS pusd,
+                   estimated_pusd AS estimated
             FROM monthly_usage ORDER BY 1, 2
             """)
         #expect(fromRecords == rollup)

@@ -11,12 +11,16 @@ indirect enum JSONShape: Sendable {
     /// An exact decimal string of USD: digits, a point, 2 to 12 decimals.
     case money
     case nullableMoney
+    /// A percentage with one decimal and a minus sign when negative (`"-0.4"`), or null.
+    case nullablePercent
     /// `YYYY-MM-DD`.
     case date
     /// `YYYY-MM-DDTHH:MM:SSZ`.
     case timestamp
     case nullableTimestamp
     case oneOf([String])
+    /// Null, or a value of the shape.
+    case nullable(JSONShape)
     case array(JSONShape)
     case object([String: JSONShape])
 
@@ -35,6 +39,15 @@ indirect enum JSONShape: Sendable {
             "completed": .integer, "cut_by_budget": .integer, "client_cancelled": .integer,
             "upstream_error": .integer, "interrupted": .integer,
         ]),
+        "estimated": .object(["completion_tokens": .integer, "cost_usd": .money]),
+        "overrun_usd": .money,
+        "drift": .nullable(.object([
+            "requests": .integer,
+            "local_prompt_tokens": .integer, "provider_prompt_tokens": .integer, "prompt_tokens": .integer,
+            "prompt_percent": .nullablePercent,
+            "local_completion_tokens": .integer, "provider_completion_tokens": .integer, "completion_tokens": .integer,
+            "completion_percent": .nullablePercent,
+        ])),
     ])
 
     /// `tokenmeter.monthly-report/1`.
@@ -83,6 +96,9 @@ indirect enum JSONShape: Sendable {
         case .nullableTimestamp:
             return isNull || matches(#"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"#) ? []
                 : ["\(path): expected a UTC timestamp or null"]
+        case .nullablePercent:
+            return isNull || matches(#"^-?[0-9]+\.[0-9]$"#) ? [] : ["\(path): expected a one-decimal percentage or null"]
+        case .nullable(let shape): return isNull ? [] : shape.violations(value, at: path)
         case .oneOf(let allowed):
             return (value as? String).map(allowed.contains) == true ? [] : ["\(path): expected one of \(allowed)"]
         case .array(let element):

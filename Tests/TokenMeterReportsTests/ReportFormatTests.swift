@@ -27,7 +27,7 @@ struct ReportFormatTests {
         var sum = Money.zero
         for line in lines[(header + 1)...].prefix(while: { !$0.hasPrefix("-") }) {
             let cells = line.split(separator: try Regex("  +")).map(String.init)
-            #expect(cells.count == 15, "\(line)")
+            #expect(cells.count == 18, "\(line)")
             sum += try Money(parsing: cells[8])
             // Right-aligned: the cost ends where the heading ends.
             let end = try #require(line.range(of: cells[8])).upperBound.utf16Offset(in: line)

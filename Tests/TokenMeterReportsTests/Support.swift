@@ -26,6 +26,8 @@ struct SettledRequest {
     var endedAt: Date
     var usage: MeteredUsage
     var status: UsageStatus
+    /// The cost the request's reservation held.
+    var hold: Money
 }
 
 /// A ledger written only through the public API (users, keys, reservations settled with known usage),
@@ -58,19 +60,21 @@ final class ReportLedger {
         return user
     }
 
-    /// Reserves a request of `user` a second before `endedAt` and settles it at `endedAt` with `usage`.
+    /// Reserves a request of `user` a second before `endedAt`, holding `hold`, and settles it at `endedAt`
+    /// with `usage` (what the cost comes to above `hold` is the record's overrun).
     func settle(_ user: String, model: String, at endedAt: Date, _ usage: MeteredUsage,
-                status: UsageStatus = .completed) async throws {
+                status: UsageStatus = .completed, hold: Money = .zero) async throws {
         let customer = customers[user]!
         counter += 1
         clock.set(endedAt.addingTimeInterval(-1))
         let reservation = try await store.reserve(ReservationRequest(
             requestID: "req-\(counter)", userID: customer.user.id, apiKeyID: customer.key.info.id, model: model,
-            upstream: "openai", estimate: UsageEstimate(cost: .zero, tokens: 0)))
+            upstream: "openai", estimate: UsageEstimate(cost: hold, tokens: 0)))
         clock.set(endedAt)
         let outcome = try await store.settle(reservation, usage: usage, status: status)
         #expect(outcome.record.endedAt == endedAt)
-        settled.append(SettledRequest(user: user, model: model, endedAt: endedAt, usage: usage, status: status))
+        settled.append(SettledRequest(user: user, model: model, endedAt: endedAt, usage: usage, status: status,
+                                      hold: hold))
     }
 
     /// The requests settled in `period`, as the test wrote them.
@@ -95,6 +99,15 @@ func provider(local prompt: Int64, _ completion: Int64, reported p: Int64, _ c: 
                  billedBy: .provider, cost: Money(picoUSD: (p + c) * picoPerToken))
 }
 
+/// `usage` with its last `tokens` completion tokens marked as an estimate, at `picoPerToken` each (as the
+/// gateway bills hidden reasoning tokens of a stream that ended without the provider's usage).
+func estimating(_ tokens: Int64, picoPerToken: Int64, of usage: MeteredUsage) -> MeteredUsage {
+    var u = usage
+    u.estimatedCompletionTokens = tokens
+    u.estimatedCost = Money(picoUSD: tokens * picoPerToken)
+    return u
+}
+
 /// Sums computed in Swift from the requests the test settled: the reference every format must match.
 struct ExpectedSums: Equatable {
     var requests: Int64 = 0
@@ -106,6 +119,13 @@ struct ExpectedSums: Equatable {
     var cached: Int64?
     var reasoning: Int64?
     var statuses: [UsageStatus: Int64] = [:]
+    var estimatedCompletionTokens: Int64 = 0
+    var estimatedCost = Money.zero
+    /// What each cost came to above its hold, summed.
+    var overrun = Money.zero
+    /// Local and provider counts over the provider-counted requests only.
+    var driftLocalPrompt: Int64 = 0, driftLocalCompletion: Int64 = 0
+    var providerPrompt: Int64 = 0, providerCompletion: Int64 = 0
 
     init(_ requests: [SettledRequest]) {
         for r in requests {
@@ -114,8 +134,15 @@ struct ExpectedSums: Equatable {
             completionTokens += r.usage.completionTokens
             billedTokens += r.usage.billedTokens
             cost += r.usage.cost
+            estimatedCompletionTokens += r.usage.estimatedCompletionTokens
+            estimatedCost += r.usage.estimatedCost
+            overrun += max(.zero, r.usage.cost - r.hold)
             if let p = r.usage.provider {
                 providerRequests += 1
+                driftLocalPrompt += r.usage.promptTokens
+                driftLocalCompletion += r.usage.completionTokens
+                providerPrompt += p.promptTokens
+                providerCompletion += p.completionTokens
                 if let c = p.cachedTokens { cached = (cached ?? 0) + c }
                 if let x = p.reasoningTokens { reasoning = (reasoning ?? 0) + x }
             }
@@ -133,6 +160,10 @@ let awkwardModel = "weird,\"model\"\n<script>alert('x')</script> & co"
 /// The scenario the format tests share: five users (budgeted, unbudgeted, disabled, over budget, idle),
 /// requests of every outcome, provider and local counts, cached and reasoning tokens, an awkward model
 /// name, and requests on both sides of each edge of February 2028 (a leap year), down to the millisecond.
+/// In February: two requests bill estimated completion tokens (ann's cut gpt-4o-mini stream, cy's gpt-4o),
+/// three come to more than their hold (ann's first and bob's provider-counted gpt-4o-mini, dee's gpt-4o),
+/// and gpt-4o-mini and o3-mini have provider counts to compare (drift) while gpt-4o and the awkward model
+/// have none.
 func makeScenario() async throws -> ReportLedger {
     let ledger = try ReportLedger(now: utc(2028, 1, 10))
     try await ledger.addUser("ann", budget: Budget(monthlyLimit: try Money(parsing: "20"), monthlyTokenLimit: 1_000_000))
@@ -147,20 +178,26 @@ func makeScenario() async throws -> ReportLedger {
     try await ledger.settle("ann", model: "gpt-4o-mini", at: utc(2028, 3, 1), local(2_000, 3, picoPerToken: 150_001))
     // February: the first and the last millisecond, and the leap day.
     try await ledger.settle("ann", model: "gpt-4o-mini", at: utc(2028, 2, 1),
-                            provider(local: 1_000, 200, reported: 1_002, 200, cached: 100, picoPerToken: 150_001))
+                            provider(local: 1_000, 200, reported: 1_002, 200, cached: 100, picoPerToken: 150_001),
+                            hold: Money(picoUSD: 180_000_000))
     try await ledger.settle("ann", model: "gpt-4o", at: utc(2028, 2, 10, 12), local(500, 50, picoPerToken: 2_500_003),
-                            status: .clientCancelled)
+                            status: .clientCancelled, hold: Money(picoUSD: 2_000_000_000))
     try await ledger.settle("ann", model: "o3-mini", at: utc(2028, 2, 29, 23, 59, 59, ms: 999),
-                            provider(local: 300, 400, reported: 301, 420, reasoning: 64, picoPerToken: 1_100_007))
-    try await ledger.settle("ann", model: "gpt-4o-mini", at: utc(2028, 2, 15, 8), local(700, 33, picoPerToken: 150_001),
-                            status: .cutByBudget)
+                            provider(local: 300, 400, reported: 301, 420, reasoning: 64, picoPerToken: 1_100_007),
+                            hold: Money(picoUSD: 800_000_000))
+    try await ledger.settle("ann", model: "gpt-4o-mini", at: utc(2028, 2, 15, 8),
+                            estimating(20, picoPerToken: 150_001, of: local(700, 33, picoPerToken: 150_001)),
+                            status: .cutByBudget, hold: Money(picoUSD: 733 * 150_001))
     try await ledger.settle("bob", model: awkwardModel, at: utc(2028, 2, 20, 6), local(10, 0, picoPerToken: 7),
-                            status: .upstreamError)
+                            status: .upstreamError, hold: Money(picoUSD: 100))
     try await ledger.settle("bob", model: "gpt-4o-mini", at: utc(2028, 2, 20, 7),
                             provider(local: 40, 41, reported: 40, 40, cached: 0, picoPerToken: 150_001),
-                            status: .interrupted)
-    try await ledger.settle("cy", model: "gpt-4o", at: utc(2028, 2, 5, 9), local(1_234, 567, picoPerToken: 2_500_003))
-    try await ledger.settle("dee", model: "gpt-4o", at: utc(2028, 2, 29, 1), local(2_000, 1_999, picoPerToken: 2_500_003))
+                            status: .interrupted, hold: Money(picoUSD: 12_000_000))
+    try await ledger.settle("cy", model: "gpt-4o", at: utc(2028, 2, 5, 9),
+                            estimating(500, picoPerToken: 2_500_003, of: local(1_234, 567, picoPerToken: 2_500_003)),
+                            hold: Money(picoUSD: 5_000_000_000))
+    try await ledger.settle("dee", model: "gpt-4o", at: utc(2028, 2, 29, 1), local(2_000, 1_999, picoPerToken: 2_500_003),
+                            hold: Money(picoUSD: 4_000_000_000))
     _ = try await ledger.store.setStatus(userID: try await ledger.store.user(named: "cy").id, .disabled)
     ledger.clock.set(utc(2028, 4, 2, 10))
     return ledger

@@ -14,6 +14,9 @@ public struct BudgetStatus: Sendable, Hashable {
     public var settledTokens: Int64
     /// Number of requests settled this month.
     public var settledRequests: Int64
+    /// Of ``settledCost``, the part billed for estimated tokens (hidden reasoning tokens of streams that ended
+    /// without the provider's usage), exact.
+    public var settledEstimatedCost: Money
     /// Held by live reservations: for each, the larger of its hold and its last checkpoint.
     public var heldCost: Money
     /// Tokens held by live reservations, counted the same way.
@@ -21,15 +24,18 @@ public struct BudgetStatus: Sendable, Hashable {
     /// Number of live reservations.
     public var liveReservations: Int64
 
-    /// A status value.
+    /// A status value. `settledEstimatedCost` comes last, with a default of zero, so callers written before
+    /// estimates existed keep compiling.
     public init(userID: Int64, budget: Budget, period: BillingPeriod, settledCost: Money, settledTokens: Int64,
-                settledRequests: Int64, heldCost: Money, heldTokens: Int64, liveReservations: Int64) {
+                settledRequests: Int64, heldCost: Money, heldTokens: Int64, liveReservations: Int64,
+                settledEstimatedCost: Money = .zero) {
         self.userID = userID
         self.budget = budget
         self.period = period
         self.settledCost = settledCost
         self.settledTokens = settledTokens
         self.settledRequests = settledRequests
+        self.settledEstimatedCost = settledEstimatedCost
         self.heldCost = heldCost
         self.heldTokens = heldTokens
         self.liveReservations = liveReservations

@@ -28,7 +28,9 @@ struct MonthlyReportBuilder {
         SELECT day, user_id, model, requests, prompt_tokens, completion_tokens,
                provider_requests, provider_prompt_tokens, provider_completion_tokens, cached_tokens, reasoning_tokens,
                billed_tokens, cost_pusd, provider_billed_requests, provider_billed_tokens, provider_billed_pusd,
-               completed, cut_by_budget, client_cancelled, upstream_error, interrupted
+               completed, cut_by_budget, client_cancelled, upstream_error, interrupted,
+               estimated_completion_tokens, estimated_pusd, overrun_pusd,
+               drift_local_prompt_tokens, drift_local_completion_tokens
         FROM daily_usage
         WHERE day >= :first AND day < :end\(forOneUser ? " AND user_id = :user" : "")
         """
@@ -71,6 +73,11 @@ struct MonthlyReportBuilder {
         t.outcomes.clientCancelled = row[18]
         t.outcomes.upstreamError = row[19]
         t.outcomes.interrupted = row[20]
+        t.estimatedCompletionTokens = row[21]
+        t.estimatedCost = Money(picoUSD: row[22])
+        t.overrun = Money(picoUSD: row[23])
+        t.driftLocalPromptTokens = row[24]
+        t.driftLocalCompletionTokens = row[25]
         return t
     }
 

@@ -5,6 +5,7 @@ import TokenMeterMoney
 /// Every field is an exact integer sum computed by SQLite over `usage_records`; `cost` is pico-USD.
 /// Local counts (`promptTokens`, `completionTokens`) are TokenMeter's own and exist for every record;
 /// provider counts exist only for the records whose upstream reported usage (`providerReportedRequests`).
+/// `estimatedCost` and `overrun` are parts of `cost`, never added to it.
 public struct UsageTotals: Sendable, Hashable {
     /// Requests settled (usage records).
     public var requests: Int64 = 0
@@ -32,6 +33,18 @@ public struct UsageTotals: Sendable, Hashable {
     public var billedLocally = BillingShare()
     /// Requests per outcome (`usage_records.status`).
     public var outcomes = OutcomeCounts()
+    /// Of `completionTokens`, how many are an estimate, not a count (hidden reasoning tokens of streams that
+    /// ended without the provider's usage).
+    public var estimatedCompletionTokens: Int64 = 0
+    /// Of `cost`, the part billed for estimated tokens (exact, pico-USD).
+    public var estimatedCost: Money = .zero
+    /// Of `cost`, what bills came to above their request's hold (exact, pico-USD).
+    public var overrun: Money = .zero
+    /// Prompt tokens counted locally, over only the `providerReportedRequests` (to compare with
+    /// `providerPromptTokens`).
+    public var driftLocalPromptTokens: Int64 = 0
+    /// Completion tokens counted locally, over only the `providerReportedRequests`.
+    public var driftLocalCompletionTokens: Int64 = 0
 
     /// No usage.
     public init() {}
@@ -51,6 +64,20 @@ public struct UsageTotals: Sendable, Hashable {
         billedByProvider.add(other.billedByProvider)
         billedLocally.add(other.billedLocally)
         outcomes.add(other.outcomes)
+        estimatedCompletionTokens += other.estimatedCompletionTokens
+        estimatedCost += other.estimatedCost
+        overrun += other.overrun
+        driftLocalPromptTokens += other.driftLocalPromptTokens
+        driftLocalCompletionTokens += other.driftLocalCompletionTokens
+    }
+
+    /// Provider against local counts over the requests with provider counts; nil when there are none (no
+    /// drift figure, which is not a drift of 0).
+    public var drift: TokenDrift? {
+        guard providerReportedRequests > 0 else { return nil }
+        return TokenDrift(requests: providerReportedRequests, localPromptTokens: driftLocalPromptTokens,
+                          providerPromptTokens: providerPromptTokens, localCompletionTokens: driftLocalCompletionTokens,
+                          providerCompletionTokens: providerCompletionTokens)
     }
 
     /// Whether no request is counted.

@@ -7,7 +7,8 @@ enum LedgerQueries {
     /// (each live reservation counts as the larger of its hold and its last checkpoint).
     static func budgetStatus(_ db: Database, userID: Int64, budget: Budget, period: BillingPeriod) throws -> BudgetStatus {
         let settled = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT request_count, billed_tokens, cost_pusd FROM monthly_usage WHERE user_id = ? AND period = ?
+            SELECT request_count, billed_tokens, cost_pusd, estimated_pusd FROM monthly_usage
+            WHERE user_id = ? AND period = ?
             """), arguments: [userID, period.description])
         // The live reservations' totals, kept by triggers (migration v4-user-holds); no row: none ever held.
         let held = try Row.fetchOne(db.cachedStatement(sql: """
@@ -19,7 +20,8 @@ enum LedgerQueries {
             settledTokens: settled?["billed_tokens"] ?? 0,
             settledRequests: settled?["request_count"] ?? 0,
             heldCost: Money(picoUSD: held?["held_pusd"] ?? 0), heldTokens: held?["held_tokens"] ?? 0,
-            liveReservations: held?["live"] ?? 0)
+            liveReservations: held?["live"] ?? 0,
+            settledEstimatedCost: Money(picoUSD: settled?["estimated_pusd"] ?? 0))
     }
 
     /// The user row with `id`, or `.userIDNotFound`.

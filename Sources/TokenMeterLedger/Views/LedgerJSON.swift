@@ -24,11 +24,14 @@ public enum LedgerJSON {
     }
 
     /// This month against the budget: settled and held amounts, what remains (`null` without a limit), the
-    /// settled requests and the ones running now.
+    /// settled requests and the ones running now. `estimated_usd` is the part of `settled_usd` billed for
+    /// estimated tokens (hidden reasoning of streams that ended without the provider's usage).
     public static func month(_ status: BudgetStatus) -> JSONValue {
         [
             "period": .string(status.period.description),
-            "settled_usd": .string(status.settledCost.decimalString), "held_usd": .string(status.heldCost.decimalString),
+            "settled_usd": .string(status.settledCost.decimalString),
+            "estimated_usd": .string(status.settledEstimatedCost.decimalString),
+            "held_usd": .string(status.heldCost.decimalString),
             "remaining_usd": usd(status.remainingCost),
             "settled_tokens": .int(status.settledTokens), "held_tokens": .int(status.heldTokens),
             "remaining_tokens": status.remainingTokens.map { .int($0) } ?? .null,
