@@ -72,9 +72,15 @@ func collect(_ stream: ChatStream) async -> (events: [ChatEvent], error: ChatCli
     }
 }
 
-/// The process's open file descriptors (entries of /proc/self/fd).
+/// The process's open sockets and anonymous inodes (eventfd, epoll) among /proc/self/fd.
 func openFileDescriptorCount() -> Int {
-    ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count
+    // Only the kinds the client opens (sockets, and the eventfd/epoll of its loops): suites outside the
+    // resource gate open and close ledger files (SQLite) and pipes to child processes meanwhile.
+    let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    return fds.filter { fd in
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)") else { return false }
+        return target.hasPrefix("socket:") || target.hasPrefix("anon_inode:")
+    }.count
 }
 
 /// The process's threads (entries of /proc/self/task).
