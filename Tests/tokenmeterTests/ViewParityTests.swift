@@ -16,15 +16,7 @@ struct ViewParityTests {
                                "--max-request-usd", "0.25").status == 0)
         #expect(try cli.ledger("keys", "create", "ann").status == 0)
         #expect(try cli.ledger("keys", "create", "ann").status == 0)
-        let config = cli.directory.appendingPathComponent("serve.yaml")
-        try """
-            admin_key: \(Self.adminKey)
-            upstreams:
-              - name: nowhere
-                provider: openai
-                base_url: http://127.0.0.1:9/v1
-            """.write(to: config, atomically: true, encoding: .utf8)
-        let server = try await offPool { try ServeProcess(runner: cli, config: config.path) }
+        let server = try await Self.serve(cli)
         defer { _ = try? server.terminate() }
         let base = "http://127.0.0.1:\(server.port)"
 
@@ -63,15 +55,7 @@ struct ViewParityTests {
             usage.estimatedCost = Money(picoUSD: 300 * 2_500_003)
             _ = try await store.settle(reservation, usage: usage, status: .completed)
         }
-        let config = cli.directory.appendingPathComponent("serve.yaml")
-        try """
-            admin_key: \(Self.adminKey)
-            upstreams:
-              - name: nowhere
-                provider: openai
-                base_url: http://127.0.0.1:9/v1
-            """.write(to: config, atomically: true, encoding: .utf8)
-        let server = try await offPool { try ServeProcess(runner: cli, config: config.path) }
+        let server = try await Self.serve(cli)
         defer { _ = try? server.terminate() }
         let base = "http://127.0.0.1:\(server.port)"
 
@@ -89,6 +73,19 @@ struct ViewParityTests {
     }
 
     /// The body of `GET url` with `key` (the admin key unless given; curl; 200 expected).
+    /// `tokenmeter serve` on `cli`'s ledger with the admin key and an upstream nobody calls.
+    static func serve(_ cli: CLIRunner) async throws -> ServeProcess {
+        let config = cli.directory.appendingPathComponent("serve.yaml")
+        try """
+            admin_key: \(adminKey)
+            upstreams:
+              - name: nowhere
+                provider: openai
+                base_url: http://127.0.0.1:9/v1
+            """.write(to: config, atomically: true, encoding: .utf8)
+        return try await offPool { try ServeProcess(runner: cli, config: config.path) }
+    }
+
     static func get(_ url: String, key: String = adminKey) throws -> Data {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
