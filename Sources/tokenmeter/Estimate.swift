@@ -11,8 +11,9 @@ struct Estimate: AsyncParsableCommand {
             folders of them, standard input, or OpenAI chat request bodies given with --request (files \
             or folders). For each input and model it prints the prompt tokens, the output allowance \
             (the request's max_completion_tokens/max_tokens, else --max-output, else the model's \
-            maximum), the cost of the prompt alone and of the worst case (prompt + full allowance), \
-            whether the prompt fits the context window, and whether the count is exact. Costs are \
+            maximum cut to what fits beside the prompt), the cost of the prompt alone and of the worst \
+            case (prompt + full allowance), whether the prompt fits the model's input limit and context \
+            window (with the allowance, when it is a cap that would be sent), and whether the count is exact. Costs are \
             exact (integer pico-dollars). Inputs are counted two at a time.
 
             Exit status: 0 ok (also when a prompt is over the context window, unless --strict); \

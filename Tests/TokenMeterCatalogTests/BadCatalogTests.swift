@@ -20,7 +20,7 @@ import TokenMeterJSON
 
     @Test func missingAndWrongTypedFieldsNameEntryAndField() {
         #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"m\"", field: "context_window",
-                                                  problem: "missing (required for a new model: largest prompt in tokens)")) {
+                                                  problem: "missing (required for a new model: the whole context in tokens, prompt plus output)")) {
             try load(#"{"name": "m", "provider": "p", "encoding": "o200k_base", "max_output_tokens": 10}"#)
         }
         #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[1] \"n\"", field: "max_output_tokens",
@@ -67,6 +67,24 @@ import TokenMeterJSON
         #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"m\"", field: "image.multiplier",
                                                   problem: "\"x1.5\" is not a plain decimal with at most 6 decimals, e.g. \"1.62\"")) {
             try load("{\(Self.ok), \"image\": {\"rule\": \"patches\", \"multiplier\": \"x1.5\"}}")
+        }
+    }
+
+    @Test func maxInputTokensCannotPassTheContextWindow() {
+        #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"m\"", field: "max_input_tokens",
+                                                  problem: "max_input_tokens 101 is more than context_window 100; the context window is the whole "
+                                                      + "context (prompt plus output), so the largest prompt cannot exceed it")) {
+            try load("{\(Self.ok), \"max_input_tokens\": 101}")
+        }
+        #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"gpt-5\"", field: "context_window",
+                                                  problem: "max_input_tokens 272000 is more than context_window 200000; the context window is the whole "
+                                                      + "context (prompt plus output), so the largest prompt cannot exceed it")) {
+            try TestSupport.bundled().merging(json: Array(#"{"format": 1, "models": [{"name": "gpt-5", "context_window": 200000}]}"#.utf8),
+                                              origin: "bad.json")
+        }
+        #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"m\"", field: "max_input_tokens",
+                                                  problem: "0 is out of range 1...100000000")) {
+            try load("{\(Self.ok), \"max_input_tokens\": 0}")
         }
     }
 

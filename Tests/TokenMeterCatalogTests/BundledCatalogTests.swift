@@ -36,6 +36,35 @@ import TokenMeterTokenizer
         ("gpt-5-pro", "15", nil, "120", 400000, 272000),
     ]
 
+    /// docs/reference/PRICES.md, "Context windows": the whole context (prompt plus output) where it is larger
+    /// than litellm's max_input_tokens; every other OpenAI model's window equals its max_input_tokens.
+    static let totalContext: [String: Int] = [
+        "gpt-5": 400_000, "gpt-5-mini": 400_000, "gpt-5-nano": 400_000, "gpt-5.1": 400_000, "gpt-5.2": 400_000,
+        "gpt-5.4-mini": 400_000, "gpt-5.4-nano": 400_000,
+    ]
+
+    @Test func contextWindowIsTheWholeContextAndMaxInputTokensTheLargestPrompt() throws {
+        let catalog = try TestSupport.bundled()
+        for m in catalog.models where m.provider == "openai" {
+            let maxInput = try #require(m.maxInputTokens, "\(m.name) has no max_input_tokens")
+            #expect(m.contextWindow == Self.totalContext[m.name] ?? maxInput, "\(m.name)")
+        }
+        for m in catalog.models where m.provider == "ollama" { #expect(m.maxInputTokens == nil, "\(m.name)") }
+        // FACTS.md section 3: the gpt-5 family's context is 272k input + 128k output = 400k.
+        let gpt5 = try #require(catalog.model(named: "gpt-5"))
+        #expect(gpt5.maxInputTokens == 272_000 && gpt5.contextWindow == 400_000 && gpt5.maxOutputTokens == 128_000)
+        #expect(catalog.model(named: "gpt-5.4")?.contextWindow == 1_050_000)
+        #expect(catalog.model(named: "gpt-5-pro")?.contextWindow == 400_000)
+    }
+
+    @Test func gpt5TakesA200kPromptWithA100kCapButNotA272kPlusOnePrompt() throws {
+        let gpt5 = try #require(try TestSupport.bundled().model(named: "gpt-5"))
+        #expect(gpt5.contextOverflow(promptTokens: 200_000, outputTokens: 100_000) == nil)
+        #expect(gpt5.contextOverflow(promptTokens: 272_000, outputTokens: 128_000) == nil)
+        #expect(gpt5.contextOverflow(promptTokens: 272_001, outputTokens: 0) == .inputTooLong(promptTokens: 272_001, maxInputTokens: 272_000))
+        #expect(gpt5.outputRoom(promptTokens: 200_000) == 200_000)
+    }
+
     @Test func everyOpenAIModelOfFactsSection3HasItsPricesAndLimits() throws {
         let catalog = try TestSupport.bundled()
         for (name, input, cached, output, ctx, maxOut) in Self.facts {
@@ -44,7 +73,7 @@ import TokenMeterTokenizer
             #expect(p.standard.input == (try Money(perMillionTokens: input)), "\(name) input")
             #expect(p.standard.cachedInput == (try cached.map { try Money(perMillionTokens: $0) }), "\(name) cached")
             #expect(p.standard.output == (try Money(perMillionTokens: output)), "\(name) output")
-            #expect(m.contextWindow == ctx && m.maxOutputTokens == maxOut, "\(name) limits")
+            #expect(m.maxInputTokens == ctx && m.maxOutputTokens == maxOut, "\(name) limits")
             #expect(p.source.contains("litellm 1.110.2") && p.date == "2026-11-25", "\(name) source/date")
             #expect(m.provider == "openai" && m.encoding.isExact)
         }

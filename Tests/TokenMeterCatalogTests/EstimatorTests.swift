@@ -42,6 +42,35 @@ import TokenMeterJSON
         #expect(report.rows[0].warnings.first?.hasPrefix("prompt of \(report.rows[0].prompt.tokens) tokens exceeds gpt-4's context window of 8192 tokens") == true)
     }
 
+    @Test func gpt5TakesA200kPromptWithA100kCapAndFlagsAPromptOverItsInputLimit() async throws {
+        // One token per word (raw text), so the prompt is exactly the word count.
+        let e = Estimator(catalog: try TestSupport.bundled(), counters: WordCounters())
+        let words = { (n: Int) in EstimateInput.text(name: "p\(n)", String(repeating: "w ", count: n)) }
+        let fits = try await e.estimate([words(200_000)], models: .named(["gpt-5"]), options: .init(maxOutput: 100_000, rawText: true)).rows[0]
+        #expect(fits.fitsContext && fits.warnings.isEmpty && fits.maxOutputTokens == 100_000)
+        let over = try await e.estimate([words(272_001)], models: .named(["gpt-5"]), options: .init(rawText: true)).rows[0]
+        #expect(over.contextOverflow == .inputTooLong(promptTokens: 272_001, maxInputTokens: 272_000))
+        #expect(over.warnings.first == "prompt of 272001 tokens exceeds gpt-5's input limit of 272000 tokens (of a 400000-token context); the provider would reject it")
+        #expect(over.maxOutputTokens == 127_999, "the model's maximum, cut to what the context leaves")
+    }
+
+    @Test func aCapThatWouldBeSentMustFitBesideThePromptAndTheModelsOwnIsCutToFit() async throws {
+        let user = #"""
+        {"format": 1, "models": [{"name": "acme-small", "provider": "acme", "encoding": "o200k_base", "context_window": 150,
+          "max_input_tokens": 100, "max_output_tokens": 100,
+          "price": {"input": "1", "output": "2", "source": "test", "date": "2026-12-06"}}]}
+        """#
+        let e = Estimator(catalog: try TestSupport.bundled().merging(json: Array(user.utf8), origin: "user.json"), counters: WordCounters())
+        let ninety = EstimateInput.text(name: "t", String(repeating: "w ", count: 90))
+        let asked = try await e.estimate([ninety], models: .named(["acme-small"]), options: .init(maxOutput: 61, rawText: true)).rows[0]
+        #expect(asked.contextOverflow == .contextExceeded(promptTokens: 90, outputTokens: 61, contextWindow: 150))
+        #expect(asked.warnings.first == "prompt of 90 tokens plus an output allowance of 61 exceeds acme-small's context window of 150 tokens; the provider would reject it")
+        let own = try await e.estimate([ninety], models: .named(["acme-small"]), options: .init(rawText: true)).rows[0]
+        #expect(own.fitsContext && own.maxOutputTokens == 60 && own.allowanceSource == .model)
+        #expect(own.worstCaseCost == Money(picoUSD: 90 * 1_000_000 + 60 * 2_000_000))
+        #expect(try await e.estimate([ninety], models: .named(["acme-small"]), options: .init(maxOutput: 60, rawText: true)).rows[0].fitsContext)
+    }
+
     @Test func compareListsEveryPricedModelCheapestFirst() async throws {
         let catalog = try TestSupport.bundled()
         let report = try await estimator().estimate([.requestFile(path: TestSupport.fixture("cookbook-weather-tool.json"))], models: .compare,
@@ -112,6 +141,7 @@ import TokenMeterJSON
         #expect(row["exact"] == .bool(true))
         #expect(row["model"] == .string("gpt-4o") && row["match"] == .string("snapshot of gpt-4o"))
         #expect(row["fits_context"] == .bool(true))
+        #expect(row["context_window"] == .number("128000") && row["max_input_tokens"] == .number("128000"))
         #expect(row["hidden_output"] == .bool(false))
         #expect(doc["over_context"] == .bool(false))
         // Foundation agrees that it is valid JSON.

@@ -6,13 +6,14 @@ enum BundledCatalog {
     static let json = #"""
 {
   "format": 1,
-  "description": "TokenMeter's bundled model catalog. Format: docs/CATALOG.md. OpenAI prices in USD per 1M tokens from litellm 1.110.2 as recorded in FACTS.md section 3; local Ollama models cost 0.",
+  "description": "TokenMeter's bundled model catalog. Format: docs/CATALOG.md. OpenAI prices in USD per 1M tokens and limits with their sources in docs/reference/PRICES.md (litellm 1.110.2, as recorded in FACTS.md section 3); local Ollama models cost 0.",
   "models": [
     {
       "name": "gpt-4o",
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 128000,
+      "max_input_tokens": 128000,
       "max_output_tokens": 16384,
       "price": {
         "input": "2.50",
@@ -33,6 +34,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 128000,
+      "max_input_tokens": 128000,
       "max_output_tokens": 4096,
       "price": {
         "input": "5.00",
@@ -51,6 +53,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 128000,
+      "max_input_tokens": 128000,
       "max_output_tokens": 16384,
       "price": {
         "input": "0.15",
@@ -71,6 +74,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 1047576,
+      "max_input_tokens": 1047576,
       "max_output_tokens": 32768,
       "price": {
         "input": "2.00",
@@ -90,6 +94,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 1047576,
+      "max_input_tokens": 1047576,
       "max_output_tokens": 32768,
       "price": {
         "input": "0.40",
@@ -108,6 +113,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 1047576,
+      "max_input_tokens": 1047576,
       "max_output_tokens": 32768,
       "price": {
         "input": "0.10",
@@ -126,6 +132,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 200000,
+      "max_input_tokens": 200000,
       "max_output_tokens": 100000,
       "hidden_output": true,
       "price": {
@@ -146,6 +153,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 200000,
+      "max_input_tokens": 200000,
       "max_output_tokens": 100000,
       "hidden_output": true,
       "price": {
@@ -166,6 +174,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 200000,
+      "max_input_tokens": 200000,
       "max_output_tokens": 100000,
       "hidden_output": true,
       "price": {
@@ -181,6 +190,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 200000,
+      "max_input_tokens": 200000,
       "max_output_tokens": 100000,
       "hidden_output": true,
       "price": {
@@ -199,7 +209,8 @@ enum BundledCatalog {
       "name": "gpt-5",
       "provider": "openai",
       "encoding": "o200k_base",
-      "context_window": 272000,
+      "context_window": 400000,
+      "max_input_tokens": 272000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
@@ -213,14 +224,14 @@ enum BundledCatalog {
         "rule": "tiles",
         "base": 70,
         "tile": 140
-      },
-      "note": "context is 272k input + 128k output = 400k"
+      }
     },
     {
       "name": "gpt-5-mini",
       "provider": "openai",
       "encoding": "o200k_base",
-      "context_window": 272000,
+      "context_window": 400000,
+      "max_input_tokens": 272000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
@@ -240,7 +251,8 @@ enum BundledCatalog {
       "name": "gpt-5-nano",
       "provider": "openai",
       "encoding": "o200k_base",
-      "context_window": 272000,
+      "context_window": 400000,
+      "max_input_tokens": 272000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
@@ -261,6 +273,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 128000,
+      "max_input_tokens": 128000,
       "max_output_tokens": 16384,
       "hidden_output": true,
       "price": {
@@ -281,6 +294,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "cl100k_base",
       "context_window": 128000,
+      "max_input_tokens": 128000,
       "max_output_tokens": 4096,
       "price": {
         "input": "10.00",
@@ -300,6 +314,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "cl100k_base",
       "context_window": 8192,
+      "max_input_tokens": 8192,
       "max_output_tokens": 4096,
       "price": {
         "input": "30.00",
@@ -317,6 +332,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "cl100k_base",
       "context_window": 16385,
+      "max_input_tokens": 16385,
       "max_output_tokens": 4096,
       "price": {
         "input": "0.50",
@@ -330,7 +346,8 @@ enum BundledCatalog {
       "name": "gpt-5.1",
       "provider": "openai",
       "encoding": "o200k_base",
-      "context_window": 272000,
+      "context_window": 400000,
+      "max_input_tokens": 272000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
@@ -351,7 +368,8 @@ enum BundledCatalog {
       "name": "gpt-5.2",
       "provider": "openai",
       "encoding": "o200k_base",
-      "context_window": 272000,
+      "context_window": 400000,
+      "max_input_tokens": 272000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
@@ -373,6 +391,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 1050000,
+      "max_input_tokens": 1050000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
@@ -399,7 +418,8 @@ enum BundledCatalog {
       "name": "gpt-5.4-mini",
       "provider": "openai",
       "encoding": "o200k_base",
-      "context_window": 272000,
+      "context_window": 400000,
+      "max_input_tokens": 272000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
@@ -419,7 +439,8 @@ enum BundledCatalog {
       "name": "gpt-5.4-nano",
       "provider": "openai",
       "encoding": "o200k_base",
-      "context_window": 272000,
+      "context_window": 400000,
+      "max_input_tokens": 272000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
@@ -440,6 +461,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 1050000,
+      "max_input_tokens": 1050000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
@@ -468,6 +490,7 @@ enum BundledCatalog {
       "mode": "responses",
       "encoding": "o200k_base",
       "context_window": 200000,
+      "max_input_tokens": 200000,
       "max_output_tokens": 100000,
       "hidden_output": true,
       "price": {
@@ -488,6 +511,7 @@ enum BundledCatalog {
       "mode": "responses",
       "encoding": "o200k_base",
       "context_window": 200000,
+      "max_input_tokens": 200000,
       "max_output_tokens": 100000,
       "hidden_output": true,
       "price": {
@@ -509,6 +533,7 @@ enum BundledCatalog {
       "mode": "responses",
       "encoding": "o200k_base",
       "context_window": 400000,
+      "max_input_tokens": 400000,
       "max_output_tokens": 272000,
       "hidden_output": true,
       "price": {

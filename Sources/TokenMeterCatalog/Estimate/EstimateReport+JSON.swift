@@ -44,6 +44,7 @@ extension EstimateRow {
             "max_output_source": .string(allowanceSource.rawValue),
             "hidden_output": .bool(model.hiddenOutput),
             "context_window": .int(model.contextWindow),
+            "max_input_tokens": model.maxInputTokens.map { .int($0) } ?? .null,
             "fits_context": .bool(fitsContext),
             "priced": .bool(model.price != nil),
             "prompt_cost": promptCost.map { .string($0.decimalString) } ?? .null,

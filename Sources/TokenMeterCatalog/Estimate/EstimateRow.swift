@@ -25,14 +25,17 @@ public struct EstimateRow: Sendable, Equatable {
     public var promptCost: Money?
     /// Cost of the prompt plus the full output allowance; nil when the model has no price.
     public var worstCaseCost: Money?
-    /// True when the prompt fits the model's context window.
-    public var fitsContext: Bool
+    /// How the prompt (with the allowance, when it is the request's cap or `--max-output`) passes the model's
+    /// input limit or context window; nil when it fits.
+    public var contextOverflow: ContextOverflow?
     /// Things the user should know (over the context window, no price, allowance above the model's
     /// limit); they do not make the count approximate.
     public var warnings: [String]
 
     /// The catalog entry.
     public var model: CatalogModel { resolved.model }
+    /// True when the request fits the model's input limit and context window.
+    public var fitsContext: Bool { contextOverflow == nil }
     /// True when the prompt count is exactly what the provider bills.
     public var isExact: Bool { prompt.isExact }
 }

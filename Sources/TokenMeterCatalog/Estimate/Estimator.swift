@@ -12,7 +12,8 @@ public enum ModelSelection: Sendable, Equatable {
 
 /// Settings of an estimate run.
 public struct EstimateOptions: Sendable, Equatable {
-    /// Output allowance when a request does not set one (`--max-output`); nil → the model's maximum.
+    /// Output allowance when a request does not set one (`--max-output`); nil → the model's maximum,
+    /// cut to what fits beside the prompt.
     public var maxOutput: Int?
     /// Count text inputs as bare text instead of as one user message.
     public var rawText: Bool
@@ -115,12 +116,23 @@ public struct Estimator: Sendable {
         let allowance: Int, source: EstimateRow.AllowanceSource
         if let requestMax { (allowance, source) = (requestMax, .request) }
         else if let n = options.maxOutput { (allowance, source) = (n, .option) }
-        else { (allowance, source) = (model.maxOutputTokens, .model) }
+        else {
+            // No cap is sent: the gateway sends the model's maximum, cut to what fits beside the prompt.
+            (allowance, source) = (min(model.maxOutputTokens, model.outputRoom(promptTokens: prompt.tokens) ?? .max), .model)
+        }
 
         var warnings: [String] = []
-        let fits = prompt.tokens <= model.contextWindow
-        if !fits {
-            warnings.append("prompt of \(prompt.tokens) tokens exceeds \(model.name)'s context window of \(model.contextWindow) tokens; the provider would reject it")
+        // A cap that would be sent (the request's or --max-output) must fit beside the prompt, as the provider checks.
+        let overflow = model.contextOverflow(promptTokens: prompt.tokens, outputTokens: source == .model ? 0 : allowance)
+        switch overflow {
+        case nil:
+            break
+        case .inputTooLong(_, let limit)?:
+            warnings.append("prompt of \(prompt.tokens) tokens exceeds \(model.name)'s input limit of \(limit) tokens (of a \(model.contextWindow)-token context); the provider would reject it")
+        case .contextExceeded(_, let output, let window)? where output == 0 || prompt.tokens >= window:
+            warnings.append("prompt of \(prompt.tokens) tokens exceeds \(model.name)'s context window of \(window) tokens; the provider would reject it")
+        case .contextExceeded(_, let output, let window)?:
+            warnings.append("prompt of \(prompt.tokens) tokens plus an output allowance of \(output) exceeds \(model.name)'s context window of \(window) tokens; the provider would reject it")
         }
         if allowance > model.maxOutputTokens {
             warnings.append("output allowance of \(allowance) tokens exceeds \(model.name)'s maximum of \(model.maxOutputTokens); the provider would reject it")
@@ -138,7 +150,8 @@ public struct Estimator: Sendable {
             warnings.append("\(model.name) has no price in the catalog: refused for billing")
         }
         return EstimateRow(input: input, resolved: target, prompt: prompt, maxOutputTokens: allowance, allowanceSource: source,
-                           promptCost: promptCost, worstCaseCost: worstCost, fitsContext: fits, warnings: warnings)
+                           promptCost: promptCost, worstCaseCost: worstCost,
+                           contextOverflow: overflow, warnings: warnings)
     }
 
     static func cheaperFirst(_ a: EstimateRow, _ b: EstimateRow) -> Bool {
