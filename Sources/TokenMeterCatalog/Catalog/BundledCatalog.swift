@@ -343,6 +343,36 @@ enum BundledCatalog {
       "framing_verified_by": "OpenAI cookbook How_to_count_tokens_with_tiktoken.ipynb @ c81359cd: counts equal the API's usage.prompt_tokens"
     },
     {
+      "name": "gpt-3.5-turbo-1106",
+      "provider": "openai",
+      "encoding": "cl100k_base",
+      "context_window": 16385,
+      "max_input_tokens": 16385,
+      "max_output_tokens": 4096,
+      "price": {
+        "input": "1.00",
+        "output": "2.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (docs/reference/PRICES.md)",
+        "date": "2026-12-06"
+      },
+      "note": "a dated gpt-3.5-turbo snapshot with its own price; chat framing assumed equal to gpt-3.5-turbo-0125 (verified by the cookbook)"
+    },
+    {
+      "name": "gpt-3.5-turbo-0613",
+      "provider": "openai",
+      "encoding": "cl100k_base",
+      "context_window": 4097,
+      "max_input_tokens": 4097,
+      "max_output_tokens": 4096,
+      "price": {
+        "input": "1.50",
+        "output": "2.00",
+        "source": "litellm 1.53.1 model_prices_and_context_window_backup.json; absent from 1.110.2 (docs/reference/PRICES.md)",
+        "date": "2026-12-06"
+      },
+      "note": "a dated gpt-3.5-turbo snapshot with its own price; chat framing assumed equal to gpt-3.5-turbo-0125 (verified by the cookbook)"
+    },
+    {
       "name": "gpt-5.1",
       "provider": "openai",
       "encoding": "o200k_base",
