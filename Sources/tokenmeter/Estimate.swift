@@ -38,6 +38,9 @@ struct Estimate: AsyncParsableCommand {
     @Option(name: .customLong("max-output"), help: ArgumentHelp("Output allowance in tokens when a request sets none (default: the model's maximum output).", valueName: "n"))
     var maxOutput: Int?
 
+    @Option(name: .customLong("service-tier"), help: ArgumentHelp("Price in this OpenAI service tier (flex, priority) instead of the standard prices; a model without a price for it shows no cost.", valueName: "name"))
+    var serviceTier: String?
+
     @Option(help: ArgumentHelp("A catalog file merged over the bundled one (docs/CATALOG.md).", valueName: "file"))
     var catalog: String?
 
@@ -69,7 +72,7 @@ struct Estimate: AsyncParsableCommand {
             let selection: ModelSelection = compare ? .compare : models.isEmpty ? .fromRequest : .named(models)
             let estimator = Estimator(catalog: cat, counters: TiktokenCounters())
             let report = try await estimator.estimate(inputs, models: selection,
-                                                      options: EstimateOptions(maxOutput: maxOutput, rawText: raw, workers: 2))
+                                                      options: EstimateOptions(maxOutput: maxOutput, serviceTier: serviceTier, rawText: raw, workers: 2))
             try StandardStreams.write(json ? report.jsonText() + "\n" : report.tableText())
             if strict, report.anyOverContext {
                 StandardStreams.writeError("tokenmeter: error: a prompt exceeds its model's context window (--strict)\n")

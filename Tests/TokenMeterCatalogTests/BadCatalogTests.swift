@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import TokenMeterCatalog
 import TokenMeterJSON
+import TokenMeterMoney
 
 /// Bad catalog files are refused with an error naming the file, the entry and the field.
 @Suite struct BadCatalogTests {
@@ -68,6 +69,31 @@ import TokenMeterJSON
                                                   problem: "\"x1.5\" is not a plain decimal with at most 6 decimals, e.g. \"1.62\"")) {
             try load("{\(Self.ok), \"image\": {\"rule\": \"patches\", \"multiplier\": \"x1.5\"}}")
         }
+    }
+
+    @Test func serviceTierPricesAreCheckedLikeTheStandardPrice() {
+        func tiers(_ json: String) -> String { "{\(Self.ok), \"price\": {\"input\": 1, \"output\": 2, \(Self.price), \"service_tiers\": \(json)}}" }
+        #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"m\"", field: "price.service_tiers.flex.source",
+                                                  problem: "missing (required)")) {
+            try load(tiers(#"{"flex": {"input": "0.5", "output": "1", "date": "2026-01-02"}}"#))
+        }
+        #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"m\"", field: "price.service_tiers.flex.output",
+                                                  problem: "missing (required): USD per 1M completion tokens")) {
+            try load(tiers(#"{"flex": {"input": "0.5", \#(Self.price)}}"#))
+        }
+        #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"m\"", field: "price.service_tiers.priority.input",
+                                                  problem: "price -1 is negative")) {
+            try load(tiers(#"{"priority": {"input": -1, "output": "1", \#(Self.price)}}"#))
+        }
+        #expect(throws: CatalogError.self) { try load(tiers(#"{"flex": {"input": "0.0000001", "output": "1", \#(Self.price)}}"#)) }
+        #expect(throws: CatalogError.self) { try load(tiers(#"{"default": {"input": "1", "output": "1", \#(Self.price)}}"#)) }
+        #expect(throws: CatalogError.self) { try load(tiers(#"{"auto": {"input": "1", "output": "1", \#(Self.price)}}"#)) }
+        #expect(throws: CatalogError.self) { try load(tiers(#"{"Flex": {"input": "1", "output": "1", \#(Self.price)}}"#)) }
+        #expect(throws: CatalogError.self) { try load(tiers(#"{"flex": {"input": "1", "output": "1", "batch": true, \#(Self.price)}}"#)) }
+        let ok = try? load(tiers(#"{"flex": {"input": "0.5", "cached_input": "0.05", "output": "1", "source": "t", "date": "2026-01-03"}}"#))
+        #expect(ok?.model(named: "m")?.price?.serviceTiers["flex"]
+                == ModelPrice.ServiceTierPrice(rates: .init(input: Money(picoUSD: 500_000), cachedInput: Money(picoUSD: 50_000), output: Money(picoUSD: 1_000_000)),
+                                               source: "t", date: "2026-01-03"))
     }
 
     @Test func maxInputTokensCannotPassTheContextWindow() {

@@ -131,6 +131,53 @@ import TokenMeterTokenizer
         }
     }
 
+    /// docs/reference/PRICES.md, "Service tiers" (litellm 1.110.2's `*_flex` and `*_priority` keys):
+    /// model → tier → (input, cached input, output) in USD per 1M tokens.
+    static let tiers: [String: [String: (String, String?, String)]] = [
+        "gpt-4o": ["priority": ("4.25", "2.125", "17.00")],
+        "gpt-4o-2024-05-13": ["priority": ("8.75", nil, "26.25")],
+        "gpt-4o-mini": ["priority": ("0.25", "0.125", "1.00")],
+        "gpt-4.1": ["priority": ("3.50", "0.875", "14.00")],
+        "gpt-4.1-mini": ["priority": ("0.70", "0.175", "2.80")],
+        "gpt-4.1-nano": ["priority": ("0.20", "0.05", "0.80")],
+        "o3": ["flex": ("1.00", "0.25", "4.00"), "priority": ("3.50", "0.875", "14.00")],
+        "o4-mini": ["flex": ("0.55", "0.138", "2.20"), "priority": ("2.00", "0.50", "8.00")],
+        "gpt-5": ["flex": ("0.625", "0.0625", "5.00"), "priority": ("2.50", "0.25", "20.00")],
+        "gpt-5-mini": ["flex": ("0.125", "0.0125", "1.00"), "priority": ("0.45", "0.045", "3.60")],
+        "gpt-5-nano": ["flex": ("0.025", "0.0025", "0.20")],
+        "gpt-5.1": ["flex": ("0.625", "0.0625", "5.00"), "priority": ("2.50", "0.25", "20.00")],
+        "gpt-5.2": ["flex": ("0.875", "0.0875", "7.00"), "priority": ("3.50", "0.35", "28.00")],
+        "gpt-5.4": ["flex": ("1.25", "0.13", "7.50"), "priority": ("5.00", "0.50", "30.00")],
+        "gpt-5.4-mini": ["flex": ("0.375", "0.0375", "2.25"), "priority": ("1.50", "0.15", "9.00")],
+        "gpt-5.4-nano": ["flex": ("0.10", "0.01", "0.625")],
+        "gpt-5.5": ["flex": ("2.50", "0.25", "15.00"), "priority": ("12.50", "1.25", "75.00")],
+    ]
+
+    @Test func serviceTierPricesAreTheRecordedOnesWithSourceAndDate() throws {
+        let catalog = try TestSupport.bundled()
+        for m in catalog.models {
+            let price = try #require(m.price)
+            let expected = Self.tiers[m.name] ?? [:]
+            #expect(Set(price.serviceTiers.keys) == Set(expected.keys), "\(m.name)")
+            for (name, (input, cached, output)) in expected {
+                let tier = try #require(price.serviceTiers[name])
+                #expect(tier.rates == .init(input: try Money(perMillionTokens: input), cachedInput: try cached.map { try Money(perMillionTokens: $0) },
+                                            output: try Money(perMillionTokens: output)), "\(m.name) \(name)")
+                #expect(tier.source.contains("litellm 1.110.2") && tier.source.contains("_\(name)") && tier.date == "2026-12-06")
+            }
+        }
+        // FACTS.md section 3's priority examples.
+        #expect(catalog.model(named: "gpt-4o")?.price?.serviceTiers["priority"]?.rates.input == (try Money(perMillionTokens: "4.25")))
+        #expect(catalog.model(named: "gpt-5")?.price?.serviceTiers["priority"]?.rates.output == (try Money(perMillionTokens: "20.00")))
+        // Flex has its own long-context rates on gpt-5.4 and gpt-5.5; priority has none there.
+        let flex = try #require(catalog.model(named: "gpt-5.4")?.price?.serviceTiers["flex"]?.longContext)
+        #expect(flex.abovePromptTokens == 272_000)
+        #expect(flex.rates == .init(input: try Money(perMillionTokens: "2.50"), cachedInput: try Money(perMillionTokens: "0.25"),
+                                    output: try Money(perMillionTokens: "11.25")))
+        #expect(catalog.model(named: "gpt-5.5")?.price?.serviceTiers["flex"]?.longContext?.rates.output == (try Money(perMillionTokens: "22.50")))
+        #expect(catalog.model(named: "gpt-5.5")?.price?.serviceTiers["priority"]?.longContext == nil)
+    }
+
     @Test func bundledCatalogSourceMatchesTheDataFile() throws {
         let file = try String(contentsOf: TestSupport.packageRoot.appendingPathComponent("Sources/TokenMeterCatalog/Resources/catalog.json"), encoding: .utf8)
         #expect(file.trimmingCharacters(in: .newlines) == BundledCatalog.json.trimmingCharacters(in: .newlines),

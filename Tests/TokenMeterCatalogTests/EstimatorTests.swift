@@ -71,6 +71,26 @@ import TokenMeterJSON
         #expect(try await e.estimate([ninety], models: .named(["acme-small"]), options: .init(maxOutput: 60, rawText: true)).rows[0].fitsContext)
     }
 
+    @Test func aServiceTierPricesTheRowsAndAModelWithoutItShowsNoCost() async throws {
+        let e = Estimator(catalog: try TestSupport.bundled(), counters: WordCounters())
+        let input = EstimateInput.text(name: "t", String(repeating: "w ", count: 1000))
+        let report = try await e.estimate([input], models: .named(["gpt-4o", "gpt-4.1"]),
+                                          options: .init(maxOutput: 100, serviceTier: "priority", rawText: true))
+        // gpt-4o priority (litellm 1.110.2): $4.25 input, $17.00 output per 1M.
+        #expect(report.rows[0].promptCost == Money(picoUSD: 1000 * 4_250_000))
+        #expect(report.rows[0].worstCaseCost == Money(picoUSD: 1000 * 4_250_000 + 100 * 17_000_000))
+        let flex = try await e.estimate([input], models: .named(["gpt-4.1"]), options: .init(serviceTier: "flex", rawText: true))
+        #expect(flex.rows[0].promptCost == nil && flex.rows[0].worstCaseCost == nil)
+        #expect(flex.rows[0].warnings == ["gpt-4.1 has no \"flex\" service-tier price in the catalog for this prompt: no cost shown"])
+        #expect(flex.totals[0].promptCost == nil && flex.totals[0].worstCaseCost == nil)
+        let doc = try JSONParser.parse(flex.jsonText())
+        guard case .array(let rows)? = doc["rows"], let row = rows.first else { Issue.record("no rows"); return }
+        #expect(row["service_tier"] == .string("flex") && row["priced"] == .bool(false) && row["price_source"] == .null)
+        let priority = try JSONParser.parse(report.jsonText())
+        guard case .array(let prows)? = priority["rows"], let prow = prows.first else { Issue.record("no rows"); return }
+        #expect(prow["price_date"] == .string("2026-12-06"))
+    }
+
     @Test func compareListsEveryPricedModelCheapestFirst() async throws {
         let catalog = try TestSupport.bundled()
         let report = try await estimator().estimate([.requestFile(path: TestSupport.fixture("cookbook-weather-tool.json"))], models: .compare,
@@ -142,6 +162,7 @@ import TokenMeterJSON
         #expect(row["model"] == .string("gpt-4o") && row["match"] == .string("snapshot of gpt-4o"))
         #expect(row["fits_context"] == .bool(true))
         #expect(row["context_window"] == .number("128000") && row["max_input_tokens"] == .number("128000"))
+        #expect(row["service_tier"] == .null && row["priced"] == .bool(true))
         #expect(row["hidden_output"] == .bool(false))
         #expect(doc["over_context"] == .bool(false))
         // Foundation agrees that it is valid JSON.

@@ -19,6 +19,15 @@ enum BundledCatalog {
         "input": "2.50",
         "cached_input": "1.25",
         "output": "10.00",
+        "service_tiers": {
+          "priority": {
+            "input": "4.25",
+            "cached_input": "2.125",
+            "output": "17.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -39,6 +48,14 @@ enum BundledCatalog {
       "price": {
         "input": "5.00",
         "output": "15.00",
+        "service_tiers": {
+          "priority": {
+            "input": "8.75",
+            "output": "26.25",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -59,6 +76,15 @@ enum BundledCatalog {
         "input": "0.15",
         "cached_input": "0.075",
         "output": "0.60",
+        "service_tiers": {
+          "priority": {
+            "input": "0.25",
+            "cached_input": "0.125",
+            "output": "1.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -80,6 +106,15 @@ enum BundledCatalog {
         "input": "2.00",
         "cached_input": "0.50",
         "output": "8.00",
+        "service_tiers": {
+          "priority": {
+            "input": "3.50",
+            "cached_input": "0.875",
+            "output": "14.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -100,6 +135,15 @@ enum BundledCatalog {
         "input": "0.40",
         "cached_input": "0.10",
         "output": "1.60",
+        "service_tiers": {
+          "priority": {
+            "input": "0.70",
+            "cached_input": "0.175",
+            "output": "2.80",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -119,6 +163,15 @@ enum BundledCatalog {
         "input": "0.10",
         "cached_input": "0.025",
         "output": "0.40",
+        "service_tiers": {
+          "priority": {
+            "input": "0.20",
+            "cached_input": "0.05",
+            "output": "0.80",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -160,6 +213,22 @@ enum BundledCatalog {
         "input": "2.00",
         "cached_input": "0.50",
         "output": "8.00",
+        "service_tiers": {
+          "flex": {
+            "input": "1.00",
+            "cached_input": "0.25",
+            "output": "4.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "3.50",
+            "cached_input": "0.875",
+            "output": "14.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -197,6 +266,22 @@ enum BundledCatalog {
         "input": "1.10",
         "cached_input": "0.275",
         "output": "4.40",
+        "service_tiers": {
+          "flex": {
+            "input": "0.55",
+            "cached_input": "0.138",
+            "output": "2.20",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "2.00",
+            "cached_input": "0.50",
+            "output": "8.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -217,6 +302,22 @@ enum BundledCatalog {
         "input": "1.25",
         "cached_input": "0.125",
         "output": "10.00",
+        "service_tiers": {
+          "flex": {
+            "input": "0.625",
+            "cached_input": "0.0625",
+            "output": "5.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "2.50",
+            "cached_input": "0.25",
+            "output": "20.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -238,6 +339,22 @@ enum BundledCatalog {
         "input": "0.25",
         "cached_input": "0.025",
         "output": "2.00",
+        "service_tiers": {
+          "flex": {
+            "input": "0.125",
+            "cached_input": "0.0125",
+            "output": "1.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "0.45",
+            "cached_input": "0.045",
+            "output": "3.60",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -259,6 +376,15 @@ enum BundledCatalog {
         "input": "0.05",
         "cached_input": "0.005",
         "output": "0.40",
+        "service_tiers": {
+          "flex": {
+            "input": "0.025",
+            "cached_input": "0.0025",
+            "output": "0.20",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -384,6 +510,22 @@ enum BundledCatalog {
         "input": "1.25",
         "cached_input": "0.125",
         "output": "10.00",
+        "service_tiers": {
+          "flex": {
+            "input": "0.625",
+            "cached_input": "0.0625",
+            "output": "5.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "2.50",
+            "cached_input": "0.25",
+            "output": "20.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -406,6 +548,22 @@ enum BundledCatalog {
         "input": "1.75",
         "cached_input": "0.175",
         "output": "14.00",
+        "service_tiers": {
+          "flex": {
+            "input": "0.875",
+            "cached_input": "0.0875",
+            "output": "7.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "3.50",
+            "cached_input": "0.35",
+            "output": "28.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -434,6 +592,28 @@ enum BundledCatalog {
           "cached_input": "0.50",
           "output": "22.50"
         },
+        "service_tiers": {
+          "flex": {
+            "input": "1.25",
+            "cached_input": "0.13",
+            "output": "7.50",
+            "long_context": {
+              "above_prompt_tokens": 272000,
+              "input": "2.50",
+              "cached_input": "0.25",
+              "output": "11.25"
+            },
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "5.00",
+            "cached_input": "0.50",
+            "output": "30.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -456,6 +636,22 @@ enum BundledCatalog {
         "input": "0.75",
         "cached_input": "0.075",
         "output": "4.50",
+        "service_tiers": {
+          "flex": {
+            "input": "0.375",
+            "cached_input": "0.0375",
+            "output": "2.25",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "1.50",
+            "cached_input": "0.15",
+            "output": "9.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -477,6 +673,15 @@ enum BundledCatalog {
         "input": "0.20",
         "cached_input": "0.02",
         "output": "1.25",
+        "service_tiers": {
+          "flex": {
+            "input": "0.10",
+            "cached_input": "0.01",
+            "output": "0.625",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -503,6 +708,28 @@ enum BundledCatalog {
           "input": "10.00",
           "cached_input": "1.00",
           "output": "45.00"
+        },
+        "service_tiers": {
+          "flex": {
+            "input": "2.50",
+            "cached_input": "0.25",
+            "output": "15.00",
+            "long_context": {
+              "above_prompt_tokens": 272000,
+              "input": "5.00",
+              "cached_input": "0.50",
+              "output": "22.50"
+            },
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "12.50",
+            "cached_input": "1.25",
+            "output": "75.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
         },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"

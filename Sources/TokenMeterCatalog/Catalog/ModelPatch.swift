@@ -86,18 +86,45 @@ struct ModelPatch: Sendable {
         return .init(input: input, cachedInput: try r.pricePerMillion("cached_input"), output: output)
     }
 
-    private static func readPrice(_ r: CatalogEntryReader) throws(CatalogError) -> ModelPrice {
-        try r.rejectUnknownKeys(["input", "cached_input", "output", "long_context", "source", "date"])
-        let standard = try readRates(r)
-        var tier: ModelPrice.LongContextTier?
-        if let t = try r.object("long_context") {
-            try t.rejectUnknownKeys(["above_prompt_tokens", "input", "cached_input", "output"])
-            tier = .init(abovePromptTokens: try t.requiredInt("above_prompt_tokens", in: 1...100_000_000), rates: try readRates(t))
-        }
+    private static func readLongContext(_ r: CatalogEntryReader) throws(CatalogError) -> ModelPrice.LongContextTier? {
+        guard let t = try r.object("long_context") else { return nil }
+        try t.rejectUnknownKeys(["above_prompt_tokens", "input", "cached_input", "output"])
+        return .init(abovePromptTokens: try t.requiredInt("above_prompt_tokens", in: 1...100_000_000), rates: try readRates(t))
+    }
+
+    /// The `source` and `date` of a price or of one service tier's price, both required.
+    private static func readProvenance(_ r: CatalogEntryReader) throws(CatalogError) -> (source: String, date: String) {
         let source = try r.requiredString("source")
         let date = try r.requiredString("date")
         guard isISODate(date) else { throw r.fail("date", "\"\(date)\" is not a date of the form YYYY-MM-DD") }
-        return ModelPrice(standard: standard, longContext: tier, source: source, date: date)
+        return (source, date)
+    }
+
+    private static func readPrice(_ r: CatalogEntryReader) throws(CatalogError) -> ModelPrice {
+        try r.rejectUnknownKeys(["input", "cached_input", "output", "long_context", "service_tiers", "source", "date"])
+        let standard = try readRates(r)
+        let longContext = try readLongContext(r)
+        var tiers: [String: ModelPrice.ServiceTierPrice] = [:]
+        if let all = try r.object("service_tiers") {
+            for member in all.members where !member.key.hasPrefix("_") {
+                let name = member.key
+                guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_" || $0 == "-") }) else {
+                    throw all.fail(name, "a service tier name is lowercase letters, digits, _ or -, as OpenAI reports it in `service_tier`")
+                }
+                guard name != ModelPrice.standardServiceTier, name != "auto" else {
+                    throw all.fail(name, "\"\(name)\" is not a priced tier: \"default\" is the standard price (price.input, ...), "
+                        + "and \"auto\" is a request value, not the tier that served it")
+                }
+                guard let t = try all.object(name) else { throw all.fail(name, "expected an object with input, output, source and date") }
+                try t.rejectUnknownKeys(["input", "cached_input", "output", "long_context", "source", "date"])
+                let rates = try readRates(t)
+                let long = try readLongContext(t)
+                let (source, date) = try readProvenance(t)
+                tiers[name] = .init(rates: rates, longContext: long, source: source, date: date)
+            }
+        }
+        let (source, date) = try readProvenance(r)
+        return ModelPrice(standard: standard, longContext: longContext, serviceTiers: tiers, source: source, date: date)
     }
 
     private static func readImage(_ r: CatalogEntryReader) throws(CatalogError) -> ImageTokenRule {

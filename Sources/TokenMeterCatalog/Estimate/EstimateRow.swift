@@ -21,9 +21,11 @@ public struct EstimateRow: Sendable, Equatable {
     /// Completion tokens allowed (the worst case bills all of them).
     public var maxOutputTokens: Int
     public var allowanceSource: AllowanceSource
-    /// Cost of the prompt alone; nil when the model has no price.
+    /// The service tier the costs are priced in; nil for the standard prices.
+    public var serviceTier: String?
+    /// Cost of the prompt alone; nil when the model has no price (in the service tier).
     public var promptCost: Money?
-    /// Cost of the prompt plus the full output allowance; nil when the model has no price.
+    /// Cost of the prompt plus the full output allowance; nil when the model has no price (in the service tier).
     public var worstCaseCost: Money?
     /// How the prompt (with the allowance, when it is the request's cap or `--max-output`) passes the model's
     /// input limit or context window; nil when it fits.
