@@ -11,8 +11,9 @@ struct Estimate: AsyncParsableCommand {
             folders of them, standard input, or OpenAI chat request bodies given with --request (files \
             or folders). For each input and model it prints the prompt tokens, the output allowance \
             (the request's max_completion_tokens/max_tokens, else --max-output, else the model's \
-            maximum), the cost of the prompt alone and of the worst case (prompt + full allowance), \
-            whether the prompt fits the context window, and whether the count is exact. Costs are \
+            maximum cut to what fits beside the prompt), the cost of the prompt alone and of the worst \
+            case (prompt + full allowance), whether the prompt fits the model's input limit and context \
+            window (with the allowance, when it is a cap that would be sent), and whether the count is exact. Costs are \
             exact (integer pico-dollars). Inputs are counted two at a time.
 
             Exit status: 0 ok (also when a prompt is over the context window, unless --strict); \
@@ -36,6 +37,9 @@ struct Estimate: AsyncParsableCommand {
 
     @Option(name: .customLong("max-output"), help: ArgumentHelp("Output allowance in tokens when a request sets none (default: the model's maximum output).", valueName: "n"))
     var maxOutput: Int?
+
+    @Option(name: .customLong("service-tier"), help: ArgumentHelp("Price in this OpenAI service tier (flex, priority) instead of the standard prices; a model without a price for it shows no cost.", valueName: "name"))
+    var serviceTier: String?
 
     @Option(help: ArgumentHelp("A catalog file merged over the bundled one (docs/CATALOG.md).", valueName: "file"))
     var catalog: String?
@@ -68,7 +72,7 @@ struct Estimate: AsyncParsableCommand {
             let selection: ModelSelection = compare ? .compare : models.isEmpty ? .fromRequest : .named(models)
             let estimator = Estimator(catalog: cat, counters: TiktokenCounters())
             let report = try await estimator.estimate(inputs, models: selection,
-                                                      options: EstimateOptions(maxOutput: maxOutput, rawText: raw, workers: 2))
+                                                      options: EstimateOptions(maxOutput: maxOutput, serviceTier: serviceTier, rawText: raw, workers: 2))
             try StandardStreams.write(json ? report.jsonText() + "\n" : report.tableText())
             if strict, report.anyOverContext {
                 StandardStreams.writeError("tokenmeter: error: a prompt exceeds its model's context window (--strict)\n")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import TokenMeterCatalog
 import TokenMeterJSON
+import TokenMeterMoney
 
 /// Bad catalog files are refused with an error naming the file, the entry and the field.
 @Suite struct BadCatalogTests {
@@ -20,7 +21,7 @@ import TokenMeterJSON
 
     @Test func missingAndWrongTypedFieldsNameEntryAndField() {
         #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"m\"", field: "context_window",
-                                                  problem: "missing (required for a new model: largest prompt in tokens)")) {
+                                                  problem: "missing (required for a new model: the whole context in tokens, prompt plus output)")) {
             try load(#"{"name": "m", "provider": "p", "encoding": "o200k_base", "max_output_tokens": 10}"#)
         }
         #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[1] \"n\"", field: "max_output_tokens",
@@ -67,6 +68,49 @@ import TokenMeterJSON
         #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"m\"", field: "image.multiplier",
                                                   problem: "\"x1.5\" is not a plain decimal with at most 6 decimals, e.g. \"1.62\"")) {
             try load("{\(Self.ok), \"image\": {\"rule\": \"patches\", \"multiplier\": \"x1.5\"}}")
+        }
+    }
+
+    @Test func serviceTierPricesAreCheckedLikeTheStandardPrice() {
+        func tiers(_ json: String) -> String { "{\(Self.ok), \"price\": {\"input\": 1, \"output\": 2, \(Self.price), \"service_tiers\": \(json)}}" }
+        #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"m\"", field: "price.service_tiers.flex.source",
+                                                  problem: "missing (required)")) {
+            try load(tiers(#"{"flex": {"input": "0.5", "output": "1", "date": "2026-01-02"}}"#))
+        }
+        #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"m\"", field: "price.service_tiers.flex.output",
+                                                  problem: "missing (required): USD per 1M completion tokens")) {
+            try load(tiers(#"{"flex": {"input": "0.5", \#(Self.price)}}"#))
+        }
+        #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"m\"", field: "price.service_tiers.priority.input",
+                                                  problem: "price -1 is negative")) {
+            try load(tiers(#"{"priority": {"input": -1, "output": "1", \#(Self.price)}}"#))
+        }
+        #expect(throws: CatalogError.self) { try load(tiers(#"{"flex": {"input": "0.0000001", "output": "1", \#(Self.price)}}"#)) }
+        #expect(throws: CatalogError.self) { try load(tiers(#"{"default": {"input": "1", "output": "1", \#(Self.price)}}"#)) }
+        #expect(throws: CatalogError.self) { try load(tiers(#"{"auto": {"input": "1", "output": "1", \#(Self.price)}}"#)) }
+        #expect(throws: CatalogError.self) { try load(tiers(#"{"Flex": {"input": "1", "output": "1", \#(Self.price)}}"#)) }
+        #expect(throws: CatalogError.self) { try load(tiers(#"{"flex": {"input": "1", "output": "1", "batch": true, \#(Self.price)}}"#)) }
+        let ok = try? load(tiers(#"{"flex": {"input": "0.5", "cached_input": "0.05", "output": "1", "source": "t", "date": "2026-01-03"}}"#))
+        #expect(ok?.model(named: "m")?.price?.serviceTiers["flex"]
+                == ModelPrice.ServiceTierPrice(rates: .init(input: Money(picoUSD: 500_000), cachedInput: Money(picoUSD: 50_000), output: Money(picoUSD: 1_000_000)),
+                                               source: "t", date: "2026-01-03"))
+    }
+
+    @Test func maxInputTokensCannotPassTheContextWindow() {
+        #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"m\"", field: "max_input_tokens",
+                                                  problem: "max_input_tokens 101 is more than context_window 100; the context window is the whole "
+                                                      + "context (prompt plus output), so the largest prompt cannot exceed it")) {
+            try load("{\(Self.ok), \"max_input_tokens\": 101}")
+        }
+        #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"gpt-5\"", field: "context_window",
+                                                  problem: "max_input_tokens 272000 is more than context_window 200000; the context window is the whole "
+                                                      + "context (prompt plus output), so the largest prompt cannot exceed it")) {
+            try TestSupport.bundled().merging(json: Array(#"{"format": 1, "models": [{"name": "gpt-5", "context_window": 200000}]}"#.utf8),
+                                              origin: "bad.json")
+        }
+        #expect(throws: CatalogError.invalidField(origin: "bad.json", entry: "models[0] \"m\"", field: "max_input_tokens",
+                                                  problem: "0 is out of range 1...100000000")) {
+            try load("{\(Self.ok), \"max_input_tokens\": 0}")
         }
     }
 

@@ -36,6 +36,35 @@ import TokenMeterTokenizer
         ("gpt-5-pro", "15", nil, "120", 400000, 272000),
     ]
 
+    /// docs/reference/PRICES.md, "Context windows": the whole context (prompt plus output) where it is larger
+    /// than litellm's max_input_tokens; every other OpenAI model's window equals its max_input_tokens.
+    static let totalContext: [String: Int] = [
+        "gpt-5": 400_000, "gpt-5-mini": 400_000, "gpt-5-nano": 400_000, "gpt-5.1": 400_000, "gpt-5.2": 400_000,
+        "gpt-5.4-mini": 400_000, "gpt-5.4-nano": 400_000,
+    ]
+
+    @Test func contextWindowIsTheWholeContextAndMaxInputTokensTheLargestPrompt() throws {
+        let catalog = try TestSupport.bundled()
+        for m in catalog.models where m.provider == "openai" {
+            let maxInput = try #require(m.maxInputTokens, "\(m.name) has no max_input_tokens")
+            #expect(m.contextWindow == Self.totalContext[m.name] ?? maxInput, "\(m.name)")
+        }
+        for m in catalog.models where m.provider == "ollama" { #expect(m.maxInputTokens == nil, "\(m.name)") }
+        // FACTS.md section 3: the gpt-5 family's context is 272k input + 128k output = 400k.
+        let gpt5 = try #require(catalog.model(named: "gpt-5"))
+        #expect(gpt5.maxInputTokens == 272_000 && gpt5.contextWindow == 400_000 && gpt5.maxOutputTokens == 128_000)
+        #expect(catalog.model(named: "gpt-5.4")?.contextWindow == 1_050_000)
+        #expect(catalog.model(named: "gpt-5-pro")?.contextWindow == 400_000)
+    }
+
+    @Test func gpt5TakesA200kPromptWithA100kCapButNotA272kPlusOnePrompt() throws {
+        let gpt5 = try #require(try TestSupport.bundled().model(named: "gpt-5"))
+        #expect(gpt5.contextOverflow(promptTokens: 200_000, outputTokens: 100_000) == nil)
+        #expect(gpt5.contextOverflow(promptTokens: 272_000, outputTokens: 128_000) == nil)
+        #expect(gpt5.contextOverflow(promptTokens: 272_001, outputTokens: 0) == .inputTooLong(promptTokens: 272_001, maxInputTokens: 272_000))
+        #expect(gpt5.outputRoom(promptTokens: 200_000) == 200_000)
+    }
+
     @Test func everyOpenAIModelOfFactsSection3HasItsPricesAndLimits() throws {
         let catalog = try TestSupport.bundled()
         for (name, input, cached, output, ctx, maxOut) in Self.facts {
@@ -44,7 +73,7 @@ import TokenMeterTokenizer
             #expect(p.standard.input == (try Money(perMillionTokens: input)), "\(name) input")
             #expect(p.standard.cachedInput == (try cached.map { try Money(perMillionTokens: $0) }), "\(name) cached")
             #expect(p.standard.output == (try Money(perMillionTokens: output)), "\(name) output")
-            #expect(m.contextWindow == ctx && m.maxOutputTokens == maxOut, "\(name) limits")
+            #expect(m.maxInputTokens == ctx && m.maxOutputTokens == maxOut, "\(name) limits")
             #expect(p.source.contains("litellm 1.110.2") && p.date == "2026-11-25", "\(name) source/date")
             #expect(m.provider == "openai" && m.encoding.isExact)
         }
@@ -95,11 +124,58 @@ import TokenMeterTokenizer
 
     @Test func everyBundledModelIsPricedWithSourceAndDate() throws {
         let catalog = try TestSupport.bundled()
-        #expect(catalog.models.count == 36)
+        #expect(catalog.models.count == 38)
         #expect(catalog.pricedModels.count == catalog.models.count)
         for m in catalog.models {
             #expect(m.price.map { !$0.source.isEmpty && ModelPatch.isISODate($0.date) } == true, "\(m.name)")
         }
+    }
+
+    /// docs/reference/PRICES.md, "Service tiers" (litellm 1.110.2's `*_flex` and `*_priority` keys):
+    /// model → tier → (input, cached input, output) in USD per 1M tokens.
+    static let tiers: [String: [String: (String, String?, String)]] = [
+        "gpt-4o": ["priority": ("4.25", "2.125", "17.00")],
+        "gpt-4o-2024-05-13": ["priority": ("8.75", nil, "26.25")],
+        "gpt-4o-mini": ["priority": ("0.25", "0.125", "1.00")],
+        "gpt-4.1": ["priority": ("3.50", "0.875", "14.00")],
+        "gpt-4.1-mini": ["priority": ("0.70", "0.175", "2.80")],
+        "gpt-4.1-nano": ["priority": ("0.20", "0.05", "0.80")],
+        "o3": ["flex": ("1.00", "0.25", "4.00"), "priority": ("3.50", "0.875", "14.00")],
+        "o4-mini": ["flex": ("0.55", "0.138", "2.20"), "priority": ("2.00", "0.50", "8.00")],
+        "gpt-5": ["flex": ("0.625", "0.0625", "5.00"), "priority": ("2.50", "0.25", "20.00")],
+        "gpt-5-mini": ["flex": ("0.125", "0.0125", "1.00"), "priority": ("0.45", "0.045", "3.60")],
+        "gpt-5-nano": ["flex": ("0.025", "0.0025", "0.20")],
+        "gpt-5.1": ["flex": ("0.625", "0.0625", "5.00"), "priority": ("2.50", "0.25", "20.00")],
+        "gpt-5.2": ["flex": ("0.875", "0.0875", "7.00"), "priority": ("3.50", "0.35", "28.00")],
+        "gpt-5.4": ["flex": ("1.25", "0.13", "7.50"), "priority": ("5.00", "0.50", "30.00")],
+        "gpt-5.4-mini": ["flex": ("0.375", "0.0375", "2.25"), "priority": ("1.50", "0.15", "9.00")],
+        "gpt-5.4-nano": ["flex": ("0.10", "0.01", "0.625")],
+        "gpt-5.5": ["flex": ("2.50", "0.25", "15.00"), "priority": ("12.50", "1.25", "75.00")],
+    ]
+
+    @Test func serviceTierPricesAreTheRecordedOnesWithSourceAndDate() throws {
+        let catalog = try TestSupport.bundled()
+        for m in catalog.models {
+            let price = try #require(m.price)
+            let expected = Self.tiers[m.name] ?? [:]
+            #expect(Set(price.serviceTiers.keys) == Set(expected.keys), "\(m.name)")
+            for (name, (input, cached, output)) in expected {
+                let tier = try #require(price.serviceTiers[name])
+                #expect(tier.rates == .init(input: try Money(perMillionTokens: input), cachedInput: try cached.map { try Money(perMillionTokens: $0) },
+                                            output: try Money(perMillionTokens: output)), "\(m.name) \(name)")
+                #expect(tier.source.contains("litellm 1.110.2") && tier.source.contains("_\(name)") && tier.date == "2026-12-06")
+            }
+        }
+        // FACTS.md section 3's priority examples.
+        #expect(catalog.model(named: "gpt-4o")?.price?.serviceTiers["priority"]?.rates.input == (try Money(perMillionTokens: "4.25")))
+        #expect(catalog.model(named: "gpt-5")?.price?.serviceTiers["priority"]?.rates.output == (try Money(perMillionTokens: "20.00")))
+        // Flex has its own long-context rates on gpt-5.4 and gpt-5.5; priority has none there.
+        let flex = try #require(catalog.model(named: "gpt-5.4")?.price?.serviceTiers["flex"]?.longContext)
+        #expect(flex.abovePromptTokens == 272_000)
+        #expect(flex.rates == .init(input: try Money(perMillionTokens: "2.50"), cachedInput: try Money(perMillionTokens: "0.25"),
+                                    output: try Money(perMillionTokens: "11.25")))
+        #expect(catalog.model(named: "gpt-5.5")?.price?.serviceTiers["flex"]?.longContext?.rates.output == (try Money(perMillionTokens: "22.50")))
+        #expect(catalog.model(named: "gpt-5.5")?.price?.serviceTiers["priority"]?.longContext == nil)
     }
 
     @Test func bundledCatalogSourceMatchesTheDataFile() throws {

@@ -58,6 +58,26 @@ import TokenMeterMoney
         #expect(merged.model(named: "gpt-5")?.hiddenOutput == true)  // untouched: kept
     }
 
+    @Test func userCatalogSetsOrRemovesMaxInputTokens() throws {
+        let user = #"""
+        {"format": 1, "models": [
+          {"name": "gpt-5", "max_input_tokens": null},
+          {"name": "gpt-4o", "context_window": 100000, "max_input_tokens": 90000},
+          {"name": "acme-split", "provider": "acme", "encoding": "o200k_base", "context_window": 1000, "max_input_tokens": 600,
+           "max_output_tokens": 500}
+        ]}
+        """#
+        let merged = try TestSupport.bundled().merging(json: Array(user.utf8), origin: "user.json")
+        #expect(merged.model(named: "gpt-5")?.maxInputTokens == nil && merged.model(named: "gpt-5")?.contextWindow == 400_000)
+        #expect(merged.model(named: "gpt-4o")?.maxInputTokens == 90_000 && merged.model(named: "gpt-4o")?.contextWindow == 100_000)
+        let acme = try #require(merged.model(named: "acme-split"))
+        #expect(acme.maxInputTokens == 600)
+        #expect(acme.contextOverflow(promptTokens: 600, outputTokens: 400) == nil)
+        #expect(acme.contextOverflow(promptTokens: 601, outputTokens: 0) == .inputTooLong(promptTokens: 601, maxInputTokens: 600))
+        #expect(acme.contextOverflow(promptTokens: 600, outputTokens: 401) == .contextExceeded(promptTokens: 600, outputTokens: 401, contextWindow: 1000))
+        #expect(merged.model(named: "gpt-5-mini")?.maxInputTokens == 272_000)  // untouched: kept
+    }
+
     @Test func userCatalogMayNotReuseAnotherModelsName() throws {
         let clash = #"{"format": 1, "models": [{"name": "llama3.1", "aliases": ["gpt-4o"]}]}"#
         #expect(throws: CatalogError.duplicateName(origin: "user.json", name: "gpt-4o",

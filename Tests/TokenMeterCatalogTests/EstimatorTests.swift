@@ -42,6 +42,55 @@ import TokenMeterJSON
         #expect(report.rows[0].warnings.first?.hasPrefix("prompt of \(report.rows[0].prompt.tokens) tokens exceeds gpt-4's context window of 8192 tokens") == true)
     }
 
+    @Test func gpt5TakesA200kPromptWithA100kCapAndFlagsAPromptOverItsInputLimit() async throws {
+        // One token per word (raw text), so the prompt is exactly the word count.
+        let e = Estimator(catalog: try TestSupport.bundled(), counters: WordCounters())
+        let words = { (n: Int) in EstimateInput.text(name: "p\(n)", String(repeating: "w ", count: n)) }
+        let fits = try await e.estimate([words(200_000)], models: .named(["gpt-5"]), options: .init(maxOutput: 100_000, rawText: true)).rows[0]
+        #expect(fits.fitsContext && fits.warnings.isEmpty && fits.maxOutputTokens == 100_000)
+        let over = try await e.estimate([words(272_001)], models: .named(["gpt-5"]), options: .init(rawText: true)).rows[0]
+        #expect(over.contextOverflow == .inputTooLong(promptTokens: 272_001, maxInputTokens: 272_000))
+        #expect(over.warnings.first == "prompt of 272001 tokens exceeds gpt-5's input limit of 272000 tokens (of a 400000-token context); the provider would reject it")
+        #expect(over.maxOutputTokens == 127_999, "the model's maximum, cut to what the context leaves")
+    }
+
+    @Test func aCapThatWouldBeSentMustFitBesideThePromptAndTheModelsOwnIsCutToFit() async throws {
+        let user = #"""
+        {"format": 1, "models": [{"name": "acme-small", "provider": "acme", "encoding": "o200k_base", "context_window": 150,
+          "max_input_tokens": 100, "max_output_tokens": 100,
+          "price": {"input": "1", "output": "2", "source": "test", "date": "2026-12-06"}}]}
+        """#
+        let e = Estimator(catalog: try TestSupport.bundled().merging(json: Array(user.utf8), origin: "user.json"), counters: WordCounters())
+        let ninety = EstimateInput.text(name: "t", String(repeating: "w ", count: 90))
+        let asked = try await e.estimate([ninety], models: .named(["acme-small"]), options: .init(maxOutput: 61, rawText: true)).rows[0]
+        #expect(asked.contextOverflow == .contextExceeded(promptTokens: 90, outputTokens: 61, contextWindow: 150))
+        #expect(asked.warnings.first == "prompt of 90 tokens plus an output allowance of 61 exceeds acme-small's context window of 150 tokens; the provider would reject it")
+        let own = try await e.estimate([ninety], models: .named(["acme-small"]), options: .init(rawText: true)).rows[0]
+        #expect(own.fitsContext && own.maxOutputTokens == 60 && own.allowanceSource == .model)
+        #expect(own.worstCaseCost == Money(picoUSD: 90 * 1_000_000 + 60 * 2_000_000))
+        #expect(try await e.estimate([ninety], models: .named(["acme-small"]), options: .init(maxOutput: 60, rawText: true)).rows[0].fitsContext)
+    }
+
+    @Test func aServiceTierPricesTheRowsAndAModelWithoutItShowsNoCost() async throws {
+        let e = Estimator(catalog: try TestSupport.bundled(), counters: WordCounters())
+        let input = EstimateInput.text(name: "t", String(repeating: "w ", count: 1000))
+        let report = try await e.estimate([input], models: .named(["gpt-4o", "gpt-4.1"]),
+                                          options: .init(maxOutput: 100, serviceTier: "priority", rawText: true))
+        // gpt-4o priority (litellm 1.110.2): $4.25 input, $17.00 output per 1M.
+        #expect(report.rows[0].promptCost == Money(picoUSD: 1000 * 4_250_000))
+        #expect(report.rows[0].worstCaseCost == Money(picoUSD: 1000 * 4_250_000 + 100 * 17_000_000))
+        let flex = try await e.estimate([input], models: .named(["gpt-4.1"]), options: .init(serviceTier: "flex", rawText: true))
+        #expect(flex.rows[0].promptCost == nil && flex.rows[0].worstCaseCost == nil)
+        #expect(flex.rows[0].warnings == ["gpt-4.1 has no \"flex\" service-tier price in the catalog for this prompt: no cost shown"])
+        #expect(flex.totals[0].promptCost == nil && flex.totals[0].worstCaseCost == nil)
+        let doc = try JSONParser.parse(flex.jsonText())
+        guard case .array(let rows)? = doc["rows"], let row = rows.first else { Issue.record("no rows"); return }
+        #expect(row["service_tier"] == .string("flex") && row["priced"] == .bool(false) && row["price_source"] == .null)
+        let priority = try JSONParser.parse(report.jsonText())
+        guard case .array(let prows)? = priority["rows"], let prow = prows.first else { Issue.record("no rows"); return }
+        #expect(prow["price_date"] == .string("2026-12-06"))
+    }
+
     @Test func compareListsEveryPricedModelCheapestFirst() async throws {
         let catalog = try TestSupport.bundled()
         let report = try await estimator().estimate([.requestFile(path: TestSupport.fixture("cookbook-weather-tool.json"))], models: .compare,
@@ -112,6 +161,8 @@ import TokenMeterJSON
         #expect(row["exact"] == .bool(true))
         #expect(row["model"] == .string("gpt-4o") && row["match"] == .string("snapshot of gpt-4o"))
         #expect(row["fits_context"] == .bool(true))
+        #expect(row["context_window"] == .number("128000") && row["max_input_tokens"] == .number("128000"))
+        #expect(row["service_tier"] == .null && row["priced"] == .bool(true))
         #expect(row["hidden_output"] == .bool(false))
         #expect(doc["over_context"] == .bool(false))
         // Foundation agrees that it is valid JSON.

@@ -1,4 +1,5 @@
 import Testing
+import TokenMeterMoney
 @testable import TokenMeterCatalog
 
 @Suite struct ModelResolutionTests {
@@ -16,6 +17,28 @@ import Testing
         #expect(try c.resolve("gpt-4.1-2025-04-14").model.name == "gpt-4.1")
         #expect(try c.resolve("gpt-4-turbo-2024-04-09").model.name == "gpt-4-turbo")
         #expect(try c.resolve("o3-mini-2025-01-31").model.name == "o3-mini")
+    }
+
+    @Test func olderGpt35TurboSnapshotsHaveTheirOwnPrices() throws {
+        let c = try TestSupport.bundled()
+        // litellm 1.110.2 (1106) and 1.53.1 (0613), docs/reference/PRICES.md; 0125 is gpt-3.5-turbo's own price.
+        let cases: [(String, String, String, String)] = [
+            ("gpt-3.5-turbo-1106", "gpt-3.5-turbo-1106", "1.00", "2.00"),
+            ("gpt-3.5-turbo-0613", "gpt-3.5-turbo-0613", "1.50", "2.00"),
+            ("gpt-3.5-turbo-0125", "gpt-3.5-turbo", "0.50", "1.50"),
+        ]
+        for (requested, entry, input, output) in cases {
+            let r = try c.resolve(requested)
+            #expect(r.model.name == entry, "\(requested)")
+            let rates = try r.model.billingPrice().standard
+            #expect(rates.input == (try Money(perMillionTokens: input)), "\(requested)")
+            #expect(rates.output == (try Money(perMillionTokens: output)), "\(requested)")
+            // One prompt token and one completion token, to the pico-dollar.
+            let cost = try r.model.billingPrice().cost(promptTokens: 1, completionTokens: 1)
+            #expect(cost == rates.input + rates.output)
+        }
+        #expect(try c.resolve("gpt-3.5-turbo-1106").match == .name)
+        #expect(try c.resolve("gpt-3.5-turbo-0613").model.contextWindow == 4097)
     }
 
     @Test func aliasesTagsAndCaseResolve() throws {

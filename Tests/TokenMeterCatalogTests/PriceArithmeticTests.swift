@@ -51,6 +51,37 @@ import TokenMeterMoney
         #expect(try p.cost(promptTokens: 272_001, completionTokens: 1000) == Money(picoUSD: 272_001 * 5_000_000 + 1000 * 22_500_000))
     }
 
+    @Test func serviceTierCostsUseTheTiersRates() throws {
+        let p = try #require(try TestSupport.bundled().model(named: "gpt-5")?.price)
+        // 1000 prompt tokens of which 400 cached, 500 completion tokens.
+        let standard: Int64 = 600 * 1_250_000 + 400 * 125_000 + 500 * 10_000_000
+        let priority: Int64 = 600 * 2_500_000 + 400 * 250_000 + 500 * 20_000_000
+        let flex: Int64 = 600 * 625_000 + 400 * 62_500 + 500 * 5_000_000
+        #expect(try p.cost(promptTokens: 1000, cachedTokens: 400, completionTokens: 500).picoUSD == standard)
+        #expect(try p.cost(promptTokens: 1000, cachedTokens: 400, completionTokens: 500, serviceTier: nil).picoUSD == standard)
+        #expect(try p.cost(promptTokens: 1000, cachedTokens: 400, completionTokens: 500, serviceTier: "default").picoUSD == standard)
+        #expect(try p.cost(promptTokens: 1000, cachedTokens: 400, completionTokens: 500, serviceTier: "priority").picoUSD == priority)
+        #expect(try p.cost(promptTokens: 1000, cachedTokens: 400, completionTokens: 500, serviceTier: "flex").picoUSD == flex)
+        #expect(p.provenance(ofServiceTier: "flex")?.date == "2026-12-06" && p.provenance(ofServiceTier: nil)?.date == "2026-11-25")
+    }
+
+    @Test func aTierTheCatalogCannotPriceIsAnErrorNeverAnotherTiersPrice() throws {
+        let catalog = try TestSupport.bundled()
+        let gpt41 = try #require(catalog.model(named: "gpt-4.1")?.price)
+        #expect(gpt41.rates(forPromptTokens: 10, serviceTier: "flex") == nil)
+        #expect(throws: CostError.unpricedServiceTier("flex", promptTokens: 10)) { try gpt41.cost(promptTokens: 10, completionTokens: 1, serviceTier: "flex") }
+        #expect(throws: CostError.unpricedServiceTier("auto", promptTokens: 10)) { try gpt41.cost(promptTokens: 10, completionTokens: 1, serviceTier: "auto") }
+        // gpt-5.4 above 272k: flex has its own long-context rates, priority has none in the catalog.
+        let gpt54 = try #require(catalog.model(named: "gpt-5.4")?.price)
+        #expect(try gpt54.cost(promptTokens: 272_001, completionTokens: 1000, serviceTier: "flex")
+                == Money(picoUSD: 272_001 * 2_500_000 + 1000 * 11_250_000))
+        #expect(try gpt54.cost(promptTokens: 272_000, completionTokens: 1000, serviceTier: "priority")
+                == Money(picoUSD: 272_000 * 5_000_000 + 1000 * 30_000_000))
+        #expect(throws: CostError.unpricedServiceTier("priority", promptTokens: 272_001)) {
+            try gpt54.cost(promptTokens: 272_001, completionTokens: 0, serviceTier: "priority")
+        }
+    }
+
     @Test func impossibleCountsAndOverflowAreErrors() throws {
         let p = try #require(try TestSupport.bundled().model(named: "o1-pro")?.price)
         #expect(throws: CostError.invalidCounts(prompt: 5, cached: 6, completion: 0)) { try p.cost(promptTokens: 5, cachedTokens: 6, completionTokens: 0) }

@@ -6,18 +6,28 @@ enum BundledCatalog {
     static let json = #"""
 {
   "format": 1,
-  "description": "TokenMeter's bundled model catalog. Format: docs/CATALOG.md. OpenAI prices in USD per 1M tokens from litellm 1.110.2 as recorded in FACTS.md section 3; local Ollama models cost 0.",
+  "description": "TokenMeter's bundled model catalog. Format: docs/CATALOG.md. OpenAI prices in USD per 1M tokens and limits with their sources in docs/reference/PRICES.md (litellm 1.110.2, as recorded in FACTS.md section 3); local Ollama models cost 0.",
   "models": [
     {
       "name": "gpt-4o",
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 128000,
+      "max_input_tokens": 128000,
       "max_output_tokens": 16384,
       "price": {
         "input": "2.50",
         "cached_input": "1.25",
         "output": "10.00",
+        "service_tiers": {
+          "priority": {
+            "input": "4.25",
+            "cached_input": "2.125",
+            "output": "17.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -33,10 +43,19 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 128000,
+      "max_input_tokens": 128000,
       "max_output_tokens": 4096,
       "price": {
         "input": "5.00",
         "output": "15.00",
+        "service_tiers": {
+          "priority": {
+            "input": "8.75",
+            "output": "26.25",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -51,11 +70,21 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 128000,
+      "max_input_tokens": 128000,
       "max_output_tokens": 16384,
       "price": {
         "input": "0.15",
         "cached_input": "0.075",
         "output": "0.60",
+        "service_tiers": {
+          "priority": {
+            "input": "0.25",
+            "cached_input": "0.125",
+            "output": "1.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -71,11 +100,21 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 1047576,
+      "max_input_tokens": 1047576,
       "max_output_tokens": 32768,
       "price": {
         "input": "2.00",
         "cached_input": "0.50",
         "output": "8.00",
+        "service_tiers": {
+          "priority": {
+            "input": "3.50",
+            "cached_input": "0.875",
+            "output": "14.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -90,11 +129,21 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 1047576,
+      "max_input_tokens": 1047576,
       "max_output_tokens": 32768,
       "price": {
         "input": "0.40",
         "cached_input": "0.10",
         "output": "1.60",
+        "service_tiers": {
+          "priority": {
+            "input": "0.70",
+            "cached_input": "0.175",
+            "output": "2.80",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -108,11 +157,21 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 1047576,
+      "max_input_tokens": 1047576,
       "max_output_tokens": 32768,
       "price": {
         "input": "0.10",
         "cached_input": "0.025",
         "output": "0.40",
+        "service_tiers": {
+          "priority": {
+            "input": "0.20",
+            "cached_input": "0.05",
+            "output": "0.80",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -126,6 +185,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 200000,
+      "max_input_tokens": 200000,
       "max_output_tokens": 100000,
       "hidden_output": true,
       "price": {
@@ -146,12 +206,29 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 200000,
+      "max_input_tokens": 200000,
       "max_output_tokens": 100000,
       "hidden_output": true,
       "price": {
         "input": "2.00",
         "cached_input": "0.50",
         "output": "8.00",
+        "service_tiers": {
+          "flex": {
+            "input": "1.00",
+            "cached_input": "0.25",
+            "output": "4.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "3.50",
+            "cached_input": "0.875",
+            "output": "14.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -166,6 +243,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 200000,
+      "max_input_tokens": 200000,
       "max_output_tokens": 100000,
       "hidden_output": true,
       "price": {
@@ -181,12 +259,29 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 200000,
+      "max_input_tokens": 200000,
       "max_output_tokens": 100000,
       "hidden_output": true,
       "price": {
         "input": "1.10",
         "cached_input": "0.275",
         "output": "4.40",
+        "service_tiers": {
+          "flex": {
+            "input": "0.55",
+            "cached_input": "0.138",
+            "output": "2.20",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "2.00",
+            "cached_input": "0.50",
+            "output": "8.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -199,13 +294,30 @@ enum BundledCatalog {
       "name": "gpt-5",
       "provider": "openai",
       "encoding": "o200k_base",
-      "context_window": 272000,
+      "context_window": 400000,
+      "max_input_tokens": 272000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
         "input": "1.25",
         "cached_input": "0.125",
         "output": "10.00",
+        "service_tiers": {
+          "flex": {
+            "input": "0.625",
+            "cached_input": "0.0625",
+            "output": "5.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "2.50",
+            "cached_input": "0.25",
+            "output": "20.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -213,20 +325,36 @@ enum BundledCatalog {
         "rule": "tiles",
         "base": 70,
         "tile": 140
-      },
-      "note": "context is 272k input + 128k output = 400k"
+      }
     },
     {
       "name": "gpt-5-mini",
       "provider": "openai",
       "encoding": "o200k_base",
-      "context_window": 272000,
+      "context_window": 400000,
+      "max_input_tokens": 272000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
         "input": "0.25",
         "cached_input": "0.025",
         "output": "2.00",
+        "service_tiers": {
+          "flex": {
+            "input": "0.125",
+            "cached_input": "0.0125",
+            "output": "1.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "0.45",
+            "cached_input": "0.045",
+            "output": "3.60",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -240,13 +368,23 @@ enum BundledCatalog {
       "name": "gpt-5-nano",
       "provider": "openai",
       "encoding": "o200k_base",
-      "context_window": 272000,
+      "context_window": 400000,
+      "max_input_tokens": 272000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
         "input": "0.05",
         "cached_input": "0.005",
         "output": "0.40",
+        "service_tiers": {
+          "flex": {
+            "input": "0.025",
+            "cached_input": "0.0025",
+            "output": "0.20",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -261,6 +399,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 128000,
+      "max_input_tokens": 128000,
       "max_output_tokens": 16384,
       "hidden_output": true,
       "price": {
@@ -281,6 +420,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "cl100k_base",
       "context_window": 128000,
+      "max_input_tokens": 128000,
       "max_output_tokens": 4096,
       "price": {
         "input": "10.00",
@@ -300,6 +440,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "cl100k_base",
       "context_window": 8192,
+      "max_input_tokens": 8192,
       "max_output_tokens": 4096,
       "price": {
         "input": "30.00",
@@ -317,6 +458,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "cl100k_base",
       "context_window": 16385,
+      "max_input_tokens": 16385,
       "max_output_tokens": 4096,
       "price": {
         "input": "0.50",
@@ -327,16 +469,63 @@ enum BundledCatalog {
       "framing_verified_by": "OpenAI cookbook How_to_count_tokens_with_tiktoken.ipynb @ c81359cd: counts equal the API's usage.prompt_tokens"
     },
     {
+      "name": "gpt-3.5-turbo-1106",
+      "provider": "openai",
+      "encoding": "cl100k_base",
+      "context_window": 16385,
+      "max_input_tokens": 16385,
+      "max_output_tokens": 4096,
+      "price": {
+        "input": "1.00",
+        "output": "2.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (docs/reference/PRICES.md)",
+        "date": "2026-12-06"
+      },
+      "note": "a dated gpt-3.5-turbo snapshot with its own price; chat framing assumed equal to gpt-3.5-turbo-0125 (verified by the cookbook)"
+    },
+    {
+      "name": "gpt-3.5-turbo-0613",
+      "provider": "openai",
+      "encoding": "cl100k_base",
+      "context_window": 4097,
+      "max_input_tokens": 4097,
+      "max_output_tokens": 4096,
+      "price": {
+        "input": "1.50",
+        "output": "2.00",
+        "source": "litellm 1.53.1 model_prices_and_context_window_backup.json; absent from 1.110.2 (docs/reference/PRICES.md)",
+        "date": "2026-12-06"
+      },
+      "note": "a dated gpt-3.5-turbo snapshot with its own price; chat framing assumed equal to gpt-3.5-turbo-0125 (verified by the cookbook)"
+    },
+    {
       "name": "gpt-5.1",
       "provider": "openai",
       "encoding": "o200k_base",
-      "context_window": 272000,
+      "context_window": 400000,
+      "max_input_tokens": 272000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
         "input": "1.25",
         "cached_input": "0.125",
         "output": "10.00",
+        "service_tiers": {
+          "flex": {
+            "input": "0.625",
+            "cached_input": "0.0625",
+            "output": "5.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "2.50",
+            "cached_input": "0.25",
+            "output": "20.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -351,13 +540,30 @@ enum BundledCatalog {
       "name": "gpt-5.2",
       "provider": "openai",
       "encoding": "o200k_base",
-      "context_window": 272000,
+      "context_window": 400000,
+      "max_input_tokens": 272000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
         "input": "1.75",
         "cached_input": "0.175",
         "output": "14.00",
+        "service_tiers": {
+          "flex": {
+            "input": "0.875",
+            "cached_input": "0.0875",
+            "output": "7.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "3.50",
+            "cached_input": "0.35",
+            "output": "28.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -373,6 +579,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 1050000,
+      "max_input_tokens": 1050000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
@@ -384,6 +591,28 @@ enum BundledCatalog {
           "input": "5.00",
           "cached_input": "0.50",
           "output": "22.50"
+        },
+        "service_tiers": {
+          "flex": {
+            "input": "1.25",
+            "cached_input": "0.13",
+            "output": "7.50",
+            "long_context": {
+              "above_prompt_tokens": 272000,
+              "input": "2.50",
+              "cached_input": "0.25",
+              "output": "11.25"
+            },
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "5.00",
+            "cached_input": "0.50",
+            "output": "30.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
         },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
@@ -399,13 +628,30 @@ enum BundledCatalog {
       "name": "gpt-5.4-mini",
       "provider": "openai",
       "encoding": "o200k_base",
-      "context_window": 272000,
+      "context_window": 400000,
+      "max_input_tokens": 272000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
         "input": "0.75",
         "cached_input": "0.075",
         "output": "4.50",
+        "service_tiers": {
+          "flex": {
+            "input": "0.375",
+            "cached_input": "0.0375",
+            "output": "2.25",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "1.50",
+            "cached_input": "0.15",
+            "output": "9.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -419,13 +665,23 @@ enum BundledCatalog {
       "name": "gpt-5.4-nano",
       "provider": "openai",
       "encoding": "o200k_base",
-      "context_window": 272000,
+      "context_window": 400000,
+      "max_input_tokens": 272000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
         "input": "0.20",
         "cached_input": "0.02",
         "output": "1.25",
+        "service_tiers": {
+          "flex": {
+            "input": "0.10",
+            "cached_input": "0.01",
+            "output": "0.625",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
+        },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
       },
@@ -440,6 +696,7 @@ enum BundledCatalog {
       "provider": "openai",
       "encoding": "o200k_base",
       "context_window": 1050000,
+      "max_input_tokens": 1050000,
       "max_output_tokens": 128000,
       "hidden_output": true,
       "price": {
@@ -451,6 +708,28 @@ enum BundledCatalog {
           "input": "10.00",
           "cached_input": "1.00",
           "output": "45.00"
+        },
+        "service_tiers": {
+          "flex": {
+            "input": "2.50",
+            "cached_input": "0.25",
+            "output": "15.00",
+            "long_context": {
+              "above_prompt_tokens": 272000,
+              "input": "5.00",
+              "cached_input": "0.50",
+              "output": "22.50"
+            },
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_flex, cache_read_input_token_cost_flex, output_cost_per_token_flex (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          },
+          "priority": {
+            "input": "12.50",
+            "cached_input": "1.25",
+            "output": "75.00",
+            "source": "litellm 1.110.2 model_prices_and_context_window_backup.json: input_cost_per_token_priority, cache_read_input_token_cost_priority, output_cost_per_token_priority (docs/reference/PRICES.md)",
+            "date": "2026-12-06"
+          }
         },
         "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (FACTS.md section 3)",
         "date": "2026-11-25"
@@ -468,6 +747,7 @@ enum BundledCatalog {
       "mode": "responses",
       "encoding": "o200k_base",
       "context_window": 200000,
+      "max_input_tokens": 200000,
       "max_output_tokens": 100000,
       "hidden_output": true,
       "price": {
@@ -488,6 +768,7 @@ enum BundledCatalog {
       "mode": "responses",
       "encoding": "o200k_base",
       "context_window": 200000,
+      "max_input_tokens": 200000,
       "max_output_tokens": 100000,
       "hidden_output": true,
       "price": {
@@ -509,6 +790,7 @@ enum BundledCatalog {
       "mode": "responses",
       "encoding": "o200k_base",
       "context_window": 400000,
+      "max_input_tokens": 400000,
       "max_output_tokens": 272000,
       "hidden_output": true,
       "price": {

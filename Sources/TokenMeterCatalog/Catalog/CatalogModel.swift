@@ -10,8 +10,14 @@ public struct CatalogModel: Sendable, Equatable {
     public var mode: String
     /// The tokenizer used to count, and whether it is the model's own.
     public var encoding: ModelEncoding
-    /// Largest prompt accepted, in tokens (litellm's `max_input_tokens`).
+    /// The model's whole context, in tokens: the prompt plus the completion (reasoning included) must fit
+    /// in it. The output cap sent upstream is never more than `contextWindow − prompt` (see
+    /// `contextOverflow(promptTokens:outputTokens:)` and `outputRoom(promptTokens:)`).
     public var contextWindow: Int
+    /// Largest prompt accepted, in tokens (litellm's `max_input_tokens`), when it is less than the context
+    /// window (the gpt-5 family: 272,000 of a 400,000 context); nil when the context window alone limits the
+    /// prompt. Never more than `contextWindow`.
+    public var maxInputTokens: Int?
     /// Largest completion the model produces in one request, in tokens.
     public var maxOutputTokens: Int
     /// True when the model produces output the gateway cannot see while it streams: hidden reasoning
@@ -29,7 +35,7 @@ public struct CatalogModel: Sendable, Equatable {
     public var note: String?
 
     public init(name: String, aliases: [String] = [], provider: String, mode: String = "chat",
-                encoding: ModelEncoding, contextWindow: Int, maxOutputTokens: Int, hiddenOutput: Bool = false,
+                encoding: ModelEncoding, contextWindow: Int, maxInputTokens: Int? = nil, maxOutputTokens: Int, hiddenOutput: Bool = false,
                 price: ModelPrice?, image: ImageTokenRule? = nil, framingVerifiedBy: String? = nil,
                 note: String? = nil) {
         self.name = name
@@ -38,6 +44,7 @@ public struct CatalogModel: Sendable, Equatable {
         self.mode = mode
         self.encoding = encoding
         self.contextWindow = contextWindow
+        self.maxInputTokens = maxInputTokens
         self.maxOutputTokens = maxOutputTokens
         self.hiddenOutput = hiddenOutput
         self.price = price

@@ -8,6 +8,8 @@ struct ModelPatch: Sendable {
         case keep
         case set(Value)
         case remove
+
+        var isKept: Bool { if case .keep = self { true } else { false } }
     }
 
     var name: String
@@ -18,6 +20,7 @@ struct ModelPatch: Sendable {
     var mode: String?
     var encoding: ModelEncoding?
     var contextWindow: Int?
+    var maxInputTokens: Change<Int> = .keep
     var maxOutputTokens: Int?
     var hiddenOutput: Bool?
     var price: Change<ModelPrice> = .keep
@@ -26,7 +29,7 @@ struct ModelPatch: Sendable {
     var note: Change<String> = .keep
 
     static let fields = ["name", "aliases", "provider", "mode", "encoding", "estimate_encoding", "context_window",
-                         "max_output_tokens", "hidden_output", "price", "image", "framing_verified_by", "note"]
+                         "max_input_tokens", "max_output_tokens", "hidden_output", "price", "image", "framing_verified_by", "note"]
 
     /// Decodes `models[index]` of a catalog file.
     init(_ value: JSONValue, index: Int, origin: String) throws(CatalogError) {
@@ -45,6 +48,7 @@ struct ModelPatch: Sendable {
         }
         encoding = try ModelPatch.readEncoding(r)
         contextWindow = try r.int("context_window", in: 1...100_000_000)
+        if r.isNull("max_input_tokens") { maxInputTokens = .remove } else if let n = try r.int("max_input_tokens", in: 1...100_000_000) { maxInputTokens = .set(n) }
         maxOutputTokens = try r.int("max_output_tokens", in: 1...100_000_000)
         hiddenOutput = try r.bool("hidden_output")
         if r.isNull("price") { price = .remove } else if let p = try r.object("price") { price = .set(try ModelPatch.readPrice(p)) }
@@ -82,18 +86,45 @@ struct ModelPatch: Sendable {
         return .init(input: input, cachedInput: try r.pricePerMillion("cached_input"), output: output)
     }
 
-    private static func readPrice(_ r: CatalogEntryReader) throws(CatalogError) -> ModelPrice {
-        try r.rejectUnknownKeys(["input", "cached_input", "output", "long_context", "source", "date"])
-        let standard = try readRates(r)
-        var tier: ModelPrice.LongContextTier?
-        if let t = try r.object("long_context") {
-            try t.rejectUnknownKeys(["above_prompt_tokens", "input", "cached_input", "output"])
-            tier = .init(abovePromptTokens: try t.requiredInt("above_prompt_tokens", in: 1...100_000_000), rates: try readRates(t))
-        }
+    private static func readLongContext(_ r: CatalogEntryReader) throws(CatalogError) -> ModelPrice.LongContextTier? {
+        guard let t = try r.object("long_context") else { return nil }
+        try t.rejectUnknownKeys(["above_prompt_tokens", "input", "cached_input", "output"])
+        return .init(abovePromptTokens: try t.requiredInt("above_prompt_tokens", in: 1...100_000_000), rates: try readRates(t))
+    }
+
+    /// The `source` and `date` of a price or of one service tier's price, both required.
+    private static func readProvenance(_ r: CatalogEntryReader) throws(CatalogError) -> (source: String, date: String) {
         let source = try r.requiredString("source")
         let date = try r.requiredString("date")
         guard isISODate(date) else { throw r.fail("date", "\"\(date)\" is not a date of the form YYYY-MM-DD") }
-        return ModelPrice(standard: standard, longContext: tier, source: source, date: date)
+        return (source, date)
+    }
+
+    private static func readPrice(_ r: CatalogEntryReader) throws(CatalogError) -> ModelPrice {
+        try r.rejectUnknownKeys(["input", "cached_input", "output", "long_context", "service_tiers", "source", "date"])
+        let standard = try readRates(r)
+        let longContext = try readLongContext(r)
+        var tiers: [String: ModelPrice.ServiceTierPrice] = [:]
+        if let all = try r.object("service_tiers") {
+            for member in all.members where !member.key.hasPrefix("_") {
+                let name = member.key
+                guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_" || $0 == "-") }) else {
+                    throw all.fail(name, "a service tier name is lowercase letters, digits, _ or -, as OpenAI reports it in `service_tier`")
+                }
+                guard name != ModelPrice.standardServiceTier, name != "auto" else {
+                    throw all.fail(name, "\"\(name)\" is not a priced tier: \"default\" is the standard price (price.input, ...), "
+                        + "and \"auto\" is a request value, not the tier that served it")
+                }
+                guard let t = try all.object(name) else { throw all.fail(name, "expected an object with input, output, source and date") }
+                try t.rejectUnknownKeys(["input", "cached_input", "output", "long_context", "source", "date"])
+                let rates = try readRates(t)
+                let long = try readLongContext(t)
+                let (source, date) = try readProvenance(t)
+                tiers[name] = .init(rates: rates, longContext: long, source: source, date: date)
+            }
+        }
+        let (source, date) = try readProvenance(r)
+        return ModelPrice(standard: standard, longContext: longContext, serviceTiers: tiers, source: source, date: date)
     }
 
     private static func readImage(_ r: CatalogEntryReader) throws(CatalogError) -> ImageTokenRule {
@@ -140,7 +171,7 @@ struct ModelPatch: Sendable {
         } else {
             guard let provider else { throw missing("provider", "who serves it, e.g. \"openai\" or \"ollama\"") }
             guard let encoding else { throw missing("encoding", "o200k_base, cl100k_base, o200k_harmony or approximate") }
-            guard let contextWindow else { throw missing("context_window", "largest prompt in tokens") }
+            guard let contextWindow else { throw missing("context_window", "the whole context in tokens, prompt plus output") }
             guard let maxOutputTokens else { throw missing("max_output_tokens", "largest completion in tokens") }
             m = CatalogModel(name: name, provider: provider, encoding: encoding, contextWindow: contextWindow,
                              maxOutputTokens: maxOutputTokens, price: nil)
@@ -150,12 +181,18 @@ struct ModelPatch: Sendable {
         if let mode { m.mode = mode }
         if let encoding { m.encoding = encoding }
         if let contextWindow { m.contextWindow = contextWindow }
+        switch maxInputTokens { case .keep: break; case .set(let n): m.maxInputTokens = n; case .remove: m.maxInputTokens = nil }
         if let maxOutputTokens { m.maxOutputTokens = maxOutputTokens }
         if let hiddenOutput { m.hiddenOutput = hiddenOutput }
         switch price { case .keep: break; case .set(let p): m.price = p; case .remove: m.price = nil }
         switch image { case .keep: break; case .set(let i): m.image = i; case .remove: m.image = nil }
         switch framingVerifiedBy { case .keep: break; case .set(let s): m.framingVerifiedBy = s; case .remove: m.framingVerifiedBy = nil }
         switch note { case .keep: break; case .set(let s): m.note = s; case .remove: m.note = nil }
+        if let maxInput = m.maxInputTokens, maxInput > m.contextWindow {
+            throw .invalidField(origin: origin, entry: entryLabel, field: maxInputTokens.isKept ? "context_window" : "max_input_tokens",
+                                problem: "max_input_tokens \(maxInput) is more than context_window \(m.contextWindow); the context window "
+                                    + "is the whole context (prompt plus output), so the largest prompt cannot exceed it")
+        }
         return m
     }
 }

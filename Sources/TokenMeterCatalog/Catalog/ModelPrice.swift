@@ -1,7 +1,8 @@
 import TokenMeterMoney
 
 /// What a model costs, per token, in exact pico-dollars (see `Money`), with where the figures came
-/// from. Reasoning tokens are billed as output.
+/// from. Reasoning tokens are billed as output. The standard rates are what OpenAI calls the `default`
+/// service tier; other tiers (`flex`, `priority`) have their own prices in `serviceTiers`.
 public struct ModelPrice: Sendable, Equatable {
     /// Rates that apply to one request.
     public struct Rates: Sendable, Equatable {
@@ -37,32 +38,49 @@ public struct ModelPrice: Sendable, Equatable {
     public var standard: Rates
     /// Optional long-prompt tier.
     public var longContext: LongContextTier?
+    /// Prices of the other service tiers, keyed by the name OpenAI reports in a response's `service_tier`
+    /// (`"flex"`, `"priority"`); empty when the catalog knows none. See `rates(forPromptTokens:serviceTier:)`.
+    public var serviceTiers: [String: ServiceTierPrice]
     /// Where the prices were read, e.g. "litellm 1.110.2 model_prices_and_context_window_backup.json".
     public var source: String
     /// The day the prices were read from `source`, `YYYY-MM-DD`.
     public var date: String
 
-    public init(standard: Rates, longContext: LongContextTier? = nil, source: String, date: String) {
+    public init(standard: Rates, longContext: LongContextTier? = nil, serviceTiers: [String: ServiceTierPrice] = [:],
+                source: String, date: String) {
         self.standard = standard
         self.longContext = longContext
+        self.serviceTiers = serviceTiers
         self.source = source
         self.date = date
     }
 
-    /// The rates for a request with `promptTokens` prompt tokens.
+    /// The standard-tier rates for a request with `promptTokens` prompt tokens.
     public func rates(forPromptTokens promptTokens: Int) -> Rates {
         if let tier = longContext, promptTokens > tier.abovePromptTokens { return tier.rates }
         return standard
     }
 
-    /// The exact cost of one request: `(prompt − cached) × input + cached × cachedInput +
-    /// completion × output`, all in pico-dollars. `cachedTokens` are part of `promptTokens`, as in
-    /// OpenAI's `usage`. Throws when a count is negative or the total passes ±$9.2 million.
+    /// The exact cost of one request at the standard rates: `(prompt − cached) × input +
+    /// cached × cachedInput + completion × output`, all in pico-dollars. `cachedTokens` are part of
+    /// `promptTokens`, as in OpenAI's `usage`. Throws when a count is negative or the total passes
+    /// ±$9.2 million.
     public func cost(promptTokens: Int, cachedTokens: Int = 0, completionTokens: Int) throws(CostError) -> Money {
+        try cost(promptTokens: promptTokens, cachedTokens: cachedTokens, completionTokens: completionTokens, serviceTier: nil)
+    }
+
+    /// The exact cost of one request served in `serviceTier` (nil or `"default"`: the standard rates),
+    /// computed as in `cost(promptTokens:cachedTokens:completionTokens:)` with that tier's rates. Throws
+    /// `CostError.unpricedServiceTier` when the catalog has no price for the tier at this prompt length
+    /// (see `rates(forPromptTokens:serviceTier:)`): such a request must not be billed at another tier's price.
+    public func cost(promptTokens: Int, cachedTokens: Int = 0, completionTokens: Int,
+                     serviceTier: String?) throws(CostError) -> Money {
         guard promptTokens >= 0, completionTokens >= 0, cachedTokens >= 0, cachedTokens <= promptTokens else {
             throw .invalidCounts(prompt: promptTokens, cached: cachedTokens, completion: completionTokens)
         }
-        let r = rates(forPromptTokens: promptTokens)
+        guard let r = rates(forPromptTokens: promptTokens, serviceTier: serviceTier) else {
+            throw .unpricedServiceTier(serviceTier ?? ModelPrice.standardServiceTier, promptTokens: promptTokens)
+        }
         guard let uncached = r.input.times(promptTokens - cachedTokens),
               let cached = (r.cachedInput ?? r.input).times(cachedTokens),
               let output = r.output.times(completionTokens),

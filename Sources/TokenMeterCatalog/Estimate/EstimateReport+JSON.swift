@@ -44,17 +44,24 @@ extension EstimateRow {
             "max_output_source": .string(allowanceSource.rawValue),
             "hidden_output": .bool(model.hiddenOutput),
             "context_window": .int(model.contextWindow),
+            "max_input_tokens": model.maxInputTokens.map { .int($0) } ?? .null,
             "fits_context": .bool(fitsContext),
-            "priced": .bool(model.price != nil),
+            "service_tier": serviceTier.map { .string($0) } ?? .null,
+            "priced": .bool(promptCost != nil),
             "prompt_cost": promptCost.map { .string($0.decimalString) } ?? .null,
             "worst_case_cost": worstCaseCost.map { .string($0.decimalString) } ?? .null,
-            "price_source": model.price.map { .string($0.source) } ?? .null,
-            "price_date": model.price.map { .string($0.date) } ?? .null,
+            "price_source": provenance.map { .string($0.source) } ?? .null,
+            "price_date": provenance.map { .string($0.date) } ?? .null,
             "exact": .bool(isExact),
             "approximations": .array(prompt.approximations.map { .string($0) }),
             "warnings": .array(warnings.map { .string($0) }),
         ]
     }
+}
+
+extension EstimateRow {
+    /// Where the prices of this row's service tier were read; nil when the model has none.
+    var provenance: (source: String, date: String)? { model.price?.provenance(ofServiceTier: serviceTier) }
 }
 
 extension EstimateTotal {

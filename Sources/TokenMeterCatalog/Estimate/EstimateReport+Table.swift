@@ -13,7 +13,7 @@ extension EstimateReport {
             var name = r.model.name
             if r.resolved.requested.lowercased() != r.model.name.lowercased() { name = "\(r.resolved.requested) → \(r.model.name)" }
             var line = [name, String(r.prompt.tokens), String(r.maxOutputTokens), money(r.promptCost), money(r.worstCaseCost),
-                        r.fitsContext ? "fits \(r.model.contextWindow)" : "OVER \(r.model.contextWindow)", r.isExact ? "exact" : "approx"]
+                        r.contextOverflow.map { "OVER \($0.limit)" } ?? "fits \(r.model.contextWindow)", r.isExact ? "exact" : "approx"]
             if showInput { line.insert(r.input, at: 0) }
             lines.append(line)
         }

@@ -12,15 +12,20 @@ public enum ModelSelection: Sendable, Equatable {
 
 /// Settings of an estimate run.
 public struct EstimateOptions: Sendable, Equatable {
-    /// Output allowance when a request does not set one (`--max-output`); nil → the model's maximum.
+    /// Output allowance when a request does not set one (`--max-output`); nil → the model's maximum,
+    /// cut to what fits beside the prompt.
     public var maxOutput: Int?
+    /// The service tier to price with (`--service-tier`, e.g. `"flex"`, `"priority"`); nil → the standard
+    /// prices. A model without a price for the tier shows no cost.
+    public var serviceTier: String?
     /// Count text inputs as bare text instead of as one user message.
     public var rawText: Bool
     /// How many inputs are read and counted at once.
     public var workers: Int
 
-    public init(maxOutput: Int? = nil, rawText: Bool = false, workers: Int = 2) {
+    public init(maxOutput: Int? = nil, serviceTier: String? = nil, rawText: Bool = false, workers: Int = 2) {
         self.maxOutput = maxOutput
+        self.serviceTier = serviceTier
         self.rawText = rawText
         self.workers = workers
     }
@@ -115,12 +120,23 @@ public struct Estimator: Sendable {
         let allowance: Int, source: EstimateRow.AllowanceSource
         if let requestMax { (allowance, source) = (requestMax, .request) }
         else if let n = options.maxOutput { (allowance, source) = (n, .option) }
-        else { (allowance, source) = (model.maxOutputTokens, .model) }
+        else {
+            // No cap is sent: the gateway sends the model's maximum, cut to what fits beside the prompt.
+            (allowance, source) = (min(model.maxOutputTokens, model.outputRoom(promptTokens: prompt.tokens) ?? .max), .model)
+        }
 
         var warnings: [String] = []
-        let fits = prompt.tokens <= model.contextWindow
-        if !fits {
-            warnings.append("prompt of \(prompt.tokens) tokens exceeds \(model.name)'s context window of \(model.contextWindow) tokens; the provider would reject it")
+        // A cap that would be sent (the request's or --max-output) must fit beside the prompt, as the provider checks.
+        let overflow = model.contextOverflow(promptTokens: prompt.tokens, outputTokens: source == .model ? 0 : allowance)
+        switch overflow {
+        case nil:
+            break
+        case .inputTooLong(_, let limit)?:
+            warnings.append("prompt of \(prompt.tokens) tokens exceeds \(model.name)'s input limit of \(limit) tokens (of a \(model.contextWindow)-token context); the provider would reject it")
+        case .contextExceeded(_, let output, let window)? where output == 0 || prompt.tokens >= window:
+            warnings.append("prompt of \(prompt.tokens) tokens exceeds \(model.name)'s context window of \(window) tokens; the provider would reject it")
+        case .contextExceeded(_, let output, let window)?:
+            warnings.append("prompt of \(prompt.tokens) tokens plus an output allowance of \(output) exceeds \(model.name)'s context window of \(window) tokens; the provider would reject it")
         }
         if allowance > model.maxOutputTokens {
             warnings.append("output allowance of \(allowance) tokens exceeds \(model.name)'s maximum of \(model.maxOutputTokens); the provider would reject it")
@@ -128,8 +144,10 @@ public struct Estimator: Sendable {
         var promptCost: Money?, worstCost: Money?
         if let price = model.price {
             do {
-                promptCost = try price.cost(promptTokens: prompt.tokens, completionTokens: 0)
-                worstCost = try price.cost(promptTokens: prompt.tokens, completionTokens: allowance)
+                promptCost = try price.cost(promptTokens: prompt.tokens, completionTokens: 0, serviceTier: options.serviceTier)
+                worstCost = try price.cost(promptTokens: prompt.tokens, completionTokens: allowance, serviceTier: options.serviceTier)
+            } catch .unpricedServiceTier(let tier, _) {
+                warnings.append("\(model.name) has no \"\(tier)\" service-tier price in the catalog for this prompt: no cost shown")
             } catch { throw .cost(model: model.name, error) }
             if let tier = price.longContext, prompt.tokens > tier.abovePromptTokens {
                 warnings.append("prompt above \(tier.abovePromptTokens) tokens: \(model.name)'s long-context rates apply to the whole request")
@@ -138,7 +156,8 @@ public struct Estimator: Sendable {
             warnings.append("\(model.name) has no price in the catalog: refused for billing")
         }
         return EstimateRow(input: input, resolved: target, prompt: prompt, maxOutputTokens: allowance, allowanceSource: source,
-                           promptCost: promptCost, worstCaseCost: worstCost, fitsContext: fits, warnings: warnings)
+                           serviceTier: options.serviceTier, promptCost: promptCost, worstCaseCost: worstCost,
+                           contextOverflow: overflow, warnings: warnings)
     }
 
     static func cheaperFirst(_ a: EstimateRow, _ b: EstimateRow) -> Bool {
@@ -157,14 +176,14 @@ public struct Estimator: Sendable {
             var t = byModel[key] ?? {
                 order.append(key)
                 return EstimateTotal(model: key, inputs: 0, promptTokens: 0, maxOutputTokens: 0,
-                                     promptCost: r.model.price == nil ? nil : .zero,
-                                     worstCaseCost: r.model.price == nil ? nil : .zero, overContext: 0, isExact: true)
+                                     promptCost: .zero, worstCaseCost: .zero, overContext: 0, isExact: true)
             }()
             t.inputs += 1
             t.promptTokens += r.prompt.tokens
             t.maxOutputTokens += r.maxOutputTokens
-            if let c = r.promptCost { t.promptCost = t.promptCost.map { $0 + c } }
-            if let c = r.worstCaseCost { t.worstCaseCost = t.worstCaseCost.map { $0 + c } }
+            // A total has a cost only when every row it sums has one (no price, or none for the service tier).
+            t.promptCost = t.promptCost.flatMap { sum in r.promptCost.map { sum + $0 } }
+            t.worstCaseCost = t.worstCaseCost.flatMap { sum in r.worstCaseCost.map { sum + $0 } }
             if !r.fitsContext { t.overContext += 1 }
             t.isExact = t.isExact && r.isExact
             byModel[key] = t

@@ -47,16 +47,20 @@ extension Gateway {
         }
         let counter = ChatPromptCounter(model: model, trustsDeclaredImageSizes: false, countText: { encoding.count($0) })
         let promptTokens = counter.count(intake.counted).tokens
-        if model.contextWindow > 0 {
-            let wanted = promptTokens + (intake.counted.maxOutputTokens ?? 0)
-            if promptTokens >= model.contextWindow || wanted > model.contextWindow {
-                let detail = intake.counted.maxOutputTokens.map {
-                    "you requested \(wanted) tokens (\(promptTokens) in the messages, \($0) in the completion)"
-                } ?? "your messages resulted in \(promptTokens) tokens"
-                throw GatewayError(.badRequest, "This model's maximum context length is \(model.contextWindow) tokens. "
-                    + "However, \(detail). Please reduce the length of the messages or completion.",
-                    param: "messages", code: "context_length_exceeded")
-            }
+        switch model.contextOverflow(promptTokens: promptTokens, outputTokens: intake.counted.maxOutputTokens ?? 0) {
+        case nil:
+            break
+        case .inputTooLong(_, let maxInput)?:
+            throw GatewayError(.badRequest, "This model's maximum input length is \(maxInput) tokens. However, your messages "
+                + "resulted in \(promptTokens) tokens. Please reduce the length of the messages.",
+                param: "messages", code: "context_length_exceeded")
+        case .contextExceeded(_, _, let window)?:
+            let detail = intake.counted.maxOutputTokens.map {
+                "you requested \(promptTokens + $0) tokens (\(promptTokens) in the messages, \($0) in the completion)"
+            } ?? "your messages resulted in \(promptTokens) tokens"
+            throw GatewayError(.badRequest, "This model's maximum context length is \(window) tokens. "
+                + "However, \(detail). Please reduce the length of the messages or completion.",
+                param: "messages", code: "context_length_exceeded")
         }
         if model.maxOutputTokens > 0, let asked = intake.counted.maxOutputTokens, asked > model.maxOutputTokens {
             throw .badRequest("max_tokens is too large: \(asked). This model supports at most \(model.maxOutputTokens) completion tokens.",
@@ -182,7 +186,7 @@ extension Gateway {
         var cap = allowance
         if let asked { cap = min(cap, asked) }
         if model.maxOutputTokens > 0 { cap = min(cap, model.maxOutputTokens) }
-        if model.contextWindow > 0 { cap = min(cap, model.contextWindow - promptTokens) }
+        if let room = model.outputRoom(promptTokens: promptTokens) { cap = min(cap, room) }
         return cap == Int.max ? nil : cap
     }
 
