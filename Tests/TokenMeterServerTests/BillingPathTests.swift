@@ -168,3 +168,49 @@ extension ServerTests.BillingPathTests {
         try await harness.stop()
     }
 }
+
+extension ServerTests.BillingPathTests {
+    /// Runs one request of `model` with `tier` (nil: none) and returns the cost its record bills.
+    static func tierRecord(_ harness: GatewayHarness, key: String, user: String, model: String, tier: String?,
+                           count: Int) async throws -> Int64 {
+        var request = chat(model, "Hi", maxTokens: 50)
+        if let tier { request.body["service_tier"] = .string(tier) }
+        let (_, error) = await collect(harness.client.stream(request, to: harness.gateway(key: key)))
+        #expect(error == nil)
+        return try #require(try await harness.waitForRecords(user: user, count: count).last).costPicoUSD
+    }
+
+    @Test("service_tier: priority and flex are billed at their catalog prices, the tier the upstream reports wins, and a tier the catalog cannot price is refused with 400 naming service_tier")
+    func serviceTiersArePriced() async throws {
+        let harness = try await GatewayHarness.start()
+        // The provider's counts: 9 prompt tokens, 2 completion tokens.
+        harness.upstream.setDefaultScenario(UpstreamScenario(chunks: [" a", " b"]))
+        let key = try await harness.addUser("val", budget: Budget(monthlyLimit: Money(picoUSD: 1_000_000_000_000)))
+        // gpt-5 priority: $2.50 / $20.00 per M; o3 flex: $1.00 / $4.00; standard gpt-5: $1.25 / $10.00.
+        let priority = try await Self.tierRecord(harness, key: key, user: "val", model: "gpt-5", tier: "priority", count: 1)
+        #expect(priority == 9 * 2_500_000 + 2 * 20_000_000)
+        let flex = try await Self.tierRecord(harness, key: key, user: "val", model: "o3", tier: "flex", count: 2)
+        #expect(flex == 9 * 1_000_000 + 2 * 4_000_000)
+        let standard = try await Self.tierRecord(harness, key: key, user: "val", model: "gpt-5", tier: "auto", count: 3)
+        #expect(standard == 9 * 1_250_000 + 2 * 10_000_000)
+        // Asked auto, served priority (a project whose default is priority): the reported tier's prices.
+        var served = UpstreamScenario(chunks: [" a", " b"])
+        served.servedTier = "priority"
+        harness.upstream.setDefaultScenario(served)
+        let upgraded = try await Self.tierRecord(harness, key: key, user: "val", model: "gpt-5", tier: nil, count: 4)
+        #expect(upgraded == 9 * 2_500_000 + 2 * 20_000_000)
+
+        for (model, tier) in [("gpt-5", "scale"), ("o1", "priority")] {
+            var request = chat(model, "Hi")
+            request.body["service_tier"] = .string(tier)
+            let (_, error) = await collect(harness.client.stream(request, to: harness.gateway(key: key)))
+            guard case .httpStatus(400, let body?, _)? = error else {
+                Issue.record("\(model) \(tier): expected 400, got \(String(describing: error))")
+                continue
+            }
+            #expect(body.param == "service_tier", "\(model) \(tier)")
+        }
+        #expect(harness.upstream.records.count == 4, "no upstream call for a tier that cannot be priced")
+        try await harness.stop()
+    }
+}

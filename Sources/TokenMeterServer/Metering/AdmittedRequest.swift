@@ -56,7 +56,8 @@ struct AdmittedRequest: Sendable {
     /// Prompt tokens counted locally.
     var promptTokens: Int { preflight.promptTokens }
 
-    /// What to record for `completionTokens` delivered, billed by the provider's counts when given.
+    /// What to record for `completionTokens` delivered, billed by the provider's counts when given, at the
+    /// prices of the tier the provider says served the request (`servedTier`; nil: the tier asked for).
     ///
     /// Without them, a hidden-output model has spent output nobody saw: the provider charges its reasoning
     /// tokens but reports none for a stream that was stopped (cut, cancelled, failed, interrupted) or whose
@@ -64,7 +65,7 @@ struct AdmittedRequest: Sendable {
     /// adds an estimate: ``hiddenOutputEstimatePercent`` of the output held but not delivered (rounded up; the
     /// hold is the most the provider can have charged, since it is the cap sent upstream), marked as
     /// estimated in the record.
-    func usage(completionTokens: Int, provider: ChatUsage?) -> MeteredUsage {
+    func usage(completionTokens: Int, provider: ChatUsage?, servedTier: String? = nil) -> MeteredUsage {
         guard let provider else {
             let estimated = hiddenOutputEstimate(delivered: completionTokens)
             let completion = completionTokens + estimated
@@ -75,8 +76,8 @@ struct AdmittedRequest: Sendable {
             return usage
         }
         let cached = min(provider.cachedTokens ?? 0, provider.promptTokens)
-        let cost = preflight.cost(completionTokens: provider.completionTokens, promptTokens: provider.promptTokens,
-                                  cachedTokens: cached)
+        let cost = preflight.providerCost(promptTokens: provider.promptTokens, cachedTokens: cached,
+                                          completionTokens: provider.completionTokens, servedTier: servedTier).cost
         return MeteredUsage(
             promptTokens: Int64(promptTokens), completionTokens: Int64(completionTokens),
             provider: ProviderUsage(promptTokens: Int64(provider.promptTokens), completionTokens: Int64(provider.completionTokens),

@@ -84,7 +84,13 @@ struct MeteredStream {
         if pipeline.sawUnreadableUsage, gateway.unreadableUsageUpstreams.insert(admitted.upstream.name) {
             logger.warning("\(Self.unreadableUsageWarning)", metadata: ["upstream": "\(admitted.upstream.name)"])
         }
-        let usage = admitted.usage(completionTokens: pipeline.deliveredTokens, provider: pipeline.providerUsage)
+        if let served = pipeline.servedTier, pipeline.providerUsage != nil,
+           admitted.preflight.price.rates(forPromptTokens: admitted.promptTokens, serviceTier: served) == nil {
+            logger.warning("the upstream served a service tier the catalog cannot price; billed at the asked tier's prices",
+                           metadata: ["service_tier": "\(served)"])
+        }
+        let usage = admitted.usage(completionTokens: pipeline.deliveredTokens, provider: pipeline.providerUsage,
+                                   servedTier: pipeline.servedTier)
         await gateway.settlement.settle(admitted, usage: usage, status: end.status, logger: logger)
         return Outcome(end: end, usage: usage)
     }

@@ -9,10 +9,19 @@ struct Preflight: Sendable {
     let price: ModelPrice
     /// Prompt tokens, counted with the chat rule.
     let promptTokens: Int
+    /// The service tier whose prices the hold is sized at: the one the request asked for (nil: standard).
+    /// Admission refuses a tier the catalog cannot price, so these rates exist.
+    var serviceTier: String? = nil
+
+    /// The rates of ``serviceTier`` for `promptTokens` prompt tokens.
+    private func rates(forPromptTokens prompt: Int) -> ModelPrice.Rates {
+        price.rates(forPromptTokens: prompt, serviceTier: serviceTier) ?? price.rates(forPromptTokens: prompt)
+    }
 
     /// The exact cost of `completion` tokens after the prompt (pico-USD). Saturates instead of overflowing.
     func cost(completionTokens completion: Int, promptTokens prompt: Int? = nil, cachedTokens: Int = 0) -> Money {
-        return (try? price.cost(promptTokens: prompt ?? promptTokens, cachedTokens: cachedTokens, completionTokens: completion))
+        return (try? price.cost(promptTokens: prompt ?? promptTokens, cachedTokens: cachedTokens, completionTokens: completion,
+                                serviceTier: serviceTier))
             ?? Money(picoUSD: .max)
     }
 
@@ -23,11 +32,26 @@ struct Preflight: Sendable {
         return UsageEstimate(cost: cost(completionTokens: output), tokens: Int64(promptTokens + output))
     }
 
+    /// The cost of the provider's counts at the tier the provider says served the request (nil: the tier asked
+    /// for). A served tier the catalog cannot price is billed at the asked tier's rates (the caller logs it).
+    func providerCost(promptTokens prompt: Int, cachedTokens: Int, completionTokens completion: Int,
+                      servedTier: String?) -> (cost: Money, tierPriced: Bool) {
+        guard let servedTier, servedTier != serviceTier else {
+            return (cost(completionTokens: completion, promptTokens: prompt, cachedTokens: cachedTokens), true)
+        }
+        var served = self
+        served.serviceTier = servedTier
+        guard price.rates(forPromptTokens: prompt, serviceTier: servedTier) != nil else {
+            return (cost(completionTokens: completion, promptTokens: prompt, cachedTokens: cachedTokens), false)
+        }
+        return (served.cost(completionTokens: completion, promptTokens: prompt, cachedTokens: cachedTokens), true)
+    }
+
     /// Most completion tokens `money` pays for after the prompt; nil when the prompt alone costs more.
     func affordableCompletion(within money: Money) -> Int? {
         let promptCost = cost(completionTokens: 0)
         guard promptCost <= money else { return nil }
-        let rate = price.rates(forPromptTokens: promptTokens).output.picoUSD
+        let rate = rates(forPromptTokens: promptTokens).output.picoUSD
         guard rate > 0 else { return Int.max }
         var n = Int((money - promptCost).picoUSD / rate)
         while n > 0, cost(completionTokens: n) > money { n -= 1 }  // rounding in `cost`, if any
@@ -42,7 +66,7 @@ struct Preflight: Sendable {
         var more = Int.max
         if let money = status.remainingCost {
             // Completion tokens cost the same each (ModelPrice.cost is linear in them).
-            let rate = price.rates(forPromptTokens: promptTokens).output.picoUSD
+            let rate = rates(forPromptTokens: promptTokens).output.picoUSD
             if rate > 0 { more = min(more, Int(money.picoUSD / rate)) }
         }
         if let tokens = status.remainingTokens { more = min(more, Int(clamping: tokens)) }

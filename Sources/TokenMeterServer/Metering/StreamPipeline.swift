@@ -22,6 +22,8 @@ struct StreamPipeline {
     var deliveredTokens = 0
     /// The provider's usage, when it reported it.
     private(set) var providerUsage: ChatUsage?
+    /// The service tier the provider says served the request, when it says.
+    private(set) var servedTier: String?
     /// Whether the provider sent usage in a shape the client could not read (the request is then billed by
     /// the local count).
     private(set) var sawUnreadableUsage = false
@@ -42,6 +44,7 @@ struct StreamPipeline {
     /// for the hold, then ``resume(limit:final:)`` gives the event's step.
     mutating func step(for event: ChatEvent) -> Step? {
         if let usage = event.usage { providerUsage = usage }
+        if let tier = event.serviceTier { servedTier = tier }
         sawUnreadableUsage = sawUnreadableUsage || event.unreadableUsage
         if event.choices.isEmpty, event.usage != nil || event.unreadableUsage { return .usage(event) }
         var metered = ""

@@ -16,6 +16,8 @@ struct ChatIntake: Sendable {
     let streaming: Bool
     /// `stream_options.include_usage: true`.
     let includeUsage: Bool
+    /// `service_tier` as asked (`auto`, `default`, `flex`, `priority`, ...), nil when absent.
+    let serviceTier: String?
 
     /// Validates a raw body. Refuses invalid UTF-8, malformed JSON, wrong types, missing or empty `messages`,
     /// a missing `model`, `n` other than 1, and `max_tokens` / `max_completion_tokens` that are not whole
@@ -59,6 +61,11 @@ struct ChatIntake: Sendable {
                                            param: "stream_options.include_usage")
             }
         case let v?: throw .badRequest("Invalid 'stream_options': expected an object, found \(v.typeName).", param: "stream_options")
+        }
+        switch root["service_tier"] {
+        case nil, .null?: serviceTier = nil
+        case .string(let tier)?: serviceTier = tier
+        case let v?: throw .badRequest("Invalid 'service_tier': expected a string, found \(v.typeName).", param: "service_tier")
         }
         if let n = root["n"], n != .null, n.integerValue != 1 {
             throw .badRequest("Invalid 'n': TokenMeter meters one choice per request; send n = 1 or leave it out.", param: "n")

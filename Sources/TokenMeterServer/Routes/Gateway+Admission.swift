@@ -66,7 +66,15 @@ extension Gateway {
             throw .badRequest("max_tokens is too large: \(asked). This model supports at most \(model.maxOutputTokens) completion tokens.",
                               param: "max_tokens", code: "invalid_value")
         }
-        let preflight = Preflight(price: price, promptTokens: promptTokens)
+        // The hold is sized at the asked tier's prices (`auto` and `default` are the standard ones); a tier the
+        // catalog cannot price is refused rather than billed at another tier's price.
+        let askedTier = intake.serviceTier.flatMap { $0 == "auto" || $0 == ModelPrice.standardServiceTier ? nil : $0 }
+        if let askedTier, price.rates(forPromptTokens: promptTokens, serviceTier: askedTier) == nil {
+            throw GatewayError(.badRequest, "The service tier `\(askedTier)` has no price for `\(intake.model)` in TokenMeter's "
+                + "catalog, so its use cannot be billed; leave service_tier out or use one the catalog prices.",
+                param: "service_tier", code: "invalid_value")
+        }
+        let preflight = Preflight(price: price, promptTokens: promptTokens, serviceTier: askedTier)
         let asked = intake.counted.maxOutputTokens
         let limited = key.budget.monthlyLimit != nil || key.budget.monthlyTokenLimit != nil || key.budget.maxRequestCost != nil
         // A hidden-output model's cap is the only guard on what it spends, so under a budget a request that sets
