@@ -214,3 +214,29 @@ extension ServerTests.BillingPathTests {
         try await harness.stop()
     }
 }
+
+extension ServerTests.BillingPathTests {
+    @Test("gpt-3.5-turbo-1106 is billed at its own price, and the admin report shows each model's drift between local and provider counts")
+    func snapshotPricesAndDriftThroughTheServer() async throws {
+        let harness = try await GatewayHarness.start()
+        // The provider reports 20 prompt tokens and 2 completion tokens; the gateway counts its own.
+        harness.upstream.setDefaultScenario(UpstreamScenario(chunks: [" a", " b"], promptTokens: 20))
+        let key = try await harness.addUser("wes")
+        _ = await collect(harness.client.stream(chat("gpt-3.5-turbo-1106", "Hi"), to: harness.gateway(key: key)))
+        let records = try await harness.waitForRecords(user: "wes", count: 1)
+        // gpt-3.5-turbo-1106: $1.00 / $2.00 per M (0125 would be $0.50 / $1.50).
+        #expect(records.first?.costPicoUSD == Int64(20 * 1_000_000 + 2 * 2_000_000))
+        let local = try #require(records.first?.promptTokens)
+
+        let admin = "Authorization: Bearer admin-key-0123456789abcdef"
+        let json = try curl(harness.baseURL + "/admin/reports/monthly?format=json", method: "GET", key: nil, headers: [admin])
+        #expect(json.status == 200)
+        let report = try JSONParser.parse(Data(json.body.utf8))
+        let drift = report["totals"]?["drift"]
+        #expect(drift?["local_prompt_tokens"]?.intValue == local)
+        #expect(drift?["provider_prompt_tokens"]?.intValue == 20)
+        #expect(drift?["prompt_tokens"]?.intValue == 20 - local)
+        #expect(drift?["completion_tokens"]?.intValue == 0)
+        try await harness.stop()
+    }
+}
