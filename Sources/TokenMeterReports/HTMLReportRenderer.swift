@@ -151,14 +151,7 @@ public enum HTMLReportRenderer {
         guard let total = report.totals.drift else {
             return "<p class=\"empty\">The provider counted no request, so there is no drift figure.</p>"
         }
-        func numbers(_ d: TokenDrift, of requests: Int64) -> [String] {
-            ["\(ReportText.count(d.requests)) of \(ReportText.count(requests))",
-             ReportText.count(d.localPromptTokens), ReportText.count(d.providerPromptTokens),
-             ReportText.signedCount(d.promptTokens), d.promptPerMille.map { ReportText.signedPerMille($0) + "%" } ?? "–",
-             ReportText.count(d.localCompletionTokens), ReportText.count(d.providerCompletionTokens),
-             ReportText.signedCount(d.completionTokens),
-             d.completionPerMille.map { ReportText.signedPerMille($0) + "%" } ?? "–"]
-        }
+        func numbers(_ d: TokenDrift, of requests: Int64) -> [String] { ReportText.driftCells(d, of: requests, missing: "–") }
         let counted = report.models.compactMap { m in m.totals.drift.map { (model: m.model, drift: $0, requests: m.totals.requests) } }
         let uncounted = report.models.filter { $0.totals.drift == nil }.map(\.model)
         var html = table(

@@ -84,4 +84,16 @@ enum ReportText {
         let seconds = rest / 1000
         return (Int(y), Int(m), Int(d), Int(seconds / 3600), Int(seconds % 3600 / 60), Int(seconds % 60))
     }
+
+    /// One row of the drift table, in the column order the table and HTML renderers share: requests counted
+    /// (of `requests`), local, provider and difference for the prompt, its percent, then the same for the
+    /// completion; `missing` stands for a percent that has no meaning (a local count of 0).
+    static func driftCells(_ d: TokenDrift, of requests: Int64, missing: String) -> [String] {
+        ["\(count(d.requests)) of \(count(requests))",
+         count(d.localPromptTokens), count(d.providerPromptTokens),
+         signedCount(d.promptTokens), d.promptPerMille.map { signedPerMille($0) + "%" } ?? missing,
+         count(d.localCompletionTokens), count(d.providerCompletionTokens),
+         signedCount(d.completionTokens), d.completionPerMille.map { signedPerMille($0) + "%" } ?? missing]
+    }
 }
+

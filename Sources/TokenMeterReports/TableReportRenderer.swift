@@ -82,14 +82,7 @@ public enum TableReportRenderer {
             ("PROMPT DRIFT", .right), ("PROMPT %", .right), ("LOCAL COMPLETION", .right),
             ("PROVIDER COMPLETION", .right), ("COMPLETION DRIFT", .right), ("COMPLETION %", .right),
         ])
-        func cells(_ d: TokenDrift, of requests: Int64) -> [String] {
-            ["\(ReportText.count(d.requests)) of \(ReportText.count(requests))",
-             ReportText.count(d.localPromptTokens), ReportText.count(d.providerPromptTokens),
-             ReportText.signedCount(d.promptTokens), d.promptPerMille.map { ReportText.signedPerMille($0) + "%" } ?? "-",
-             ReportText.count(d.localCompletionTokens), ReportText.count(d.providerCompletionTokens),
-             ReportText.signedCount(d.completionTokens),
-             d.completionPerMille.map { ReportText.signedPerMille($0) + "%" } ?? "-"]
-        }
+        func cells(_ d: TokenDrift, of requests: Int64) -> [String] { ReportText.driftCells(d, of: requests, missing: "-") }
         var uncounted: [String] = []
         for m in report.models {
             guard let d = m.totals.drift else {
