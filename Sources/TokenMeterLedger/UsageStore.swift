@@ -57,6 +57,15 @@ public protocol UsageStore: Sendable {
     @discardableResult
     func checkpoint(_ reservation: Reservation, usage: MeteredUsage) async throws -> CheckpointOutcome
 
+    /// The first half of ``checkpoint(_:usage:)``, without waiting: offers `usage` to the in-memory coalescer and
+    /// returns it when it is due for writing now (pass it to ``writeDueCheckpoint(_:usage:)``), or nil when it
+    /// is held back. A streaming loop calls this on every delta and hands only due checkpoints to a writer task.
+    func coalesceCheckpoint(_ reservation: Reservation, usage: MeteredUsage) throws -> MeteredUsage?
+
+    /// Writes a checkpoint ``coalesceCheckpoint(_:usage:)`` found due; one that fails for any reason but a
+    /// closed reservation is held back again for the next flush.
+    func writeDueCheckpoint(_ reservation: Reservation, usage due: MeteredUsage) async throws
+
     /// Writes every checkpoint still held back by coalescing (call at shutdown or from a timer), so a
     /// crash loses no progress. Returns how many were written.
     @discardableResult
@@ -73,3 +82,16 @@ public protocol UsageStore: Sendable {
     /// The user's settled usage in `period`, in total and per model.
     func usage(userID: Int64, period: BillingPeriod) async throws -> UsageSummary
 }
+
+/// Everything the gateway needs of a ledger: accounting (``UsageStore``), users, keys and budgets
+/// (``LedgerAdministration``) and monthly reports (``UsageReporting``), plus its health and its end.
+/// ``SQLiteUsageStore`` is the embedded implementation; a shared backend implements the same.
+public protocol GatewayLedger: UsageStore, LedgerAdministration, UsageReporting {
+    /// The schema version (the last applied migration); reading it shows the ledger answers.
+    func schemaVersion() async throws -> String?
+
+    /// Ends this process's use of the ledger: writes held-back checkpoints and releases what it holds. Any
+    /// later call fails.
+    func close() async throws
+}
+

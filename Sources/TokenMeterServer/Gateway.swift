@@ -11,7 +11,7 @@ struct Gateway: Sendable {
     /// The configuration the app was built with.
     let configuration: ServerConfiguration
     /// The ledger (owner role: it recovers interrupted reservations on open).
-    let store: SQLiteUsageStore
+    let store: any GatewayLedger
     /// Models, encodings and prices.
     let catalog: ModelCatalog
     /// The libcurl upstream client.

@@ -153,3 +153,5 @@ public final class SQLiteUsageStore: Sendable {
         TimeInterval(d.components.seconds) + TimeInterval(d.components.attoseconds) / 1e18
     }
 }
+
+extension SQLiteUsageStore: GatewayLedger {}

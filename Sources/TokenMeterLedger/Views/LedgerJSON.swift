@@ -56,7 +56,7 @@ public enum LedgerJSON {
     private static func time(_ date: Date) -> JSONValue { .string(date.ISO8601Format()) }
 }
 
-extension SQLiteUsageStore {
+extension UsageStore {
     /// ``LedgerJSON/user(_:status:)`` of `user`, with this month's figures read now.
     public func view(of user: User) async throws -> JSONValue {
         LedgerJSON.user(user, status: try await remaining(userID: user.id))

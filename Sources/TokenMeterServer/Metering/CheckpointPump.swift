@@ -12,11 +12,11 @@ import TokenMeterLedger
 /// and a task switch per delta was a measurable part of the gateway's CPU per chunk).
 final class CheckpointPump: Sendable {
     private let usages: AsyncStream<MeteredUsage>.Continuation
-    private let store: SQLiteUsageStore
+    private let store: any GatewayLedger
     private let reservation: Reservation
 
     /// Starts the writer for `reservation`'s checkpoints.
-    init(store: SQLiteUsageStore, reservation: Reservation) {
+    init(store: any GatewayLedger, reservation: Reservation) {
         let (stream, usages) = AsyncStream.makeStream(of: MeteredUsage.self, bufferingPolicy: .bufferingNewest(1))
         self.usages = usages
         self.store = store

@@ -26,7 +26,7 @@ final class HoldGrowth: Sendable {
         var stalled = false
     }
 
-    private let store: SQLiteUsageStore
+    private let store: any GatewayLedger
     private let admitted: AdmittedRequest
     private let policy: HoldPolicy
     private let metrics: GatewayMetrics
@@ -34,7 +34,7 @@ final class HoldGrowth: Sendable {
     private let state: Mutex<State>
 
     /// Growth for `admitted`'s stream, starting from what its reservation holds.
-    init(store: SQLiteUsageStore, admitted: AdmittedRequest, policy: HoldPolicy, metrics: GatewayMetrics, logger: Logger) {
+    init(store: any GatewayLedger, admitted: AdmittedRequest, policy: HoldPolicy, metrics: GatewayMetrics, logger: Logger) {
         self.store = store
         self.admitted = admitted
         self.policy = policy

@@ -8,7 +8,7 @@ import TokenMeterLedger
 struct APIKeyMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
 
-    let store: SQLiteUsageStore
+    let store: any GatewayLedger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let key = try await authenticate(authorization: request.headers[.authorization])

@@ -8,7 +8,7 @@ import TokenMeterLedger
 /// closes the ledger: a last retry and flush, then the database and its ownership lock are released, so a
 /// restarted server can open the file at once.
 struct CheckpointFlusher: Service {
-    let store: SQLiteUsageStore
+    let store: any GatewayLedger
     /// The usage records being written and the ones waiting for a retry.
     let settlement: Settlement
     /// Time between flushes.

@@ -33,11 +33,11 @@ final class Settlement: Sendable {
     /// should not wait with it: past this the response ends and the write goes on behind it.
     static let responseWait: Duration = .seconds(1)
 
-    private let store: SQLiteUsageStore
+    private let store: any GatewayLedger
     private let metrics: GatewayMetrics
     private let state = Mutex(State())
 
-    init(store: SQLiteUsageStore, metrics: GatewayMetrics) {
+    init(store: any GatewayLedger, metrics: GatewayMetrics) {
         self.store = store
         self.metrics = metrics
     }
