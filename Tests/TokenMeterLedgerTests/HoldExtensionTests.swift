@@ -9,16 +9,9 @@ import TokenMeterMoney
 /// for the increase, the way the gateway grows a stream's hold ahead of the tokens it delivers.
 @Suite("Hold extension")
 struct HoldExtensionTests {
-    let dir: TemporaryDirectory
-    let path: String
-    let clock = TestClock(midJune2025)
-    let store: SQLiteUsageStore
+    let dir: TemporaryDirectory, path: String, clock: TestClock, store: SQLiteUsageStore
 
-    init() throws {
-        dir = try TemporaryDirectory()
-        path = dir.path("ledger.sqlite")
-        store = try SQLiteUsageStore(path: path, configuration: .testing(clock: clock, stride: 1))
-    }
+    init() throws { (dir, path, clock, store) = try ownedTestLedger() }
 
     /// Output price of the streams in these tests: $0.001 per token.
     static let price = Money(picoUSD: 1_000_000_000)

@@ -84,3 +84,13 @@ let holdsFromReservations = """
     FROM reservations GROUP BY user_id ORDER BY 1
     """
 
+/// A fresh ledger in a temporary directory, opened as owner on a test clock at mid-June 2025 with a
+/// checkpoint stride of 1 (every checkpoint is written): the directory (keep it alive), the file, the clock
+/// and the store.
+func ownedTestLedger() throws -> (TemporaryDirectory, String, TestClock, SQLiteUsageStore) {
+    let dir = try TemporaryDirectory()
+    let path = dir.path("ledger.sqlite")
+    let clock = TestClock(midJune2025)
+    return (dir, path, clock, try SQLiteUsageStore(path: path, configuration: .testing(clock: clock, stride: 1)))
+}
+

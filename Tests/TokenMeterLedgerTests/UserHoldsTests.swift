@@ -8,16 +8,9 @@ import TokenMeterMoney
 /// reads instead of summing the user's live reservations.
 @Suite("User holds")
 struct UserHoldsTests {
-    let dir: TemporaryDirectory
-    let path: String
-    let clock = TestClock(midJune2025)
-    let store: SQLiteUsageStore
+    let dir: TemporaryDirectory, path: String, clock: TestClock, store: SQLiteUsageStore
 
-    init() throws {
-        dir = try TemporaryDirectory()
-        path = dir.path("ledger.sqlite")
-        store = try SQLiteUsageStore(path: path, configuration: .testing(clock: clock, stride: 1))
-    }
+    init() throws { (dir, path, clock, store) = try ownedTestLedger() }
 
     func held(_ userID: Int64) async throws -> (live: Int64, cost: Money, tokens: Int64) {
         let status = try await store.remaining(userID: userID)
