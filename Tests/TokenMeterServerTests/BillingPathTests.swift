@@ -180,7 +180,7 @@ extension ServerTests.BillingPathTests {
         return try #require(try await harness.waitForRecords(user: user, count: count).last).costPicoUSD
     }
 
-    @Test("service_tier: priority and flex are billed at their catalog prices, the tier the upstream reports wins, and a tier the catalog cannot price is refused with 400 naming service_tier")
+    @Test("service_tier: priority and flex are billed at their catalog prices, the tier the upstream reports wins, and a tier the catalog cannot price (or one that is not a string) is refused with 400 naming service_tier")
     func serviceTiersArePriced() async throws {
         let harness = try await GatewayHarness.start()
         // The provider's counts: 9 prompt tokens, 2 completion tokens.
@@ -210,6 +210,10 @@ extension ServerTests.BillingPathTests {
             }
             #expect(body.param == "service_tier", "\(model) \(tier)")
         }
+        let notAString = #"{"model": "gpt-5", "service_tier": 1, "messages": [{"role": "user", "content": "Hi"}]}"#
+        let (status, body) = try curl(harness.baseURL + "/v1/chat/completions", key: key, body: Array(notAString.utf8))
+        #expect(status == 400)
+        #expect(try JSONParser.parse(Array(body.utf8))["error"]?["param"]?.stringValue == "service_tier")
         #expect(harness.upstream.records.count == 4, "no upstream call for a tier that cannot be priced")
         try await harness.stop()
     }
