@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The shared ledger of several gateway instances (PostgreSQL); SQLite through GRDB stays the default.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // Property-based tests of the ledger (TokenMeterLedgerTests only); its generators (`Gen`, a modified
         // copy of pointfreeco's swift-gen) are part of the `PropertyBased` product, with no dependency of its own.
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
@@ -74,6 +76,7 @@ let package = Package(
                 "TokenMeterMoney",
                 "TokenMeterJSON",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

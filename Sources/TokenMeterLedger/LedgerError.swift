@@ -29,6 +29,8 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotOpenDatabase(path: String, reason: String)
     case databaseInUse(path: String)
     case databaseBusy(String)
+    /// The database server cannot be reached (PostgreSQL down, network gone) within the connection wait.
+    case databaseUnavailable(String)
     case storage(String)
 
     public var description: String {
@@ -73,6 +75,8 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
             "another TokenMeter server already has the ledger at \(path) open (only one may own its reservations)"
         case .databaseBusy(let reason):
             "the ledger database stayed locked past the busy timeout: \(reason); retry"
+        case .databaseUnavailable(let reason):
+            "the ledger database is unreachable: \(reason)"
         case .storage(let reason):
             "ledger storage error: \(reason)"
         }

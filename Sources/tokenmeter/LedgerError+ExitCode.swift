@@ -7,7 +7,7 @@ extension LedgerError {
         case .databaseNotFound: .noInput
         case .cannotCreateDatabase: .cannotCreate
         case .cannotOpenDatabase, .storage: .ioError
-        case .databaseInUse, .databaseBusy: .unavailable
+        case .databaseInUse, .databaseBusy, .databaseUnavailable: .unavailable
         case .userNotFound, .userIDNotFound, .userExists, .invalidUserName, .userDisabled, .invalidAPIKey,
              .apiKeyRevoked, .apiKeyNotFound, .apiKeyNotOwned, .invalidBudget, .budgetExhausted,
              .requestCapExceeded, .duplicateRequestID, .reservationNotOpen, .invalidUsage:

@@ -4,19 +4,14 @@ import TokenMeterTestSupport
 @testable import TokenMeterLedger
 import TokenMeterMoney
 
-@Suite("Reserve, checkpoint, settle, remaining")
+@Suite("Reserve, checkpoint, settle, remaining (both ledgers)")
 struct AccountingTests {
-    let dir: TemporaryDirectory
     let clock = TestClock(midJune2025)
-    let store: SQLiteUsageStore
 
-    init() throws {
-        dir = try TemporaryDirectory()
-        store = try SQLiteUsageStore(path: dir.path("l.sqlite"), configuration: .testing(clock: clock))
-    }
-
-    @Test("a reservation holds its estimate; the next one sees only what is left and gets budgetExhausted with the remainder")
-    func holdsMoney() async throws {
+    @Test("a reservation holds its estimate; the next one sees only what is left and gets budgetExhausted with the remainder", arguments: LedgerBackend.allCases)
+    func holdsMoney(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, clock: clock) { ledger in
+        let store = ledger.store
         let c = try await Customer.add(store, name: "ann", budget: Budget(monthlyLimit: usd("1")))
         let r1 = try await store.reserve(c.request("r1", cost: usd("0.70")))
         #expect(r1.held.cost == usd("0.70"))
@@ -46,11 +41,14 @@ struct AccountingTests {
         #expect(status.heldCost == usd("0.3"))
         #expect(status.remainingCost == usd("0.5"))
         _ = try await store.settle(r3, usage: .zero, status: .upstreamError)
-        try assertBooksBalance(path: dir.path("l.sqlite"))
+        try await ledger.assertBooksBalance()
+        }
     }
 
-    @Test("monthly token limit and per-request cap are enforced; unlimited users always pass")
-    func tokenLimitAndCap() async throws {
+    @Test("monthly token limit and per-request cap are enforced; unlimited users always pass", arguments: LedgerBackend.allCases)
+    func tokenLimitAndCap(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, clock: clock) { ledger in
+        let store = ledger.store
         let c = try await Customer.add(store, name: "ann",
                                        budget: Budget(monthlyTokenLimit: 1_000, maxRequestCost: usd("0.10")))
         _ = try await store.reserve(c.request("a", cost: usd("0.10"), tokens: 600))
@@ -69,19 +67,25 @@ struct AccountingTests {
         let free = try await Customer.add(store, name: "free", budget: .unlimited)
         _ = try await store.reserve(free.request("f", cost: Money(dollars: 1_000_000), tokens: 1 << 40))
         #expect(try await store.remaining(userID: free.user.id).remainingCost == nil)
+        }
     }
 
-    @Test("a request id is used once: a second reserve with it fails, before and after settle")
-    func duplicateRequestID() async throws {
+    @Test("a request id is used once: a second reserve with it fails, before and after settle", arguments: LedgerBackend.allCases)
+    func duplicateRequestID(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, clock: clock) { ledger in
+        let store = ledger.store
         let c = try await Customer.add(store, name: "ann", budget: .unlimited)
         let r = try await store.reserve(c.request("same", cost: usd("0.01")))
         await #expect(throws: LedgerError.duplicateRequestID("same")) { try await store.reserve(c.request("same", cost: .zero)) }
         _ = try await store.settle(r, usage: .zero, status: .completed)
         await #expect(throws: LedgerError.duplicateRequestID("same")) { try await store.reserve(c.request("same", cost: .zero)) }
+        }
     }
 
-    @Test("settle writes one record with every field and is idempotent: a retry returns it and counts nothing twice")
-    func settleIdempotent() async throws {
+    @Test("settle writes one record with every field and is idempotent: a retry returns it and counts nothing twice", arguments: LedgerBackend.allCases)
+    func settleIdempotent(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, clock: clock) { ledger in
+        let store = ledger.store
         let c = try await Customer.add(store, name: "ann", budget: Budget(monthlyLimit: usd("5")))
         let r = try await store.reserve(c.request("req-1", cost: usd("0.5"), tokens: 2_000))
         clock.advance(seconds: 3.25)
@@ -107,11 +111,14 @@ struct AccountingTests {
         #expect(status.settledRequests == 1)
         #expect(status.settledTokens == 203)
         #expect(status.liveReservations == 0)
-        try assertBooksBalance(path: dir.path("l.sqlite"))
+        try await ledger.assertBooksBalance()
+        }
     }
 
-    @Test("concurrent retries of one settle write exactly one record")
-    func concurrentSettles() async throws {
+    @Test("concurrent retries of one settle write exactly one record", arguments: LedgerBackend.allCases)
+    func concurrentSettles(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, clock: clock) { ledger in
+        let store = ledger.store
         let c = try await Customer.add(store, name: "ann", budget: .unlimited)
         let r = try await store.reserve(c.request("req", cost: usd("0.5")))
         let outcomes = try await withThrowingTaskGroup(of: SettleOutcome.self) { group in
@@ -121,13 +128,15 @@ struct AccountingTests {
         #expect(outcomes.filter { !$0.wasAlreadySettled }.count == 1)
         #expect(Set(outcomes.map(\.record)).count == 1)
         #expect(try await store.remaining(userID: c.user.id).settledRequests == 1)
+        }
     }
 
-    @Test("settle completes in a cancelled task (the client went away), and the record says so")
-    func settleIgnoresCancellation() async throws {
+    @Test("settle completes in a cancelled task (the client went away), and the record says so", arguments: LedgerBackend.allCases)
+    func settleIgnoresCancellation(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, clock: clock) { ledger in
+        let store = ledger.store
         let c = try await Customer.add(store, name: "ann", budget: .unlimited)
         let r = try await store.reserve(c.request("req", cost: usd("0.5")))
-        let store = self.store
         let task = Task {
             withUnsafeCurrentTask { $0?.cancel() }
             #expect(Task.isCancelled)
@@ -139,10 +148,13 @@ struct AccountingTests {
         let outcome = try await task.value
         #expect(outcome.record.status == .clientCancelled)
         #expect(outcome.record.usage.completionTokens == 3)
+        }
     }
 
-    @Test("settling or checkpointing a reservation that is not open fails with reservationNotOpen")
-    func notOpen() async throws {
+    @Test("settling or checkpointing a reservation that is not open fails with reservationNotOpen", arguments: LedgerBackend.allCases)
+    func notOpen(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, clock: clock) { ledger in
+        let store = ledger.store
         let c = try await Customer.add(store, name: "ann", budget: .unlimited)
         let r = try await store.reserve(c.request("req", cost: usd("0.5")))
         var ghost = r
@@ -158,10 +170,13 @@ struct AccountingTests {
         await #expect(throws: LedgerError.reservationNotOpen(requestID: "req")) {
             try await store.checkpoint(r, usage: localUsage(prompt: 1, completion: 1000))
         }
+        }
     }
 
-    @Test("invalid usage is refused before touching the database")
-    func invalidUsage() async throws {
+    @Test("invalid usage is refused before touching the database", arguments: LedgerBackend.allCases)
+    func invalidUsage(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, clock: clock) { ledger in
+        let store = ledger.store
         let c = try await Customer.add(store, name: "ann", budget: .unlimited)
         let r = try await store.reserve(c.request("req", cost: usd("0.5")))
         let providerWithoutCounts = MeteredUsage(promptTokens: 1, completionTokens: 1, provider: nil, billedBy: .provider, cost: .zero)
@@ -173,10 +188,13 @@ struct AccountingTests {
         await #expect(throws: LedgerError.self) { try await store.reserve(c.request("", cost: .zero)) }
         await #expect(throws: LedgerError.self) { try await store.reserve(c.request(String(repeating: "x", count: 201), cost: .zero)) }
         #expect(try await store.remaining(userID: c.user.id).liveReservations == 1)
+        }
     }
 
-    @Test("a checkpoint beyond the hold counts at its own value until settle")
-    func checkpointBeyondHold() async throws {
+    @Test("a checkpoint beyond the hold counts at its own value until settle", arguments: LedgerBackend.allCases)
+    func checkpointBeyondHold(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, clock: clock) { ledger in
+        let store = ledger.store
         let c = try await Customer.add(store, name: "ann", budget: Budget(monthlyLimit: usd("1")))
         let r = try await store.reserve(c.request("req", cost: usd("0.1"), tokens: 100))
         // Stride 256 by default: 300 completion tokens is due at once.
@@ -185,10 +203,13 @@ struct AccountingTests {
         let status = try await store.remaining(userID: c.user.id)
         #expect(status.heldCost == usd("0.3"))
         #expect(status.heldTokens == 300)
+        }
     }
 
-    @Test("usage counts in the UTC month it ended; a new month starts from zero; summaries are per model")
-    func monthBoundary() async throws {
+    @Test("usage counts in the UTC month it ended; a new month starts from zero; summaries are per model", arguments: LedgerBackend.allCases)
+    func monthBoundary(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, clock: clock) { ledger in
+        let store = ledger.store
         let c = try await Customer.add(store, name: "ann", budget: Budget(monthlyLimit: usd("1")))
         clock.set(Date(timeIntervalSince1970: 1_751_327_999)) // 2025-06-30 23:59:59 UTC
         let june = try await store.reserve(c.request("june", cost: usd("0.9")))
@@ -210,11 +231,14 @@ struct AccountingTests {
         let julSummary = try await store.usage(userID: c.user.id, period: BillingPeriod(year: 2025, month: 7)!)
         #expect(julSummary.models == [.init(model: "gpt-4o", requests: 1, promptTokens: 0, completionTokens: 1,
                                             billedTokens: 1, cost: usd("0.05"))])
-        try assertBooksBalance(path: dir.path("l.sqlite"))
+        try await ledger.assertBooksBalance()
+        }
     }
 
-    @Test("the month's estimated cost is kept apart: the sum of the records' estimated parts, within settled cost, per month")
-    func estimatedCostApart() async throws {
+    @Test("the month's estimated cost is kept apart: the sum of the records' estimated parts, within settled cost, per month", arguments: LedgerBackend.allCases)
+    func estimatedCostApart(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, clock: clock) { ledger in
+        let store = ledger.store
         let c = try await Customer.add(store, name: "ann", budget: Budget(monthlyLimit: usd("1")))
         var hidden = localUsage(prompt: 100, completion: 60, pricePico: 1_000_003)
         hidden.estimatedCompletionTokens = 40
@@ -230,6 +254,7 @@ struct AccountingTests {
         clock.advance(seconds: 31 * 86_400) // July: a new month has no estimate yet
         status = try await store.remaining(userID: c.user.id)
         #expect(status.settledEstimatedCost == .zero && status.settledCost == .zero)
-        try assertBooksBalance(path: dir.path("l.sqlite"))
+        try await ledger.assertBooksBalance()
+        }
     }
 }

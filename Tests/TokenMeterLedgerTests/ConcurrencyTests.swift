@@ -4,12 +4,14 @@ import TokenMeterTestSupport
 @testable import TokenMeterLedger
 import TokenMeterMoney
 
-@Suite("Concurrent reservations")
+@Suite("Concurrent reservations (both ledgers)")
 struct ConcurrencyTests {
-    @Test("50 concurrent reservations on $1.00 at $0.03 each: exactly 33 pass, 17 are refused, nothing is held twice")
-    func exactAdmission() async throws {
-        let dir = try TemporaryDirectory()
-        let store = try SQLiteUsageStore(path: dir.path("l.sqlite"))
+    let clock = TestClock(midJune2025)
+
+    @Test("50 concurrent reservations on $1.00 at $0.03 each: exactly 33 pass, 17 are refused, nothing is held twice", arguments: LedgerBackend.allCases)
+    func exactAdmission(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, clock: clock) { ledger in
+        let store = ledger.store
         let c = try await Customer.add(store, name: "ann", budget: Budget(monthlyLimit: usd("1.00")))
         let results = await withTaskGroup(of: Result<Reservation, any Error>.self) { group in
             for i in 0..<50 {
@@ -26,13 +28,14 @@ struct ConcurrencyTests {
         let status = try await store.remaining(userID: c.user.id)
         #expect(status.heldCost == usd("0.99"))
         #expect(status.liveReservations == 33)
+        }
     }
 
-    @Test("50 concurrent planned reservations each hold what is left after the ones before: never more than the budget")
-    func plannedReservationsSeeEachOther() async throws {
+    @Test("50 concurrent planned reservations each hold what is left after the ones before: never more than the budget", arguments: LedgerBackend.allCases)
+    func plannedReservationsSeeEachOther(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, clock: clock) { ledger in
+        let store = ledger.store
         struct NothingLeft: Error {}
-        let dir = try TemporaryDirectory()
-        let store = try SQLiteUsageStore(path: dir.path("l.sqlite"))
         let c = try await Customer.add(store, name: "ann", budget: Budget(monthlyTokenLimit: 1_000))
         // Each reservation takes half of what is left (at least 1 token), the way the gateway sizes its hold
         // from the status read in the reservation's own transaction (batched with the others).
@@ -57,13 +60,13 @@ struct ConcurrencyTests {
         let status = try await store.remaining(userID: c.user.id)
         #expect(status.heldTokens == 1_000)
         #expect(status.liveReservations == held.count)
+        }
     }
 
-    @Test("50 concurrent streams with checkpoints: settled spend ≤ budget + one delta per stream, books balance")
-    func streamsStayInBudget() async throws {
-        let dir = try TemporaryDirectory()
-        let path = dir.path("l.sqlite")
-        let store = try SQLiteUsageStore(path: path, configuration: .testing(interval: .milliseconds(20), stride: 8))
+    @Test("50 concurrent streams with checkpoints: settled spend ≤ budget + one delta per stream, books balance", arguments: LedgerBackend.allCases)
+    func streamsStayInBudget(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, interval: .milliseconds(20), stride: 8) { ledger in
+        let store = ledger.store
         let budget = usd("0.01")
         let c = try await Customer.add(store, name: "ann", budget: Budget(monthlyLimit: budget))
         let delta = Money(picoUSD: 4 * 2_000_000) // one delta: 4 tokens at $2 per 1M
@@ -106,15 +109,15 @@ struct ConcurrencyTests {
         let status = try await store.remaining(userID: c.user.id)
         #expect(status.settledCost == spent)
         #expect(status.liveReservations == 0)
-        try assertBooksBalance(path: path)
+        }
     }
 
-    @Test("two stores on one file (server and admin process) cannot both pass on the same money")
-    func twoConnections() async throws {
-        let dir = try TemporaryDirectory()
-        let path = dir.path("l.sqlite")
-        let a = try SQLiteUsageStore(path: path)
-        let b = try SQLiteUsageStore(path: path, configuration: .testing(role: .administration))
+    @Test("two stores on one ledger (SQLite: server and admin process; PostgreSQL: two gateways) cannot both pass on the same money",
+          arguments: LedgerBackend.allCases)
+    func twoConnections(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, clock: clock) { ledger in
+        let a = ledger.store
+        let b = try await ledger.openSecond()
         let c = try await Customer.add(a, name: "ann", budget: Budget(monthlyLimit: usd("0.50")))
         let passed = await withTaskGroup(of: Bool.self) { group in
             for i in 0..<40 {
@@ -125,6 +128,8 @@ struct ConcurrencyTests {
         }
         #expect(passed == 10)
         #expect(try await b.remaining(userID: c.user.id).heldCost == usd("0.50"))
+        try await b.close()
+        }
     }
 }
 

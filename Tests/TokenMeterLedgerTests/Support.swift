@@ -27,7 +27,7 @@ struct Customer {
     let user: User
     let key: IssuedAPIKey
 
-    static func add(_ store: SQLiteUsageStore, name: String, budget: Budget) async throws -> Customer {
+    static func add(_ store: any LedgerAdministration, name: String, budget: Budget) async throws -> Customer {
         let user = try await store.addUser(name: name, budget: budget)
         return Customer(user: user, key: try await store.createAPIKey(userID: user.id))
     }

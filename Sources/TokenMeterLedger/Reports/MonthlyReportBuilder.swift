@@ -36,12 +36,14 @@ struct MonthlyReportBuilder {
         """
     }
 
-    /// Adds one row of ``sql(forOneUser:)``.
+    /// Adds one row of ``sql(forOneUser:)`` read by SQLite.
     mutating func add(_ row: Row) {
-        let day: Int64 = row[0]
-        let userID: Int64 = row[1]
-        let totals = Self.totals(row)
-        pairs[PairKey(userID: userID, model: row[2]), default: UsageTotals()].add(totals)
+        add(day: row[0], userID: row[1], model: row[2], totals: Self.totals { row[$0] })
+    }
+
+    /// Adds one rollup row: the day, user and model (columns 0-2) and the sums of columns 3... as `column` reads them.
+    mutating func add(day: Int64, userID: Int64, model: String, totals: UsageTotals) {
+        pairs[PairKey(userID: userID, model: model), default: UsageTotals()].add(totals)
         dayTotals[day, default: UsageTotals()].add(totals)
         var share = userDays[day, default: [:]][userID]
             ?? .init(userID: userID, requests: 0, billedTokens: 0, cost: .zero)
@@ -51,33 +53,35 @@ struct MonthlyReportBuilder {
         userDays[day, default: [:]][userID] = share
     }
 
-    /// The sums of one rollup row (columns 3... of ``sql(forOneUser:)``).
-    private static func totals(_ row: Row) -> UsageTotals {
+    /// The sums of one rollup row (columns 3... of ``sql(forOneUser:)``), `column(i)` reading column `i` (nil for
+    /// NULL, which only the cached and reasoning sums can be).
+    static func totals(_ column: (Int) throws -> Int64?) rethrows -> UsageTotals {
+        func int(_ i: Int) throws -> Int64 { try column(i) ?? 0 }
         var t = UsageTotals()
-        t.requests = row[3]
-        t.promptTokens = row[4]
-        t.completionTokens = row[5]
-        t.providerReportedRequests = row[6]
-        t.providerPromptTokens = row[7]
-        t.providerCompletionTokens = row[8]
-        t.cachedTokens = row[9]
-        t.reasoningTokens = row[10]
-        t.billedTokens = row[11]
-        t.cost = Money(picoUSD: row[12])
-        t.billedByProvider = BillingShare(requests: row[13], billedTokens: row[14], cost: Money(picoUSD: row[15]))
+        t.requests = try int(3)
+        t.promptTokens = try int(4)
+        t.completionTokens = try int(5)
+        t.providerReportedRequests = try int(6)
+        t.providerPromptTokens = try int(7)
+        t.providerCompletionTokens = try int(8)
+        t.cachedTokens = try column(9)
+        t.reasoningTokens = try column(10)
+        t.billedTokens = try int(11)
+        t.cost = Money(picoUSD: try int(12))
+        t.billedByProvider = BillingShare(requests: try int(13), billedTokens: try int(14), cost: Money(picoUSD: try int(15)))
         t.billedLocally = BillingShare(requests: t.requests - t.billedByProvider.requests,
                                        billedTokens: t.billedTokens - t.billedByProvider.billedTokens,
                                        cost: t.cost - t.billedByProvider.cost)
-        t.outcomes.completed = row[16]
-        t.outcomes.cutByBudget = row[17]
-        t.outcomes.clientCancelled = row[18]
-        t.outcomes.upstreamError = row[19]
-        t.outcomes.interrupted = row[20]
-        t.estimatedCompletionTokens = row[21]
-        t.estimatedCost = Money(picoUSD: row[22])
-        t.overrun = Money(picoUSD: row[23])
-        t.driftLocalPromptTokens = row[24]
-        t.driftLocalCompletionTokens = row[25]
+        t.outcomes.completed = try int(16)
+        t.outcomes.cutByBudget = try int(17)
+        t.outcomes.clientCancelled = try int(18)
+        t.outcomes.upstreamError = try int(19)
+        t.outcomes.interrupted = try int(20)
+        t.estimatedCompletionTokens = try int(21)
+        t.estimatedCost = Money(picoUSD: try int(22))
+        t.overrun = Money(picoUSD: try int(23))
+        t.driftLocalPromptTokens = try int(24)
+        t.driftLocalCompletionTokens = try int(25)
         return t
     }
 

@@ -60,7 +60,7 @@ extension SQLiteUsageStore: UsageStore {
             if let cap = budget.maxRequestCost, request.estimate.cost > cap {
                 throw LedgerError.requestCapExceeded(cap: cap, requested: request.estimate.cost)
             }
-            try Self.checkFits(request.estimate, in: status, userName: user.name)
+            try BudgetFit.check(request.estimate, in: status, userName: user.name)
             if try LedgerQueries.cachedExists(db, """
                 SELECT EXISTS (SELECT 1 FROM usage_records WHERE request_id = ?1)
                     OR EXISTS (SELECT 1 FROM reservations WHERE request_id = ?1)
@@ -116,36 +116,13 @@ extension SQLiteUsageStore: UsageStore {
                 let increase = UsageEstimate(
                     cost: max(wanted.cost, spent.cost) - max(held.cost, spent.cost),
                     tokens: max(wanted.tokens, spent.billedTokens) - max(held.tokens, spent.billedTokens))
-                try Self.checkFits(increase, in: status, userName: user.name)
+                try BudgetFit.check(increase, in: status, userName: user.name)
                 _ = try LedgerQueries.cachedExecute(db, "UPDATE reservations SET held_pusd = ?, held_tokens = ? WHERE id = ?",
                                                     [wanted.cost.picoUSD, wanted.tokens, open.id])
                 return (wanted, planned.1)
             }
         } catch let refusal as PlanningRefusal {
             throw refusal.underlying
-        }
-    }
-
-    /// Carries an error thrown by a reservation's planning closure out of the transaction unchanged.
-    struct PlanningRefusal: Error {
-        let underlying: any Error
-    }
-
-    /// Throws `.budgetExhausted` unless `estimate` fits in what `status` has left of both monthly limits.
-    private static func checkFits(_ estimate: UsageEstimate, in status: BudgetStatus, userName: String) throws {
-        var fits = true
-        if let limit = status.budget.monthlyLimit {
-            let after = status.committedCost.adding(estimate.cost)
-            fits = fits && after != nil && after! <= limit
-        }
-        if let limit = status.budget.monthlyTokenLimit {
-            let (after, overflow) = status.committedTokens.addingReportingOverflow(estimate.tokens)
-            fits = fits && !overflow && after <= limit
-        }
-        guard fits else {
-            throw LedgerError.budgetExhausted(BudgetShortfall(
-                userName: userName, period: status.period, remainingCost: status.remainingCost,
-                remainingTokens: status.remainingTokens, requested: estimate))
         }
     }
 

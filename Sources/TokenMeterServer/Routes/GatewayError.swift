@@ -94,6 +94,9 @@ extension GatewayError {
             return .badRequest("\(error)")
         case .databaseBusy:
             return GatewayError(.serviceUnavailable, "The usage ledger is busy; retry.", type: "server_error", code: "ledger_busy")
+        case .databaseUnavailable:
+            return GatewayError(.serviceUnavailable, "The usage ledger is unreachable; retry.", type: "server_error",
+                                code: "ledger_unavailable")
         case .reservationNotOpen, .databaseNotFound, .cannotCreateDatabase, .cannotOpenDatabase, .databaseInUse, .storage:
             return GatewayError(.internalServerError, "The usage ledger failed.", type: "server_error", code: "ledger_error")
         }

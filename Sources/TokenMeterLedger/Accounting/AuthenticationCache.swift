@@ -3,7 +3,7 @@ import Foundation
 /// Remembers recent successful authentications for a short time, so a streaming request does not pay a
 /// database read to resolve its key.
 ///
-/// A plain state machine: ``SQLiteUsageStore`` keeps it under a `Mutex`. An entry is bound to the key's
+/// A plain state machine: each ledger (``SQLiteUsageStore``, ``PostgresUsageStore``) keeps it under a `Mutex`. An entry is bound to the key's
 /// SHA-256 (compared in constant time, as the database path does), lives at most ``timeToLive``, and every
 /// administrative write through the same store (revoke, disable, enable, budget change) drops all entries
 /// and bumps ``generation``. A database read that began before such a write carries the old generation and

@@ -1,7 +1,7 @@
 /// Decides which checkpoints reach the database: at most one write per stream per `interval`, unless
 /// the stream's completion grew by `tokenStride` tokens or more since its last write.
 ///
-/// A plain state machine: the owner (``SQLiteUsageStore``) keeps it under a lock, asks it what to do for
+/// A plain state machine: the owning ledger keeps it under a lock, asks it what to do for
 /// each event, and performs the returned write outside the lock. Checkpoints held back stay pending in
 /// memory; the next due checkpoint, ``flushAll()`` or the settle writes them. Time is a monotonic
 /// instant so wall-clock jumps do not stall or burst writes.
