@@ -23,19 +23,17 @@ public func buildApplication(
     logger: Logger = Logger(label: "tokenmeter"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
-    var ledgerConfiguration = SQLiteUsageStore.Configuration()
-    ledgerConfiguration.role = .owner
-    ledgerConfiguration.checkpointInterval = configuration.checkpointInterval
-    ledgerConfiguration.busyTimeout = configuration.ledgerBusyTimeout
-    let store = try SQLiteUsageStore(path: configuration.databasePath, configuration: ledgerConfiguration)
-    if store.recoveredReservations > 0 {
-        logger.notice("recovered interrupted requests from the last run", metadata: ["count": "\(store.recoveredReservations)"])
+    let location = LedgerLocation(configuration.databasePath)
+    let (store, recovered) = try await openLedger(at: location, configuration, logger: logger)
+    if recovered > 0 {
+        logger.notice("settled interrupted requests left open by a stopped instance", metadata: ["count": "\(recovered)"])
     }
     if try await store.listUsers().isEmpty {
+        let db = location.description.contains(" ") ? "'\(location)'" : "\(location)"
         logger.notice("""
-            the ledger at \(configuration.databasePath) has no users yet; create one and a key with:
-                tokenmeter users add alice --db \(configuration.databasePath) --monthly-usd 10
-                tokenmeter keys create alice --db \(configuration.databasePath)
+            the ledger at \(location) has no users yet; create one and a key with:
+                tokenmeter users add alice --db \(db) --monthly-usd 10
+                tokenmeter keys create alice --db \(db)
             then call the server with that key as the OpenAI API key (base URL http://\(configuration.host):\(configuration.port)/v1)
             """)
     }
@@ -83,4 +81,32 @@ public func buildApplication(
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
+}
+
+/// Opens the ledger as this gateway's owner: a SQLite file (taking its instance lock and settling what a crashed
+/// predecessor left open), or a shared PostgreSQL database (registering an instance with a heartbeat and settling
+/// the streams of instances that stopped). Returns it with the number of requests settled as `interrupted`.
+func openLedger(at location: LedgerLocation, _ configuration: ServerConfiguration,
+                logger: Logger) async throws -> (any GatewayLedger, Int) {
+    switch location {
+    case .sqlite(let path):
+        var settings = SQLiteUsageStore.Configuration()
+        settings.role = .owner
+        settings.checkpointInterval = configuration.checkpointInterval
+        settings.busyTimeout = configuration.ledgerBusyTimeout
+        let store = try SQLiteUsageStore(path: path, configuration: settings)
+        return (store, store.recoveredReservations)
+    case .postgres(let url):
+        var settings = PostgresUsageStore.Configuration()
+        settings.role = .owner
+        settings.checkpointInterval = configuration.checkpointInterval
+        // The same bound as a locked SQLite file: a reservation waits this long for the database, then gets 503.
+        settings.connectionWait = configuration.ledgerBusyTimeout
+        settings.heartbeatInterval = configuration.sharedLedger.heartbeatInterval
+        settings.instanceExpiry = configuration.sharedLedger.instanceExpiry
+        settings.maximumConnections = configuration.sharedLedger.maxConnections
+        settings.logger = logger
+        let store = try await PostgresUsageStore.open(url: url, configuration: settings)
+        return (store, store.recoveredReservations)
+    }
 }

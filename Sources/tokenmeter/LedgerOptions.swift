@@ -6,7 +6,8 @@ import TokenMeterJSON
 /// Options shared by every ledger command: where the database is, and the output format.
 struct LedgerOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "Path of the ledger database (default: $TOKENMETER_DB, else ./tokenmeter.sqlite).", valueName: "path"))
+        "The ledger: a SQLite file path or a postgres://user[:password]@host[:port]/database URL (default: $TOKENMETER_DB, else ./tokenmeter.sqlite).",
+        valueName: "path-or-url"))
     var db: String?
 
     @Flag(name: .long, help: "Print JSON for scripts instead of tables for people.")
@@ -19,20 +20,41 @@ struct LedgerOptions: ParsableArguments {
         return "./tokenmeter.sqlite"
     }
 
-    /// Opens the ledger beside a possibly running server (administration role: no lock, no recovery).
-    /// Only commands that create data pass `creating: true`; the others refuse a missing file.
-    func openLedger(creating: Bool = false) throws(LedgerError) -> SQLiteUsageStore {
-        var configuration = SQLiteUsageStore.Configuration()
-        configuration.role = .administration
-        configuration.createIfMissing = creating
-        return try SQLiteUsageStore(path: databasePath, configuration: configuration)
+    /// Opens the ledger beside possibly running servers (administration role: no lock, no instance, no
+    /// recovery). Only commands that create data pass `creating: true`; the others refuse a missing SQLite file
+    /// (a PostgreSQL database must exist; its tables are created on first use).
+    static func openLedger(_ text: String, creating: Bool = false) async throws -> any GatewayLedger {
+        switch LedgerLocation(text) {
+        case .sqlite(let path):
+            var configuration = SQLiteUsageStore.Configuration()
+            configuration.role = .administration
+            configuration.createIfMissing = creating
+            return try SQLiteUsageStore(path: path, configuration: configuration)
+        case .postgres(let url):
+            var configuration = PostgresUsageStore.Configuration()
+            configuration.role = .administration
+            configuration.maximumConnections = 2
+            return try await PostgresUsageStore.open(url: url, configuration: configuration)
+        }
     }
 
-    /// Runs `body` with the opened ledger; a ``LedgerError`` is printed to stderr and becomes its sysexits
-    /// code.
-    func withLedger(creating: Bool = false, _ body: (SQLiteUsageStore) async throws -> Void) async throws {
+    /// Runs `body` with the opened ledger and closes it; a ``LedgerError`` is printed to stderr and becomes its
+    /// sysexits code.
+    func withLedger(creating: Bool = false, _ body: (any GatewayLedger) async throws -> Void) async throws {
+        try await Self.reportingErrors {
+            let store = try await Self.openLedger(databasePath, creating: creating)
+            do { try await body(store) } catch {
+                try? await store.close()
+                throw error
+            }
+            try await store.close()
+        }
+    }
+
+    /// Runs `body`; a ``LedgerError`` is printed to stderr and becomes its sysexits code.
+    static func reportingErrors(_ body: () async throws -> Void) async throws {
         do {
-            try await body(try openLedger(creating: creating))
+            try await body()
         } catch let error as LedgerError {
             printError(error.description)
             throw error.exitStatus.exitCode

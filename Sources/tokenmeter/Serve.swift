@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import TokenMeterLedger
 import TokenMeterServer
 
 /// `tokenmeter serve`: the OpenAI-compatible, budget-guarded gateway (docs/SERVER.md).
@@ -27,7 +28,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Listen port (default 8080; 0 picks a free port).")
     var port: Int?
 
-    @Option(help: ArgumentHelp("Ledger database path (default ./tokenmeter.sqlite).", valueName: "path"))
+    @Option(help: ArgumentHelp(
+        "Ledger: a SQLite file path, or postgres://user[:password]@host[:port]/database for a ledger several gateways share (default ./tokenmeter.sqlite).",
+        valueName: "path-or-url"))
     var db: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
@@ -53,9 +56,15 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "tokenmeter")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let upstreams = configuration.upstreams.map { "\($0.name) (\($0.baseURL))" }.joined(separator: ", ")
-        let (listenHost, ledgerPath) = (configuration.host, configuration.databasePath)
-        let app = try await buildApplication(configuration, logger: logger) { port in
-            StandardStreams.writeError("tokenmeter: serving on http://\(listenHost):\(port)/v1 → \(upstreams); ledger \(ledgerPath)\n")
+        let (listenHost, ledger) = (configuration.host, LedgerLocation(configuration.databasePath).description)
+        let app: any ApplicationProtocol
+        do {
+            app = try await buildApplication(configuration, logger: logger) { port in
+                StandardStreams.writeError("tokenmeter: serving on http://\(listenHost):\(port)/v1 → \(upstreams); ledger \(ledger)\n")
+            }
+        } catch let error as LedgerError {
+            StandardStreams.writeError("tokenmeter: error: \(error)\n")
+            throw error.exitStatus.exitCode
         }
         try await app.runService()
     }

@@ -24,6 +24,8 @@ public final class PostgresUsageStore: Sendable {
     public var recoveredReservations: Int { recovered.withLock { $0 } }
 
     let client: PostgresClient
+    /// The pool's last failed connection attempt, for messages.
+    let connectionFailures: ConnectionFailureLog
     let logger: Logger
     let coalescer: Mutex<CheckpointCoalescer>
     let authentication: Mutex<AuthenticationCache>
@@ -67,7 +69,13 @@ public final class PostgresUsageStore: Sendable {
         var pg = PostgresClient.Configuration(host: parsed.host, port: parsed.port, username: parsed.user,
                                               password: parsed.password, database: parsed.database, tls: parsed.tls)
         pg.options = options
-        let client = PostgresClient(configuration: pg, backgroundLogger: configuration.logger)
+        let failures = ConnectionFailureLog()
+        self.connectionFailures = failures
+        // PostgresNIO logs every failed connection attempt at info level, several per second while the database is
+        // down; the log handler keeps the last one instead, and an operation that gives up names it.
+        let client = PostgresClient(configuration: pg, backgroundLogger: Logger(label: "tokenmeter.ledger.postgres.pool") { _ in
+            failures
+        })
         self.client = client
         tasks.withLock { $0 = [Task { await client.run() }] }
     }
@@ -234,6 +242,7 @@ public final class PostgresUsageStore: Sendable {
         let gate = LeaseGate()
         let wait = configuration.connectionWait
         let location = self.location
+        let failures = connectionFailures
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {
@@ -245,7 +254,8 @@ public final class PostgresUsageStore: Sendable {
                 group.addTask {
                     try await Task.sleep(for: wait)
                     if gate.expire() {
-                        throw LedgerError.databaseUnavailable("no connection to PostgreSQL at \(location) within \(wait)")
+                        let reason = failures.last.map { ": \($0)" } ?? ""
+                        throw LedgerError.databaseUnavailable("no connection to PostgreSQL at \(location) within \(wait)\(reason)")
                     }
                     return nil
                 }
@@ -311,4 +321,54 @@ private final class LeaseGate: Sendable {
 
     /// Ends the wait; false when the operation already has its connection.
     func expire() -> Bool { state.compareExchange(expected: 0, desired: 2, ordering: .acquiringAndReleasing).exchanged }
+}
+
+/// A log handler for the connection pool's background logger that keeps the last failed connection attempt
+/// (`psql_error`, reduced to the server's message or the socket error) and drops the rest.
+final class ConnectionFailureLog: LogHandler, @unchecked Sendable {
+    private let lastFailure = Mutex<(message: String, at: ContinuousClock.Instant)?>(nil)
+
+    /// The last failure, if it happened in the last 30 seconds.
+    var last: String? {
+        lastFailure.withLock { entry in
+            guard let entry, entry.at.duration(to: .now) < .seconds(30) else { return nil }
+            return entry.message
+        }
+    }
+
+    // The pool logger is configured once and only read here; these satisfy the protocol.
+    var metadata: Logger.Metadata {
+        get { [:] }
+        set {}
+    }
+    var logLevel: Logger.Level {
+        get { .info }
+        set {}
+    }
+    subscript(metadataKey _: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
+             function: String, line: UInt) {
+        guard let error = metadata?["psql_error"] else { return }
+        let text = "\(error)"
+        lastFailure.withLock { $0 = (Self.reason(text), .now) }
+    }
+
+    /// The useful part of a logged `PSQLError`: the server's message, or the connection error.
+    static func reason(_ text: String) -> String {
+        if let start = text.range(of: "message: ") {
+            let rest = text[start.upperBound...]
+            return String(rest.prefix { $0 != "," && $0 != "]" })
+        }
+        if let errno = text.range(of: " (errno") {
+            // "… error: connection reset (error set): Connection refused) (errno: 111)" → "Connection refused"
+            let before = text[..<errno.lowerBound]
+            let last = before.components(separatedBy: ": ").last ?? String(before)
+            return last.trimmingCharacters(in: CharacterSet(charactersIn: ")"))
+        }
+        return text
+    }
 }

@@ -44,8 +44,16 @@ struct ConfigurationFile: Decodable {
         enum CodingKeys: String, CodingKey, CaseIterable { case model, upstream }
     }
 
+    struct SharedLedger: Decodable {
+        var heartbeat_seconds: Double?
+        var instance_expiry_seconds: Double?
+        var max_connections: Int?
+        enum CodingKeys: String, CodingKey, CaseIterable { case heartbeat_seconds, instance_expiry_seconds, max_connections }
+    }
+
     var listen: Listen?
     var database: String?
+    var shared_ledger: SharedLedger?
     var admin_key: String?
     var admin_key_env: String?
     var body_limit_bytes: Int?
@@ -66,7 +74,7 @@ struct ConfigurationFile: Decodable {
     var routes: [Route]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, database, admin_key, admin_key_env, body_limit_bytes, checkpoint_interval_ms, shutdown_grace_seconds,
+        case listen, database, shared_ledger, admin_key, admin_key_env, body_limit_bytes, checkpoint_interval_ms, shutdown_grace_seconds,
              max_tokens_ceiling, ledger_busy_timeout_ms, max_concurrent_requests_per_key, early_upstream_start,
              upstream_threads, header_timeout_seconds, idle_timeout_seconds, max_connections, holds, billing, catalog, upstreams, routes
     }
@@ -75,6 +83,7 @@ struct ConfigurationFile: Decodable {
     static let keys = ConfigurationKeys(CodingKeys.self, nested: [
         "listen": ConfigurationKeys(Listen.CodingKeys.self),
         "holds": ConfigurationKeys(Holds.CodingKeys.self),
+        "shared_ledger": ConfigurationKeys(SharedLedger.CodingKeys.self),
         "billing": ConfigurationKeys(Billing.CodingKeys.self),
         "upstreams": ConfigurationKeys(UpstreamEntry.CodingKeys.self, nested: ["timeouts": ConfigurationKeys(Timeouts.CodingKeys.self)]),
         "routes": ConfigurationKeys(Route.CodingKeys.self),

@@ -33,6 +33,18 @@ extension ServerConfiguration {
         if let h = file.listen?.host { host = h }
         if let p = file.listen?.port { port = p }
         if let d = file.database { databasePath = d }
+        if let l = file.shared_ledger {
+            if let s = l.heartbeat_seconds {
+                sharedLedger.heartbeatInterval = try Self.timeout(seconds: s, key: "shared_ledger.heartbeat_seconds", origin: origin)
+            }
+            if let s = l.instance_expiry_seconds {
+                sharedLedger.instanceExpiry = try Self.timeout(seconds: s, key: "shared_ledger.instance_expiry_seconds", origin: origin)
+            }
+            if let n = l.max_connections {
+                guard n >= 1 else { throw ConfigurationError("\(origin): shared_ledger.max_connections must be at least 1") }
+                sharedLedger.maxConnections = n
+            }
+        }
         if let k = file.admin_key { adminKey = k }
         if let name = file.admin_key_env { adminKey = environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? adminKey }
         if let b = file.body_limit_bytes { bodyLimitBytes = b }
@@ -100,6 +112,8 @@ extension ServerConfiguration {
         if let h = value("TOKENMETER_HOST") { host = h }
         if let p = try int("TOKENMETER_PORT") { port = p }
         if let d = value("TOKENMETER_DB") { databasePath = d }
+        if let d = try timeout("TOKENMETER_LEDGER_HEARTBEAT_SECONDS") { sharedLedger.heartbeatInterval = d }
+        if let d = try timeout("TOKENMETER_LEDGER_INSTANCE_EXPIRY_SECONDS") { sharedLedger.instanceExpiry = d }
         if let k = value("TOKENMETER_ADMIN_KEY") { adminKey = k }
         if let b = try int("TOKENMETER_BODY_LIMIT_BYTES") { bodyLimitBytes = b }
         if let ms = try int("TOKENMETER_CHECKPOINT_INTERVAL_MS") { checkpointInterval = .milliseconds(ms) }
@@ -133,6 +147,10 @@ extension ServerConfiguration {
     public func validate(origin: String = "configuration") throws(ConfigurationError) {
         guard (0...65535).contains(port) else { throw ConfigurationError("\(origin): port \(port) is not 0–65535") }
         guard bodyLimitBytes >= 1024 else { throw ConfigurationError("\(origin): body_limit_bytes must be at least 1024") }
+        guard sharedLedger.instanceExpiry >= sharedLedger.heartbeatInterval * 2 else {
+            // Shorter, a live instance that misses one heartbeat would be taken for dead and its streams settled.
+            throw ConfigurationError("\(origin): shared_ledger.instance_expiry_seconds must be at least twice heartbeat_seconds")
+        }
         guard checkpointInterval > .zero else { throw ConfigurationError("\(origin): checkpoint interval must be positive") }
         if let n = maxConcurrentRequestsPerKey, n < 1 {
             throw ConfigurationError("\(origin): max_concurrent_requests_per_key must be at least 1")

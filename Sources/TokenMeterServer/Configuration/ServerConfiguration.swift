@@ -8,8 +8,11 @@ public struct ServerConfiguration: Sendable {
     public var host: String = "127.0.0.1"
     /// Listen TCP port; 0 picks a free one (tests).
     public var port: Int = 8080
-    /// Path of the SQLite ledger; created on first start.
+    /// The ledger: the path of a SQLite file (created on first start), or a `postgres://` URL of a database
+    /// several gateways share (docs/DEPLOYMENT.md). See `LedgerLocation`.
     public var databasePath: String = "./tokenmeter.sqlite"
+    /// Heartbeats and expiry of the instances sharing a PostgreSQL ledger (unused with SQLite).
+    public var sharedLedger = SharedLedgerSettings()
     /// The upstream providers, by name.
     public var upstreams: [UpstreamConfiguration]
     /// Model routes, first match wins; a model no route matches goes to the first upstream.
@@ -86,6 +89,19 @@ public struct ServerConfiguration: Sendable {
         }
         return upstreams.first
     }
+}
+
+/// How gateways sharing a PostgreSQL ledger keep track of each other (docs/DEPLOYMENT.md).
+public struct SharedLedgerSettings: Sendable {
+    /// How often this instance refreshes its heartbeat and looks for instances that stopped. Default 5 s.
+    public var heartbeatInterval: Duration = .seconds(5)
+    /// How old an instance's heartbeat may get before the others settle its streams as `interrupted` from their
+    /// last checkpoints. Default 30 s, so a dead instance's streams are settled within 35 s.
+    public var instanceExpiry: Duration = .seconds(30)
+    /// Most database connections this instance opens. Default 20.
+    public var maxConnections = 20
+
+    public init() {}
 }
 
 /// One upstream provider.
