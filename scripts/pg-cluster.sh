@@ -51,6 +51,21 @@ as_owner() {
     fi
 }
 
+# The server outlives this script, and without this it would keep every descriptor the script inherited open
+# for as long as it runs: a caller waiting for one to close never sees the script end. Foundation's Process
+# is such a caller (it learns that its child exited when a socket it hands down closes), and so is any
+# `$(pg-cluster.sh start DIR)` whose pipe reaches the server.
+close_inherited_fds() {
+    [ -d "/proc/$BASHPID/fd" ] || return 0
+    local fd
+    for fd in "/proc/$BASHPID/fd"/*; do
+        fd=${fd##*/}
+        if [ "$fd" -gt 2 ] && [ "$fd" != 255 ]; then
+            eval "exec $fd>&-" 2>/dev/null || true
+        fi
+    done
+}
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
         echo $((20000 + RANDOM % 40000))
@@ -83,9 +98,12 @@ start_on() {
     # fsync off: nothing here must survive a machine crash, and commits are much faster. 300 connections: tests
     # run several gateways, each with a pool. The socket lives in DIR, not /var/run/postgresql, which a
     # system cluster may own.
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t "$max_wait" \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 -c shared_buffers=64MB" \
-        start >"$dir/pg_ctl.out" 2>&1 || status=$?
+    (
+        close_inherited_fds
+        as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t "$max_wait" \
+            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 -c shared_buffers=64MB" \
+            start
+    ) </dev/null >"$dir/pg_ctl.out" 2>&1 || status=$?
     if [ "$status" != 0 ]; then
         new_log=$(tail -c +"$log_start" "$dir/log" 2>/dev/null || true)
         case "$new_log" in *'could not bind'*) return 2 ;; esac
