@@ -3,8 +3,9 @@ SWIFT    ?= swift
 PREFIX   ?= /usr/local
 CONFIG   ?= release
 APT_PKGS := libpcre2-dev libcurl4-openssl-dev libsqlite3-dev curl
-# Only the tests need these: Chromium renders the HTML report in the browser test.
-TEST_APT_PKGS := chromium
+# Only the tests need these: Chromium renders the HTML report in the browser test; the PostgreSQL ledger tests
+# run against a private PostgreSQL cluster that scripts/run-tests.sh starts (scripts/pg-cluster.sh).
+TEST_APT_PKGS := chromium postgresql
 BIN       = .build/$(CONFIG)/tokenmeter
 
 .PHONY: deps test-deps build release test run demo install bench bench-server soak clean
@@ -21,8 +22,9 @@ define apt_install
 endef
 
 ## deps: install the Debian -dev packages the build links against (only those missing).
-## test-deps: also what the tests need: Debian's chromium (the HTML report's browser test) and the official
-## openai Python SDK, which the server's end-to-end test drives.
+## test-deps: also what the tests need: Debian's chromium (the HTML report's browser test), Debian's postgresql
+## (the PostgreSQL ledger tests' private cluster) and the official openai Python SDK, which the server's
+## end-to-end test drives.
 deps:
 	$(call apt_install,$(APT_PKGS))
 
@@ -39,9 +41,10 @@ test-deps: deps
 	@python3 -c 'import openai' 2>/dev/null || python3 -m pip install --quiet openai || \
 	  echo "make test-deps: could not install the openai SDK; its end-to-end test will fail under make test"
 
-## test: every test target (Swift Testing), after setup. TOKENMETER_REQUIRE_ALL=1 turns a missing Chromium,
-## openai SDK or root (for the full-disk tests' tmpfs) into a failure, and scripts/run-tests.sh fails the run
-## when any test was still skipped or ended in a known issue, naming them: a pass means every test ran.
+## test: every test target (Swift Testing), after setup, with a private PostgreSQL cluster started for the run
+## and stopped after it. TOKENMETER_REQUIRE_ALL=1 turns a missing Chromium, PostgreSQL, openai SDK or root (for
+## the full-disk tests' tmpfs) into a failure, and scripts/run-tests.sh fails the run when any test was still
+## skipped or ended in a known issue, naming them: a pass means every test ran.
 test: test-deps
 	$(SWIFT) build --build-tests
 	TOKENMETER_REQUIRE_ALL=1 SWIFT="$(SWIFT)" scripts/run-tests.sh
