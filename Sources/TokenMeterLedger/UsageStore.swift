@@ -84,9 +84,10 @@ public protocol UsageStore: Sendable {
 }
 
 /// Everything the gateway needs of a ledger: accounting (``UsageStore``), users, keys and budgets
-/// (``LedgerAdministration``) and monthly reports (``UsageReporting``), plus its health and its end.
-/// ``SQLiteUsageStore`` is the embedded implementation; a shared backend implements the same.
-public protocol GatewayLedger: UsageStore, LedgerAdministration, UsageReporting {
+/// (``LedgerAdministration``), monthly reports (``UsageReporting``) and copies (``LedgerTransfer``), plus its health
+/// and its end.
+/// ``SQLiteUsageStore`` is the embedded implementation, ``PostgresUsageStore`` the one several gateways share.
+public protocol GatewayLedger: UsageStore, LedgerAdministration, UsageReporting, LedgerTransfer {
     /// The schema version (the last applied migration); reading it shows the ledger answers.
     func schemaVersion() async throws -> String?
 

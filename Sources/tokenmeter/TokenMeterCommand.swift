@@ -9,6 +9,6 @@ struct TokenMeterCommand: AsyncParsableCommand {
         abstract: "Count, price and meter LLM tokens exactly as OpenAI's tokenizer does.",
         version: TokenMeterVersion.current,
         subcommands: [Count.self, Encode.self, Decode.self, Estimate.self, Chat.self, Serve.self, Users.self, Keys.self,
-                      Report.self, Demo.self]
+                      Report.self, LedgerCommand.self, Demo.self]
     )
 }
