@@ -95,6 +95,7 @@ let package = Package(
         .testTarget(
             name: "TokenMeterLedgerTests",
             dependencies: ["TokenMeterLedger", "TokenMeterMoney", "TokenMeterTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "PostgresNIO", package: "postgres-nio"),
                            .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         // Monthly usage reports: renderers (table, CSV, JSON, HTML with inline SVG) that are pure functions

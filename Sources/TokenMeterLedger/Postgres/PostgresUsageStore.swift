@@ -99,6 +99,12 @@ public final class PostgresUsageStore: Sendable {
         if let failure { throw failure }
     }
 
+    /// Stops this store as a killed process would: heartbeats end and connections drop, nothing is written, the
+    /// instance row stays for the others to expire. For tests of what survivors do.
+    func abandon() async {
+        await shutDownClient()
+    }
+
     private func shutDownClient() async {
         let all = tasks.withLock { t in defer { t = [] }; return t }
         for task in all { task.cancel() }
@@ -198,6 +204,7 @@ public final class PostgresUsageStore: Sendable {
                                            metadata: ["records": "\(settled)"])
                     }
                 } catch {
+                    if Task.isCancelled || error is CancellationError { return }  // closing
                     self.logger.warning("ledger heartbeat failed", metadata: ["error": "\(error)"])
                 }
             }

@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+import PostgresNIO
+import TokenMeterTestSupport
+@testable import TokenMeterLedger
+import TokenMeterMoney
+
+/// What only the shared ledger has: instances, their expiry, migrations run by several processes at once, URLs,
+/// and an unreachable server. The accounting contract itself is tested on both backends by the other suites.
+@Suite("PostgreSQL ledger: instances, migrations, connections", .enabled(if: PostgresTestCluster.requirement.shouldRun))
+struct PostgresLedgerTests {
+    func configuration(heartbeat: Duration = .milliseconds(200), expiry: Duration = .seconds(1)) -> PostgresUsageStore.Configuration {
+        var c = PostgresUsageStore.Configuration.testing(stride: 1)
+        c.heartbeatInterval = heartbeat
+        c.instanceExpiry = expiry
+        return c
+    }
+
+    @Test("a dead instance's streams are settled once, as interrupted from their last checkpoints, by a survivor; a later instance settles nothing again")
+    func deadInstanceIsSettledBySurvivors() async throws {
+        try PostgresTestCluster.requirement.check()
+        let url = try PostgresTestCluster.freshDatabase("expiry")
+        defer { PostgresTestCluster.dropDatabase(url: url) }
+        let victim = try await PostgresUsageStore.open(url: url, configuration: configuration())
+        let c = try await Customer.add(victim, name: "ann", budget: Budget(monthlyLimit: usd("1")))
+        var open: [Reservation] = []
+        for i in 0..<3 {
+            let r = try await victim.reserve(c.request("s\(i)", cost: usd("0.1"), tokens: 1_000))
+            try await victim.checkpoint(r, usage: localUsage(prompt: 10, completion: Int64(5 * (i + 1))))
+            open.append(r)
+        }
+        await victim.abandon()  // kill -9: no settle, no close, its instance row stays
+
+        let survivor = try await PostgresUsageStore.open(url: url, configuration: configuration())
+        let deadline = ContinuousClock.now + .seconds(10)
+        var records: [UsageRecord] = []
+        while ContinuousClock.now < deadline {
+            records = try await survivor.exportRecords(afterID: 0, limit: 100)
+            if records.count == 3 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(records.count == 3)
+        for (i, record) in records.sorted(by: { $0.requestID < $1.requestID }).enumerated() {
+            #expect(record.status == .interrupted)
+            #expect(record.usage == localUsage(prompt: 10, completion: Int64(5 * (i + 1))))
+        }
+        #expect(try await survivor.remaining(userID: c.user.id).liveReservations == 0)
+
+        let restarted = try await PostgresUsageStore.open(url: url, configuration: configuration())
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(try await restarted.exportRecords(afterID: 0, limit: 100).count == 3)
+        #expect(try await restarted.auditBooks(expectNoReservations: true).isEmpty)
+        try await restarted.close()
+        try await survivor.close()
+    }
+
+    @Test("an instance taken for dead while the database was away registers again; its late settle finds the survivors' record")
+    func expiredInstanceRegistersAgain() async throws {
+        try PostgresTestCluster.requirement.check()
+        let url = try PostgresTestCluster.freshDatabase("reregister")
+        defer { PostgresTestCluster.dropDatabase(url: url) }
+        let slow = try await PostgresUsageStore.open(url: url, configuration: configuration(heartbeat: .seconds(3600)))
+        let c = try await Customer.add(slow, name: "ann", budget: .unlimited)
+        let r = try await slow.reserve(c.request("late", cost: usd("0.1")))
+        try await slow.checkpoint(r, usage: localUsage(prompt: 3, completion: 4))
+        let before = slow.instance.withLock { $0 }
+        // The others see a heartbeat older than the expiry, as if `slow` had lost the database for that long.
+        let other = try await PostgresUsageStore.open(url: url, configuration: configuration())
+        _ = try await other.write { conn in try await conn.query("UPDATE instances SET heartbeat_at = 0 WHERE id = \(before)", logger: other.logger) }
+        #expect(try await other.expireInstances() == 1)
+
+        try await slow.heartbeat()
+        let after = slow.instance.withLock { $0 }
+        #expect(after != nil && after != before)
+        let late = try await slow.settle(r, usage: localUsage(prompt: 3, completion: 9), status: .completed)
+        #expect(late.wasAlreadySettled)
+        #expect(late.record.status == .interrupted)
+        #expect(late.record.usage == localUsage(prompt: 3, completion: 4))
+        _ = try await slow.reserve(c.request("next", cost: .zero))  // serves again under its new instance
+        try await slow.close()
+        try await other.close()
+        #expect(try await PostgresUsageStore.open(url: url, configuration: .testing(role: .administration))
+            .openReservationCount() == 0)
+    }
+
+    @Test("five stores opening a new database at once apply the migration once")
+    func concurrentFirstOpen() async throws {
+        try PostgresTestCluster.requirement.check()
+        let url = try PostgresTestCluster.freshDatabase("migrate")
+        defer { PostgresTestCluster.dropDatabase(url: url) }
+        let stores = try await withThrowingTaskGroup(of: PostgresUsageStore.self) { group in
+            for _ in 0..<5 { group.addTask { try await PostgresUsageStore.open(url: url, configuration: configuration()) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for store in stores { #expect(try await store.schemaVersion() == PostgresMigrations.names.last) }
+        let applied = try await stores[0].read { c in
+            try await c.query("SELECT COUNT(*) FROM tokenmeter_migrations", logger: stores[0].logger).decode(Int64.self)
+                .first { _ in true }
+        }
+        #expect(applied == Int64(PostgresMigrations.all.count))
+        for store in stores { try await store.close() }
+    }
+
+    @Test("records are append-only and the schema's checks hold on PostgreSQL too")
+    func constraints() async throws {
+        try await TestLedger.with(.postgres) { ledger in
+            let store = try #require(ledger.store as? PostgresUsageStore)
+            let c = try await Customer.add(store, name: "ann", budget: .unlimited)
+            let r = try await store.reserve(c.request("x", cost: .zero))
+            _ = try await store.settle(r, usage: localUsage(prompt: 1, completion: 1), status: .completed)
+            for sql in ["UPDATE usage_records SET cost_pusd = 0", "DELETE FROM usage_records", "TRUNCATE usage_records CASCADE",
+                        "INSERT INTO users (name, created_at) VALUES ('-bad', 0)", "INSERT INTO users (name, created_at) VALUES ('ANN', 0)",
+                        "INSERT INTO budgets VALUES (\(c.user.id), -5, NULL, NULL)"] {
+                await #expect(throws: LedgerError.self, "\(sql)") {
+                    try await store.write { conn in try await conn.query(PostgresQuery(unsafeSQL: sql), logger: store.logger) }
+                }
+            }
+        }
+    }
+
+    @Test("an unreachable server fails within the connection wait, naming the cause")
+    func unreachable() async throws {
+        var c = PostgresUsageStore.Configuration.testing()
+        c.connectionWait = .milliseconds(700)
+        let start = ContinuousClock.now
+        await #expect { try await PostgresUsageStore.open(url: "postgres://postgres@127.0.0.1:1/none", configuration: c) } throws: {
+            guard case LedgerError.databaseUnavailable(let reason) = $0 else { return false }
+            return reason.contains("127.0.0.1:1") && reason.contains("refused")
+        }
+        #expect(ContinuousClock.now - start < .seconds(3))
+    }
+
+    @Test("URLs: postgres:// and postgresql:// with user, password, port, database and sslmode; anything else is a path")
+    func urls() throws {
+        let u = try PostgresURL("postgresql://tm%40corp:p%3Ass@db.example:6543/ledger?sslmode=disable")
+        #expect(u.user == "tm@corp" && u.password == "p:ss" && u.host == "db.example" && u.port == 6543 && u.database == "ledger")
+        #expect(try PostgresURL("postgres://tm@db/ledger").port == 5432)
+        for bad in ["postgres://db/ledger", "postgres://tm@db", "postgres://tm@db/ledger?sslmode=sometimes",
+                    "postgres://tm@db/ledger?timezone=UTC"] {
+            #expect(throws: LedgerError.self, "\(bad)") { try PostgresURL(bad) }
+        }
+        #expect(LedgerLocation("postgres://tm:secret@db/ledger").description == "postgres://tm:***@db/ledger")
+        #expect(LedgerLocation("./tokenmeter.sqlite") == .sqlite(path: "./tokenmeter.sqlite"))
+        #expect(LedgerLocation("postgresql://tm@db/l") == .postgres(url: "postgresql://tm@db/l"))
+    }
+}
