@@ -257,4 +257,69 @@ struct AccountingTests {
         try await ledger.assertBooksBalance()
         }
     }
+
+    @Test("extend grows a hold within the limits, refuses past them with what is left, never shrinks, and ends with the reservation",
+          arguments: LedgerBackend.allCases)
+    func extendContract(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, clock: clock) { ledger in
+            let store = ledger.store
+            let c = try await Customer.add(store, name: "ann", budget: Budget(monthlyLimit: usd("1"), monthlyTokenLimit: 1_000))
+            let r = try await store.reserve(c.request("grow", cost: usd("0.2"), tokens: 200))
+            let other = try await store.reserve(c.request("other", cost: usd("0.3"), tokens: 300))
+            let grown = try await store.extend(r) { status, held in
+                #expect(held == UsageEstimate(cost: usd("0.2"), tokens: 200))
+                #expect(status.heldCost == usd("0.5"))
+                return (UsageEstimate(cost: usd("0.7"), tokens: 700), "planned")
+            }
+            #expect(grown.held == UsageEstimate(cost: usd("0.7"), tokens: 700) && grown.plan == "planned")
+            #expect(try await store.remaining(userID: c.user.id).remainingCost == .zero)
+            do {
+                _ = try await store.extend(r) { _, _ in (UsageEstimate(cost: usd("0.7"), tokens: 701), ()) }
+                Issue.record("extended past the token limit")
+            } catch LedgerError.budgetExhausted(let s) {
+                #expect(s.remainingTokens == 0)
+            }
+            await #expect(throws: LedgerError.self) {
+                try await store.extend(r) { _, _ in (UsageEstimate(cost: usd("0.6"), tokens: 700), ()) }
+            }
+            _ = try await store.setStatus(userID: c.user.id, .disabled)
+            await #expect(throws: LedgerError.userDisabled("ann")) {
+                try await store.extend(other) { _, held in (held, ()) }
+            }
+            _ = try await store.setStatus(userID: c.user.id, .active)
+            _ = try await store.settle(r, usage: localUsage(prompt: 10, completion: 10), status: .completed)
+            await #expect(throws: LedgerError.reservationNotOpen(requestID: "grow")) {
+                try await store.extend(r) { _, held in (held, ()) }
+            }
+            _ = try await store.settle(other, usage: .zero, status: .completed)
+            try await ledger.assertBooksBalance()
+        }
+    }
+
+    @Test("40 concurrent extensions of 8 streams by 10 tokens on a 500-token month: exactly what is free is granted",
+          arguments: LedgerBackend.allCases)
+    func concurrentExtensions(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend, clock: clock) { ledger in
+            let store = ledger.store
+            let c = try await Customer.add(store, name: "ann", budget: Budget(monthlyTokenLimit: 500))
+            var streams: [Reservation] = []
+            for i in 0..<8 { streams.append(try await store.reserve(c.request("s\(i)", cost: .zero, tokens: 20))) }
+            let granted = await withTaskGroup(of: Int64.self) { group in
+                for i in 0..<40 {
+                    let r = streams[i % 8]
+                    group.addTask {
+                        let before = (try? await store.extend(r) { _, held in (UsageEstimate(cost: .zero, tokens: held.tokens + 10), held.tokens) })
+                        return before == nil ? 0 : 10
+                    }
+                }
+                return await group.reduce(0, +)
+            }
+            #expect(granted == 500 - 8 * 20)
+            let status = try await store.remaining(userID: c.user.id)
+            #expect(status.heldTokens == 500)
+            for r in streams { _ = try await store.settle(r, usage: .zero, status: .completed) }
+            try await ledger.assertBooksBalance()
+        }
+    }
+
 }

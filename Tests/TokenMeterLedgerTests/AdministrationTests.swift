@@ -4,12 +4,12 @@ import TokenMeterTestSupport
 @testable import TokenMeterLedger
 import TokenMeterMoney
 
-@Suite("Users, budgets and keys")
+@Suite("Users, budgets and keys (both ledgers)")
 struct AdministrationTests {
-    @Test("users are unique by name, case-insensitively; bad names are refused with the rule")
-    func users() async throws {
-        let dir = try TemporaryDirectory()
-        let store = try SQLiteUsageStore(path: dir.path("l.sqlite"))
+    @Test("users are unique by name, case-insensitively; bad names are refused with the rule", arguments: LedgerBackend.allCases)
+    func users(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend) { ledger in
+        let store = ledger.store
         let ann = try await store.addUser(name: "ann", budget: Budget(monthlyLimit: usd("3")))
         _ = try await store.addUser(name: "Bob.Smith@example-1", budget: .unlimited)
         await #expect(throws: LedgerError.userExists("ANN")) { try await store.addUser(name: "ANN", budget: .unlimited) }
@@ -23,12 +23,13 @@ struct AdministrationTests {
         #expect(try await store.user(named: "Ann") == ann)
         await #expect(throws: LedgerError.userNotFound("zed")) { try await store.user(named: "zed") }
         await #expect(throws: LedgerError.userIDNotFound(99)) { try await store.remaining(userID: 99) }
+        }
     }
 
-    @Test("budget patches keep, set or clear each field")
-    func budgets() async throws {
-        let dir = try TemporaryDirectory()
-        let store = try SQLiteUsageStore(path: dir.path("l.sqlite"))
+    @Test("budget patches keep, set or clear each field", arguments: LedgerBackend.allCases)
+    func budgets(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend) { ledger in
+        let store = ledger.store
         let ann = try await store.addUser(name: "ann", budget: .unlimited)
         #expect(try await store.remaining(userID: ann.id).budget == .unlimited)
         var b = try await store.updateBudget(userID: ann.id, BudgetPatch(monthlyUSD: "12.50", monthlyTokens: "1000000", maxRequestUSD: nil))
@@ -36,6 +37,7 @@ struct AdministrationTests {
         b = try await store.updateBudget(userID: ann.id, BudgetPatch(monthlyUSD: nil, monthlyTokens: "none", maxRequestUSD: "$0.25"))
         #expect(b == Budget(monthlyLimit: usd("12.5"), maxRequestCost: usd("0.25")))
         #expect(try await store.remaining(userID: ann.id).budget == b)
+        }
     }
 
     @Test("BudgetPatch parsing refuses bad amounts with the field named")
@@ -51,10 +53,10 @@ struct AdministrationTests {
                 == BudgetPatch(monthlyLimit: .set(Money(picoUSD: 1)), monthlyTokenLimit: .set(0), maxRequestCost: .clear))
     }
 
-    @Test("keys list by user with names, oldest first; revoke accepts tm_<prefix>_… and whole keys")
-    func keys() async throws {
-        let dir = try TemporaryDirectory()
-        let store = try SQLiteUsageStore(path: dir.path("l.sqlite"))
+    @Test("keys list by user with names, oldest first; revoke accepts tm_<prefix>_… and whole keys", arguments: LedgerBackend.allCases)
+    func keys(_ backend: LedgerBackend) async throws {
+        try await TestLedger.with(backend) { ledger in
+        let store = ledger.store
         let ann = try await Customer.add(store, name: "ann", budget: .unlimited)
         let bob = try await Customer.add(store, name: "bob", budget: .unlimited)
         let ann2 = try await store.createAPIKey(userID: ann.user.id)
@@ -64,6 +66,7 @@ struct AdministrationTests {
         #expect(try await store.revokeAPIKey(prefix: ann2.info.displayPrefix).revokedAt != nil)
         #expect(try await store.listAPIKeys(userID: nil).map { $0.revokedAt != nil } == [false, true, true])
         await #expect(throws: LedgerError.userIDNotFound(42)) { try await store.listAPIKeys(userID: 42) }
+        }
     }
 }
 

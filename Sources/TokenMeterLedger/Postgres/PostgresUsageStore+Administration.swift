@@ -96,7 +96,7 @@ extension PostgresUsageStore: LedgerAdministration {
             let rows = try await c.query("""
                 SELECT k.id, k.user_id, u.name, k.prefix, k.created_at, k.revoked_at, k.last_used_at
                 FROM api_keys k JOIN users u ON u.id = k.user_id
-                WHERE \(userID) IS NULL OR k.user_id = \(userID)
+                WHERE \(userID)::bigint IS NULL OR k.user_id = \(userID)
                 ORDER BY k.id
                 """, logger: self.logger)
             var keys: [APIKeyInfo] = []
