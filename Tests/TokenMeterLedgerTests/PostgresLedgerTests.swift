@@ -69,18 +69,40 @@ struct PostgresLedgerTests {
         _ = try await other.write { conn in try await conn.query("UPDATE instances SET heartbeat_at = 0 WHERE id = \(before)", logger: other.logger) }
         #expect(try await other.expireInstances() == 1)
 
-        try await slow.heartbeat()
+        // Its next reservation finds its row gone, registers again and goes through.
+        let next = try await slow.reserve(c.request("next", cost: .zero))
         let after = slow.instance.withLock { $0 }
         #expect(after != nil && after != before)
         let late = try await slow.settle(r, usage: localUsage(prompt: 3, completion: 9), status: .completed)
         #expect(late.wasAlreadySettled)
         #expect(late.record.status == .interrupted)
         #expect(late.record.usage == localUsage(prompt: 3, completion: 4))
-        _ = try await slow.reserve(c.request("next", cost: .zero))  // serves again under its new instance
+        _ = try await slow.settle(next, usage: .zero, status: .completed)
         try await slow.close()
         try await other.close()
         #expect(try await PostgresUsageStore.open(url: url, configuration: .testing(role: .administration))
             .openReservationCount() == 0)
+    }
+
+    @Test("an instance that closes settles only what it holds itself; another instance's streams stay open")
+    func closeLeavesOthersAlone() async throws {
+        try PostgresTestCluster.requirement.check()
+        let url = try PostgresTestCluster.freshDatabase("close")
+        defer { PostgresTestCluster.dropDatabase(url: url) }
+        let a = try await PostgresUsageStore.open(url: url, configuration: configuration())
+        let b = try await PostgresUsageStore.open(url: url, configuration: configuration())
+        let c = try await Customer.add(a, name: "ann", budget: .unlimited)
+        let onA = try await a.reserve(c.request("on-a", cost: usd("0.1")))
+        let onB = try await b.reserve(c.request("on-b", cost: usd("0.1")))
+        try await b.checkpoint(onB, usage: localUsage(prompt: 2, completion: 2))
+        try await Task.sleep(for: .milliseconds(300))  // a heartbeat or two on both
+        try await b.close()
+        let records = try await a.exportRecords(afterID: 0, limit: 10)
+        #expect(records.map(\.requestID) == ["on-b"])
+        #expect(records.first?.status == .interrupted)
+        #expect(try await a.remaining(userID: c.user.id).liveReservations == 1)
+        _ = try await a.settle(onA, usage: .zero, status: .completed)
+        try await a.close()
     }
 
     @Test("five stores opening a new database at once apply the migration once")

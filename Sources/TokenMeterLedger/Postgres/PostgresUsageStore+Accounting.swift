@@ -39,6 +39,22 @@ extension PostgresUsageStore: UsageStore {
     public func reserve<Plan: Sendable>(
         _ request: ReservationRequest, planning: @escaping @Sendable (BudgetStatus) throws -> (UsageEstimate, Plan)
     ) async throws -> (reservation: Reservation, plan: Plan) {
+        do {
+            return try await reserveOnce(request, planning: planning)
+        } catch is InstanceExpired {
+            // Others took this instance for dead (the database was away longer than the expiry) and removed its row
+            // before the next heartbeat could re-register it: register now and try once more.
+            try await heartbeat()
+            return try await reserveOnce(request, planning: planning)
+        }
+    }
+
+    /// This instance's row is gone (the insert's foreign key to `instances` failed).
+    struct InstanceExpired: Error {}
+
+    private func reserveOnce<Plan: Sendable>(
+        _ request: ReservationRequest, planning: @escaping @Sendable (BudgetStatus) throws -> (UsageEstimate, Plan)
+    ) async throws -> (reservation: Reservation, plan: Plan) {
         guard (1...200).contains(request.requestID.utf8.count) else {
             throw LedgerError.invalidUsage("a request id must be 1 to 200 bytes long (got \(request.requestID.utf8.count))")
         }
@@ -84,6 +100,9 @@ extension PostgresUsageStore: UsageStore {
                 } catch let e as PSQLError where e.serverInfo?[.sqlState] == "23505" {
                     // Another instance reserved the same request id meanwhile; the unique index let one through.
                     throw LedgerError.duplicateRequestID(request.requestID)
+                } catch let e as PSQLError where e.serverInfo?[.sqlState] == "23503" && instanceID != nil
+                    && e.serverInfo?[.constraintName] == "reservations_instance_id_fkey" {
+                    throw InstanceExpired()
                 }
                 if let id {
                     let reservation = Reservation(

@@ -88,10 +88,13 @@ public final class PostgresUsageStore: Sendable {
         do { try await flushCheckpoints() } catch { failure = error }
         for task in tasks.withLock({ $0.dropFirst() }) { task.cancel() }
         if let id = instance.withLock({ $0 }) {
+            // Ages only this instance's heartbeat, so the expiry settles what it still holds (nothing after a graceful
+            // shutdown) and removes its row, and leaves every live instance alone.
+            let expiry = expiryMilliseconds
             do {
                 _ = try await write { c in
                     try await c.query("UPDATE instances SET heartbeat_at = 0 WHERE id = \(id)", logger: self.logger)
-                    return try await Self.expire(c, except: nil, expiryMilliseconds: 0, logger: self.logger)
+                    return try await Self.expire(c, except: nil, expiryMilliseconds: expiry, logger: self.logger)
                 }
             } catch { failure = failure ?? error }
         }
@@ -177,9 +180,14 @@ public final class PostgresUsageStore: Sendable {
     @discardableResult
     func expireInstances() async throws -> Int {
         let me = instance.withLock { $0 }
-        let expiry = Int64(configuration.instanceExpiry.components.seconds) * 1000
-            + configuration.instanceExpiry.components.attoseconds / 1_000_000_000_000_000
+        let expiry = expiryMilliseconds
         return try await write { c in try await Self.expire(c, except: me, expiryMilliseconds: expiry, logger: self.logger) }
+    }
+
+    /// ``Configuration/instanceExpiry`` in milliseconds.
+    private var expiryMilliseconds: Int64 {
+        let e = configuration.instanceExpiry.components
+        return e.seconds * 1000 + e.attoseconds / 1_000_000_000_000_000
     }
 
     private static func expire(_ c: PostgresConnection, except me: Int64?, expiryMilliseconds: Int64,
@@ -285,6 +293,7 @@ public final class PostgresUsageStore: Sendable {
         switch error {
         case let e as LedgerError: return e
         case let e as PlanningRefusal: return e
+        case let e as InstanceExpired: return e
         case let e as CancellationError: return e
         case let e as PSQLError:
             if let state = e.serverInfo?[.sqlState] {
