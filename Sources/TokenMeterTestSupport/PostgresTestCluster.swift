@@ -77,6 +77,20 @@ public enum PostgresTestCluster {
         return String(path.dropFirst())
     }
 
+    /// The rows of one query run with `psql` against the database `url`, each a list of columns (nil for NULL), for
+    /// tests that read what a server wrote without a database client of their own.
+    public static func query(_ url: String, _ sql: String) throws -> [[String?]] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["PGCONNECT_TIMEOUT"] = environment["PGCONNECT_TIMEOUT"] ?? "10"
+        let null = "\u{1}NULL", field = "\u{1f}"
+        let output = try TestCommand.run(psqlPath(), ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-P", "null=\(null)",
+                                                      "-F", field, "-d", url, "-c", sql],
+                                         environment: environment, timeout: 60)
+        return output.split(separator: "\n", omittingEmptySubsequences: true).map { line in
+            line.components(separatedBy: field).map { $0 == null ? nil : $0 }
+        }
+    }
+
     /// Runs one SQL command with `psql` against `server`.
     private static func runPsql(_ server: String, _ sql: String) throws {
         var environment = ProcessInfo.processInfo.environment

@@ -14,9 +14,9 @@ extension ServerTests {
         static let prompt = "Say hello"
 
         @Test("a budget for N output tokens delivers exactly N tokens, records N, and the upstream is closed within 50 ms",
-              arguments: [7, 20, 33])
-        func budgetCutIsExact(allowance: Int) async throws {
-            let harness = try await GatewayHarness.start()
+              arguments: LedgerKind.available, [7, 20, 33])
+        func budgetCutIsExact(ledger: LedgerKind, allowance: Int) async throws {
+            let harness = try await GatewayHarness.start(ledger: ledger)
             let encoding = try Encoding.named(.o200k_base)
             // 3 framing tokens per message + 3 reply priming + the text (docs/CATALOG.md, chat rule).
             let promptTokens = 3 + encoding.count("user") + encoding.count(Self.prompt) + 3
@@ -111,9 +111,9 @@ extension ServerTests {
             try await harness.stop()
         }
 
-        @Test("50 concurrent streams of one user never spend more than the budget")
-        func concurrentStreamsStayInBudget() async throws {
-            let harness = try await GatewayHarness.start()
+        @Test("50 concurrent streams of one user never spend more than the budget", arguments: LedgerKind.available)
+        func concurrentStreamsStayInBudget(_ ledger: LedgerKind) async throws {
+            let harness = try await GatewayHarness.start(ledger: ledger)
             let limit: Int64 = 2_000
             let key = try await harness.addUser("ivy", budget: Budget(monthlyTokenLimit: limit))
             harness.upstream.setDefaultScenario(UpstreamScenario(chunks: (0..<60).map { "tok\($0) " }, interval: .milliseconds(2)))

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 import Testing
+import TokenMeterTestSupport
 
 /// Reads of the harness's ledger file that the fault tests check after every scenario.
 extension GatewayHarness {
@@ -14,7 +15,11 @@ extension GatewayHarness {
 
     /// Reservations still open (requests in flight, or left open by a failed settle).
     func openReservations() throws -> Int {
-        try ledgerConnection().read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM reservations") ?? -1 }
+        if isPostgres {
+            let rows = try PostgresTestCluster.query(databasePath, "SELECT COUNT(*) FROM reservations")
+            return rows.first?.first?.flatMap { Int($0) } ?? -1
+        }
+        return try ledgerConnection().read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM reservations") ?? -1 }
     }
 
     /// Waits until no reservation is open (settling runs as the stream unwinds, after the client saw its end);
@@ -31,7 +36,23 @@ extension GatewayHarness {
     /// Differences between the monthly rollup and the records it sums, one line per user and month that
     /// disagree (empty when the books balance).
     func rollupMismatches() throws -> [String] {
-        try ledgerConnection().read { db in
+        if isPostgres {
+            return try PostgresTestCluster.query(databasePath, """
+                WITH sums AS (
+                    SELECT user_id, to_char(to_timestamp(ended_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM') AS period,
+                           COUNT(*) AS n, SUM(billed_tokens) AS tokens, SUM(cost_pusd) AS pusd
+                    FROM usage_records GROUP BY 1, 2)
+                SELECT format('user %s %s: records %s/%s/%s, rollup %s/%s/%s', s.user_id, s.period, s.n, s.tokens, s.pusd,
+                              m.request_count, m.billed_tokens, m.cost_pusd)
+                FROM sums s LEFT JOIN monthly_usage m ON m.user_id = s.user_id AND m.period = s.period
+                WHERE m.user_id IS NULL OR m.request_count <> s.n OR m.billed_tokens <> s.tokens OR m.cost_pusd <> s.pusd
+                UNION ALL
+                SELECT format('user %s %s: rollup without records', m.user_id, m.period)
+                FROM monthly_usage m LEFT JOIN sums s ON s.user_id = m.user_id AND s.period = m.period
+                WHERE s.user_id IS NULL AND m.request_count <> 0
+                """).compactMap { $0.first ?? nil }
+        }
+        return try ledgerConnection().read { db in
             try String.fetchAll(db, sql: """
                 WITH sums AS (
                     SELECT user_id, strftime('%Y-%m', ended_at / 1000, 'unixepoch') AS period,

@@ -31,15 +31,17 @@ final class GatewayHarness: Sendable {
     let ownsUpstream: Bool
 
     /// Starts a server; `configure` edits the configuration (the test upstream is the only upstream).
-    static func start(upstream given: SimulatedUpstream? = nil, databasePath: String? = nil,
+    /// `ledger` `.postgres` puts the ledger in a fresh database on the test PostgreSQL cluster instead of a file.
+    static func start(upstream given: SimulatedUpstream? = nil, databasePath: String? = nil, ledger: LedgerKind = .sqlite,
                       provider: Upstream.Provider = .openAICompatible, logger givenLogger: Logger? = nil,
                       configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> GatewayHarness {
         _ = try Encoding.named(.o200k_base)  // load the vocabulary before any deadline runs
+        if ledger == .postgres { try PostgresTestCluster.requirement.check() }
         await ProcessResourceGate.shared.enterShared()
         let upstream: SimulatedUpstream
         if let given { upstream = given } else { upstream = try await SimulatedUpstream.start() }
-        let path = databasePath ?? FileManager.default.temporaryDirectory
-            .appendingPathComponent("tm-server-\(UUID().uuidString).sqlite").path
+        let path = try databasePath ?? (ledger == .postgres ? PostgresTestCluster.freshDatabase("server")
+            : FileManager.default.temporaryDirectory.appendingPathComponent("tm-server-\(UUID().uuidString).sqlite").path)
         var configuration = ServerConfiguration(upstreams: [
             UpstreamConfiguration(name: "test", baseURL: provider == .ollama ? upstream.baseURL : upstream.openAIBaseURL,
                                   provider: provider, apiKey: "sk-upstream-secret", timeouts: testTimeouts),
@@ -97,8 +99,20 @@ final class GatewayHarness: Sendable {
         Upstream(baseURL: baseURL + "/v1", provider: .openAICompatible, apiKey: key)
     }
 
+    /// Whether the ledger is a PostgreSQL database (else a SQLite file).
+    var isPostgres: Bool { databasePath.hasPrefix("postgres") }
+
     /// Adds a user with `budget` and returns a fresh key, through the ledger's administration role.
     func addUser(_ name: String, budget: Budget = .unlimited) async throws -> String {
+        if isPostgres {
+            var configuration = PostgresUsageStore.Configuration()
+            configuration.role = .administration
+            let admin = try await PostgresUsageStore.open(url: databasePath, configuration: configuration)
+            let user = try await admin.addUser(name: name, budget: budget)
+            let key = try await admin.createAPIKey(userID: user.id).key
+            try await admin.close()
+            return key
+        }
         var configuration = SQLiteUsageStore.Configuration()
         configuration.role = .administration
         let admin = try SQLiteUsageStore(path: databasePath, configuration: configuration)
@@ -124,6 +138,19 @@ final class GatewayHarness: Sendable {
 
     /// The settled records of `user`, oldest first.
     func records(user: String) throws -> [Record] {
+        if isPostgres {
+            let rows = try PostgresTestCluster.query(databasePath, """
+                SELECT r.request_id, r.status, r.prompt_tokens, r.completion_tokens, r.provider_completion_tokens, r.billed_by,
+                       r.billed_tokens, r.cost_pusd, r.estimated_completion_tokens, r.estimated_pusd
+                FROM usage_records r JOIN users u ON u.id = r.user_id
+                WHERE u.name = '\(user.replacingOccurrences(of: "'", with: "''"))' ORDER BY r.id
+                """)
+            return rows.map { c in
+                Record(requestID: c[0]!, status: c[1]!, promptTokens: Int64(c[2]!)!, completionTokens: Int64(c[3]!)!,
+                       providerCompletionTokens: c[4].flatMap { Int64($0) }, billedBy: c[5]!, billedTokens: Int64(c[6]!)!,
+                       costPicoUSD: Int64(c[7]!)!, estimatedCompletionTokens: Int64(c[8]!)!, estimatedPicoUSD: Int64(c[9]!)!)
+            }
+        }
         // The server writes while the test reads: wait for its lock instead of failing with SQLITE_BUSY.
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
@@ -153,6 +180,18 @@ final class GatewayHarness: Sendable {
 }
 
 enum HarnessError: Error { case serverDidNotStart }
+
+/// Where a harness keeps its ledger.
+enum LedgerKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    var testDescription: String { rawValue }
+
+    /// The ledgers a test runs on here: SQLite always, PostgreSQL when the machine has one or every requirement
+    /// must be met (`make test`; see `PostgresTestCluster.requirement`).
+    static var available: [LedgerKind] { PostgresTestCluster.requirement.shouldRun ? [.sqlite, .postgres] : [.sqlite] }
+}
 
 /// A chat request for `model` with one user message.
 func chat(_ model: String = "gpt-4o-mini", _ text: String = "Say hello", maxTokens: Int? = nil,

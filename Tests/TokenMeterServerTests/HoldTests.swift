@@ -37,9 +37,9 @@ extension ServerTests {
             }
         }
 
-        @Test("60 concurrent gpt-4o streams, a monthly USD budget for ~10 answers: all served, spent <= budget and >= 90% of it")
-        func sixtyStreamsShareAMoneyBudget() async throws {
-            let harness = try await GatewayHarness.start()
+        @Test("60 concurrent gpt-4o streams, a monthly USD budget for ~10 answers: all served, spent <= budget and >= 90% of it", arguments: LedgerKind.available)
+        func sixtyStreamsShareAMoneyBudget(_ ledger: LedgerKind) async throws {
+            let harness = try await GatewayHarness.start(ledger: ledger)
             harness.upstream.setDefaultScenario(Self.answer)
             // gpt-4o: $2.50 / M input, $10 / M output: 2,500,000 and 10,000,000 pico-USD per token.
             let answerCost = Int64(try Self.promptTokens()) * 2_500_000 + 200 * 10_000_000
@@ -62,9 +62,9 @@ extension ServerTests {
             try await harness.stop()
         }
 
-        @Test("60 concurrent streams under a monthly token limit: billed tokens <= limit and >= 90% of it")
-        func sixtyStreamsShareATokenBudget() async throws {
-            let harness = try await GatewayHarness.start()
+        @Test("60 concurrent streams under a monthly token limit: billed tokens <= limit and >= 90% of it", arguments: LedgerKind.available)
+        func sixtyStreamsShareATokenBudget(_ ledger: LedgerKind) async throws {
+            let harness = try await GatewayHarness.start(ledger: ledger)
             harness.upstream.setDefaultScenario(Self.answer)
             let limit = Int64(10 * (try Self.promptTokens() + 400))
             let key = try await harness.addUser("bob", budget: Budget(monthlyTokenLimit: limit))
@@ -79,9 +79,9 @@ extension ServerTests {
             try await harness.stop()
         }
 
-        @Test("a per-request USD cap cuts each of 20 concurrent streams within it, at its last affordable token")
-        func perRequestCapUnderConcurrency() async throws {
-            let harness = try await GatewayHarness.start()
+        @Test("a per-request USD cap cuts each of 20 concurrent streams within it, at its last affordable token", arguments: LedgerKind.available)
+        func perRequestCapUnderConcurrency(_ ledger: LedgerKind) async throws {
+            let harness = try await GatewayHarness.start(ledger: ledger)
             // Two tokens a chunk: the simulated upstream stops at the cap it is sent counting one token a chunk, so
             // the gateway's own cut comes first.
             harness.upstream.setDefaultScenario(UpstreamScenario(chunks: (0..<200).map { _ in " story time" }, interval: .milliseconds(2)))

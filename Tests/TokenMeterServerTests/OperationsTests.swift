@@ -10,9 +10,9 @@ import TokenMeterJSON
 extension ServerTests {
     @Suite("SDK, restart, load and operations")
     struct OperationsTests {
-        @Test("the official openai Python SDK streams and completes through the gateway unchanged")
-        func officialPythonSDK() async throws {
-            let harness = try await GatewayHarness.start()
+        @Test("the official openai Python SDK streams and completes through the gateway unchanged", arguments: LedgerKind.available)
+        func officialPythonSDK(_ ledger: LedgerKind) async throws {
+            let harness = try await GatewayHarness.start(ledger: ledger)
             let key = try await harness.addUser("sdk")
             let scenario = UpstreamScenario(chunks: ["Streaming", " through", " TokenMeter", " — ok ✓"], promptTokens: 12)
             harness.upstream.setDefaultScenario(scenario)
@@ -59,10 +59,10 @@ extension ServerTests {
             }
         }
 
-        @Test("a restarted server on the same database keeps the books and the keys")
-        func restartWithSameDatabase() async throws {
+        @Test("a restarted server on the same database keeps the books and the keys", arguments: LedgerKind.available)
+        func restartWithSameDatabase(_ ledger: LedgerKind) async throws {
             let upstream = try await SimulatedUpstream.start()
-            let first = try await GatewayHarness.start(upstream: upstream)
+            let first = try await GatewayHarness.start(upstream: upstream, ledger: ledger)
             let key = try await first.addUser("ray", budget: Budget(monthlyTokenLimit: 10_000))
             _ = await collect(first.client.stream(chat(), to: first.gateway(key: key)))
             _ = try await first.waitForRecords(user: "ray", count: 1)
@@ -84,9 +84,9 @@ extension ServerTests {
             try await upstream.shutdown()
         }
 
-        @Test("40 users streaming at once each get their exact text and exactly one record")
-        func manyUsersAtOnce() async throws {
-            let harness = try await GatewayHarness.start()
+        @Test("40 users streaming at once each get their exact text and exactly one record", arguments: LedgerKind.available)
+        func manyUsersAtOnce(_ ledger: LedgerKind) async throws {
+            let harness = try await GatewayHarness.start(ledger: ledger)
             let scenario = UpstreamScenario(chunks: (0..<30).map { "part\($0) " }, interval: .milliseconds(3))
             harness.upstream.setDefaultScenario(scenario)
             var keys: [String] = []

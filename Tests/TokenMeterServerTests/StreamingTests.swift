@@ -9,9 +9,9 @@ import TokenMeterJSON
 extension ServerTests {
     @Suite("Streaming through the gateway")
     struct StreamingTests {
-        @Test("stream: true passes the upstream's text through exactly and settles one completed record billed by the provider")
-        func streamingTextIsExact() async throws {
-            let harness = try await GatewayHarness.start()
+        @Test("stream: true passes the upstream's text through exactly and settles one completed record billed by the provider", arguments: LedgerKind.available)
+        func streamingTextIsExact(_ ledger: LedgerKind) async throws {
+            let harness = try await GatewayHarness.start(ledger: ledger)
             let key = try await harness.addUser("ann")
             let scenario = UpstreamScenario(chunks: ["Hello", ",", " wörld", " 🌍", "!", " 日本語のテキスト"], promptTokens: 11)
             harness.upstream.setDefaultScenario(scenario)
