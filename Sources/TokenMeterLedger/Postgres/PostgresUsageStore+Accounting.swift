@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 import TokenMeterMoney
 
-extension PostgresUsageStore: UsageStore {
+extension PostgresUsageStore: UsageStore, CoalescingCheckpoints {
     public func authenticate(apiKey: String) async throws -> AuthenticatedKey {
         guard let prefix = APIKeyFormat.prefix(ofKey: apiKey) else { throw LedgerError.invalidAPIKey }
         let presentedHash = APIKeyFormat.hash(ofKey: apiKey)
@@ -75,13 +75,7 @@ extension PostgresUsageStore: UsageStore {
                 let planned: (UsageEstimate, Plan)
                 do { planned = try planning(locked.status) } catch { throw PlanningRefusal(underlying: error) }
                 let estimate = planned.0
-                guard estimate.cost >= .zero, estimate.tokens >= 0 else {
-                    throw LedgerError.invalidUsage("a reservation estimate must be ≥ 0 (got \(estimate.cost), \(estimate.tokens) tokens)")
-                }
-                if let cap = locked.status.budget.maxRequestCost, estimate.cost > cap {
-                    throw LedgerError.requestCapExceeded(cap: cap, requested: estimate.cost)
-                }
-                try BudgetFit.check(estimate, in: locked.status, userName: locked.user.name)
+                try BudgetFit.checkAdmission(estimate, in: locked.status, userName: locked.user.name)
                 if locked.requestInUse { throw LedgerError.duplicateRequestID(request.requestID) }
                 var b = PostgresBindings()
                 b.append(request.requestID)
@@ -137,19 +131,8 @@ extension PostgresUsageStore: UsageStore {
                 let planned: (UsageEstimate, Plan)
                 do { planned = try planning(locked.status, held) } catch { throw PlanningRefusal(underlying: error) }
                 let wanted = planned.0
-                guard wanted.cost >= held.cost, wanted.tokens >= held.tokens else {
-                    throw LedgerError.invalidUsage("a hold never shrinks while its request runs (held \(held.cost), "
-                        + "\(held.tokens) tokens; asked \(wanted.cost), \(wanted.tokens) tokens)")
-                }
-                if wanted == held { return (held, planned.1) }
-                if let cap = locked.status.budget.maxRequestCost, wanted.cost > cap {
-                    throw LedgerError.requestCapExceeded(cap: cap, requested: wanted.cost)
-                }
-                // As in SQLite: the reservation counts as the larger of its hold and its last checkpoint.
-                let increase = UsageEstimate(
-                    cost: max(wanted.cost, open.spentCost) - max(held.cost, open.spentCost),
-                    tokens: max(wanted.tokens, open.spentTokens) - max(held.tokens, open.spentTokens))
-                try BudgetFit.check(increase, in: locked.status, userName: locked.user.name)
+                guard try BudgetFit.checkExtension(from: held, to: wanted, spentCost: open.spentCost, spentTokens: open.spentTokens,
+                                                   in: locked.status, userName: locked.user.name) else { return (held, planned.1) }
                 var b = PostgresBindings()
                 b.append(reservation.id)
                 b.append(wanted.cost.picoUSD)
@@ -160,52 +143,6 @@ extension PostgresUsageStore: UsageStore {
         } catch let refusal as PlanningRefusal {
             throw refusal.underlying
         }
-    }
-
-    @discardableResult
-    public func checkpoint(_ reservation: Reservation, usage: MeteredUsage) async throws -> CheckpointOutcome {
-        try Task.checkCancellation()
-        guard let due = try coalesceCheckpoint(reservation, usage: usage) else { return .coalesced }
-        try await writeDueCheckpoint(reservation, usage: due)
-        return .written
-    }
-
-    public func coalesceCheckpoint(_ reservation: Reservation, usage: MeteredUsage) throws -> MeteredUsage? {
-        try usage.validate()
-        let action = coalescer.withLock { $0.checkpoint(reservation.streamID, usage: usage, at: .now) }
-        guard case .write(let due) = action else { return nil }
-        return due
-    }
-
-    public func writeDueCheckpoint(_ reservation: Reservation, usage due: MeteredUsage) async throws {
-        do {
-            try await writeCheckpoint(reservationID: reservation.id, requestID: reservation.requestID, usage: due)
-        } catch {
-            if case LedgerError.reservationNotOpen = error { throw error }
-            // Not written (the database is unreachable): keep it pending for the next flush.
-            coalescer.withLock { $0.writeFailed(reservation.streamID, usage: due) }
-            throw error
-        }
-    }
-
-    @discardableResult
-    public func flushCheckpoints() async throws -> Int {
-        let pending = coalescer.withLock { $0.flushAll(at: .now) }
-        var written = 0
-        for (index, (stream, usage)) in pending.enumerated() {
-            do {
-                try await writeCheckpoint(reservationID: stream.reservationID, requestID: stream.requestID, usage: usage)
-                written += 1
-            } catch LedgerError.reservationNotOpen {
-                continue
-            } catch {
-                coalescer.withLock { c in
-                    for (stream, usage) in pending[index...] { c.writeFailed(stream, usage: usage) }
-                }
-                throw error
-            }
-        }
-        return written
     }
 
     /// Writes one checkpoint now: one statement, which locks the user's hold row before the reservation's.

@@ -12,13 +12,7 @@ extension PostgresUsageStore: UsageReporting {
             let end = period.end.ledgerMilliseconds / MonthlyReportBuilder.millisecondsPerDay
             let onlyUser: Int64? = userName == nil ? nil : users.first?.user.id
             let rows = try await c.query("""
-                SELECT day, user_id, model, requests, prompt_tokens, completion_tokens,
-                       provider_requests, provider_prompt_tokens, provider_completion_tokens, cached_tokens, reasoning_tokens,
-                       billed_tokens, cost_pusd, provider_billed_requests, provider_billed_tokens, provider_billed_pusd,
-                       completed, cut_by_budget, client_cancelled, upstream_error, interrupted,
-                       estimated_completion_tokens, estimated_pusd, overrun_pusd,
-                       drift_local_prompt_tokens, drift_local_completion_tokens
-                FROM daily_usage
+                SELECT \(unescaped: MonthlyReportBuilder.columns) FROM daily_usage
                 WHERE day >= \(first) AND day < \(end) AND (\(onlyUser)::bigint IS NULL OR user_id = \(onlyUser))
                 """, logger: self.logger)
             var builder = MonthlyReportBuilder()

@@ -24,17 +24,18 @@ struct MonthlyReportBuilder {
     /// every record insert): at most days × users × models rows, however many records the month has.
     /// The columns are read by position in ``add(_:)``.
     static func sql(forOneUser: Bool) -> String {
-        """
-        SELECT day, user_id, model, requests, prompt_tokens, completion_tokens,
-               provider_requests, provider_prompt_tokens, provider_completion_tokens, cached_tokens, reasoning_tokens,
-               billed_tokens, cost_pusd, provider_billed_requests, provider_billed_tokens, provider_billed_pusd,
-               completed, cut_by_budget, client_cancelled, upstream_error, interrupted,
-               estimated_completion_tokens, estimated_pusd, overrun_pusd,
-               drift_local_prompt_tokens, drift_local_completion_tokens
-        FROM daily_usage
-        WHERE day >= :first AND day < :end\(forOneUser ? " AND user_id = :user" : "")
-        """
+        "SELECT \(columns) FROM daily_usage WHERE day >= :first AND day < :end\(forOneUser ? " AND user_id = :user" : "")"
     }
+
+    /// The `daily_usage` columns a report reads, in the order ``add(_:)`` and ``totals(_:)`` read them (both ledgers).
+    static let columns = """
+        day, user_id, model, requests, prompt_tokens, completion_tokens,
+        provider_requests, provider_prompt_tokens, provider_completion_tokens, cached_tokens, reasoning_tokens,
+        billed_tokens, cost_pusd, provider_billed_requests, provider_billed_tokens, provider_billed_pusd,
+        completed, cut_by_budget, client_cancelled, upstream_error, interrupted,
+        estimated_completion_tokens, estimated_pusd, overrun_pusd,
+        drift_local_prompt_tokens, drift_local_completion_tokens
+        """
 
     /// Adds one row of ``sql(forOneUser:)`` read by SQLite.
     mutating func add(_ row: Row) {

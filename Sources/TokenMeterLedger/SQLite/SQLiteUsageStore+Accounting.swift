@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import TokenMeterMoney
 
-extension SQLiteUsageStore: UsageStore {
+extension SQLiteUsageStore: UsageStore, CoalescingCheckpoints {
     public func authenticate(apiKey: String) async throws -> AuthenticatedKey {
         guard let prefix = APIKeyFormat.prefix(ofKey: apiKey) else { throw LedgerError.invalidAPIKey }
         let presentedHash = APIKeyFormat.hash(ofKey: apiKey)
@@ -53,14 +53,7 @@ extension SQLiteUsageStore: UsageStore {
             do { planned = try planning(status) } catch { throw PlanningRefusal(underlying: error) }
             var request = request
             request.estimate = planned.0
-            guard request.estimate.cost >= .zero, request.estimate.tokens >= 0 else {
-                throw LedgerError.invalidUsage("a reservation estimate must be ≥ 0 (got \(request.estimate.cost), "
-                                               + "\(request.estimate.tokens) tokens)")
-            }
-            if let cap = budget.maxRequestCost, request.estimate.cost > cap {
-                throw LedgerError.requestCapExceeded(cap: cap, requested: request.estimate.cost)
-            }
-            try BudgetFit.check(request.estimate, in: status, userName: user.name)
+            try BudgetFit.checkAdmission(request.estimate, in: status, userName: user.name)
             if try LedgerQueries.cachedExists(db, """
                 SELECT EXISTS (SELECT 1 FROM usage_records WHERE request_id = ?1)
                     OR EXISTS (SELECT 1 FROM reservations WHERE request_id = ?1)
@@ -102,21 +95,9 @@ extension SQLiteUsageStore: UsageStore {
                 let planned: (UsageEstimate, Plan)
                 do { planned = try planning(status, held) } catch { throw PlanningRefusal(underlying: error) }
                 let wanted = planned.0
-                guard wanted.cost >= held.cost, wanted.tokens >= held.tokens else {
-                    throw LedgerError.invalidUsage("a hold never shrinks while its request runs (held \(held.cost), "
-                        + "\(held.tokens) tokens; asked \(wanted.cost), \(wanted.tokens) tokens)")
-                }
-                if wanted == held { return (held, planned.1) }
-                if let cap = budget.maxRequestCost, wanted.cost > cap {
-                    throw LedgerError.requestCapExceeded(cap: cap, requested: wanted.cost)
-                }
-                // The reservation counts against the month as the larger of its hold and its last checkpoint
-                // (`user_holds`), so the increase to check is how much that larger value grows.
                 let spent = open.checkpoint
-                let increase = UsageEstimate(
-                    cost: max(wanted.cost, spent.cost) - max(held.cost, spent.cost),
-                    tokens: max(wanted.tokens, spent.billedTokens) - max(held.tokens, spent.billedTokens))
-                try BudgetFit.check(increase, in: status, userName: user.name)
+                guard try BudgetFit.checkExtension(from: held, to: wanted, spentCost: spent.cost, spentTokens: spent.billedTokens,
+                                                   in: status, userName: user.name) else { return (held, planned.1) }
                 _ = try LedgerQueries.cachedExecute(db, "UPDATE reservations SET held_pusd = ?, held_tokens = ? WHERE id = ?",
                                                     [wanted.cost.picoUSD, wanted.tokens, open.id])
                 return (wanted, planned.1)
@@ -124,60 +105,6 @@ extension SQLiteUsageStore: UsageStore {
         } catch let refusal as PlanningRefusal {
             throw refusal.underlying
         }
-    }
-
-    @discardableResult
-    public func checkpoint(_ reservation: Reservation, usage: MeteredUsage) async throws -> CheckpointOutcome {
-        try Task.checkCancellation()
-        guard let due = try coalesceCheckpoint(reservation, usage: usage) else { return .coalesced }
-        try await writeDueCheckpoint(reservation, usage: due)
-        return .written
-    }
-
-    /// The first half of ``checkpoint(_:usage:)``, without waiting: offers `usage` to the coalescer and returns
-    /// it when it is due for writing now (then pass it to ``writeDueCheckpoint(_:usage:)``), or nil when it is
-    /// held back (the next due checkpoint, the background flush or the settle writes it). A streaming loop
-    /// calls this on every delta and hands only due checkpoints to a writer task: no task switch per delta.
-    public func coalesceCheckpoint(_ reservation: Reservation, usage: MeteredUsage) throws -> MeteredUsage? {
-        try usage.validate()
-        let action = coalescer.withLock { $0.checkpoint(reservation.streamID, usage: usage, at: .now) }
-        guard case .write(let due) = action else { return nil }
-        return due
-    }
-
-    /// Writes a checkpoint ``coalesceCheckpoint(_:usage:)`` found due. If the write fails for any reason but a
-    /// closed reservation, the checkpoint is held back again for the next flush.
-    public func writeDueCheckpoint(_ reservation: Reservation, usage due: MeteredUsage) async throws {
-        do {
-            try await writeCheckpoint(reservationID: reservation.id, requestID: reservation.requestID, usage: due)
-        } catch {
-            if case LedgerError.reservationNotOpen = error { throw error }
-            // Not written (the database was locked or full): keep it pending, so the background flush or a
-            // later checkpoint writes it instead of the ledger keeping an older one while the stream is quiet.
-            coalescer.withLock { $0.writeFailed(reservation.streamID, usage: due) }
-            throw error
-        }
-    }
-
-    @discardableResult
-    public func flushCheckpoints() async throws -> Int {
-        let pending = coalescer.withLock { $0.flushAll(at: .now) }
-        var written = 0
-        for (index, (stream, usage)) in pending.enumerated() {
-            do {
-                try await writeCheckpoint(reservationID: stream.reservationID, requestID: stream.requestID, usage: usage)
-                written += 1
-            } catch LedgerError.reservationNotOpen {
-                continue
-            } catch {
-                // This one and the rest stay pending for the next flush.
-                coalescer.withLock { c in
-                    for (stream, usage) in pending[index...] { c.writeFailed(stream, usage: usage) }
-                }
-                throw error
-            }
-        }
-        return written
     }
 
     /// Writes one checkpoint now (internal for tests: the race it guards against cannot be timed from outside).
