@@ -36,8 +36,9 @@ public final class PostgresUsageStore: Sendable {
 
     /// Connects to `url` (`postgres://user[:password]@host[:port]/database[?sslmode=…]`), applies pending
     /// migrations, and, for an owner, registers this instance and settles the reservations of expired ones.
-    /// Throws `.databaseUnavailable` when the server cannot be reached within ``Configuration/connectionWait``,
-    /// `.cannotOpenDatabase` for a malformed URL or a refused login, `.storage` for other failures.
+    /// Throws `.databaseUnavailable` naming the cause (no server, login refused, no such database) when no connection
+    /// is made within ``Configuration/connectionWait``, `.cannotOpenDatabase` for a malformed URL, `.storage` for
+    /// other failures.
     public static func open(url: String, configuration: Configuration = Configuration()) async throws -> PostgresUsageStore {
         let parsed = try PostgresURL(url)
         let store = PostgresUsageStore(parsed: parsed, configuration: configuration)
