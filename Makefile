@@ -71,7 +71,8 @@ bench: release
 	Benchmarks/tokenizer.sh
 
 ## bench-server: the gateway against its upstream called directly, three processes, 1/50/500 streams
-## (Benchmarks/server.sh; results go in BENCHMARKS.md).
+## (Benchmarks/server.sh; results go in BENCHMARKS.md). BENCH_POSTGRES=1 also runs the same gateway on a
+## PostgreSQL ledger in a private cluster (needs Debian's postgresql, as make test-deps installs it).
 bench-server: deps
 	Benchmarks/server.sh
 

@@ -8,6 +8,9 @@
 # BENCH_BUDGET_USD gives the benchmark user a monthly budget (default: none), so every request holds budget;
 # HOLD_SLICE_TOKENS bounds the slices of the gateway's growing holds (`holds.max_slice_tokens`; not given to
 # the baseline, whose configuration may not know the key), so every stream extends its hold as it streams.
+# BENCH_POSTGRES=1 adds a gateway tagged "postgres": the same binary as "gateway", its ledger a database on a
+# private PostgreSQL cluster (scripts/pg-cluster.sh) instead of a SQLite file, so the two ledgers are measured
+# in one run. Sets PG_DIR PG_URL (and PID_postgres PORT_postgres KEY_postgres).
 
 BIN=.build/release                    # tokenmeter (the root package)
 BENCH_BIN=Benchmarks/.build/release   # the benchmark package's executables
@@ -31,13 +34,13 @@ wait_for_line() {  # file pattern: prints the first line matching pattern (waits
     echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
 }
 
-start_gateway() {  # tag binary: its own ledger, user, key and config; sets PID_<tag> PORT_<tag> KEY_<tag>
-    local tag=$1 bin=$2 key port
-    "$BIN/tokenmeter" users add bench --db "$WORK/$tag.sqlite" ${BENCH_BUDGET_USD:+--monthly-usd "$BENCH_BUDGET_USD"} >/dev/null
-    key=$("$BIN/tokenmeter" keys create bench --db "$WORK/$tag.sqlite" | grep -o 'tm_[A-Za-z0-9_]*' | head -1)
+start_gateway() {  # tag binary [ledger]: its own ledger (default: a SQLite file), user, key and config; sets PID_<tag> PORT_<tag> KEY_<tag>
+    local tag=$1 bin=$2 db=${3:-$WORK/$1.sqlite} key port
+    "$BIN/tokenmeter" users add bench --db "$db" ${BENCH_BUDGET_USD:+--monthly-usd "$BENCH_BUDGET_USD"} >/dev/null
+    key=$("$BIN/tokenmeter" keys create bench --db "$db" | grep -o 'tm_[A-Za-z0-9_]*' | head -1)
     cat >"$WORK/$tag.yaml" <<YAML
 listen: { host: 127.0.0.1, port: 0 }
-database: $WORK/$tag.sqlite
+database: $db
 upstreams:
   - name: bench
     provider: openai
@@ -65,27 +68,56 @@ start_processes() {
     start_gateway gateway "$GATEWAY_BIN"
     GATEWAY_PID=$PID_gateway; GATEWAY_PORT=$PORT_gateway; KEY=$KEY_gateway
     if [ -n "${BASELINE_BIN:-}" ]; then start_gateway baseline "$BASELINE_BIN"; fi
+    if [ "${BENCH_POSTGRES:-0}" = 1 ]; then
+        # A directory of its own outside WORK: as root the cluster runs as the postgres user, and mktemp -d
+        # makes WORK closed to others.
+        PG_DIR=$(mktemp -d /tmp/tokenmeter-bench-pg.XXXXXX)
+        PG_URL=$(scripts/pg-cluster.sh start "$PG_DIR" | tail -n 1)
+        psql -q "$PG_URL" -c 'CREATE DATABASE bench'
+        start_gateway postgres "$GATEWAY_BIN" "${PG_URL%/*}/bench"
+        echo "postgres ledger: ${PG_URL%/*}/bench, cluster in $PG_DIR" >&2
+    fi
     echo "upstream pid $UPSTREAM_PID port $UPSTREAM_PORT ($TOKENS tokens, one every $INTERVAL_MS ms);" \
          "gateway pid $GATEWAY_PID port $GATEWAY_PORT; work dir $WORK" >&2
 }
 
 stop_processes() {
     [ -n "${PID_baseline:-}" ] && kill "$PID_baseline" 2>/dev/null && wait "$PID_baseline" 2>/dev/null || true
-    PID_baseline=
+    [ -n "${PID_postgres:-}" ] && kill "$PID_postgres" 2>/dev/null && wait "$PID_postgres" 2>/dev/null || true
+    PID_baseline=; PID_postgres=
+    # After its gateway, which closes its ledger on the way out. The data goes (tens of MB a run); the server's
+    # log stays in PG_DIR beside the gateways' logs in WORK.
+    if [ -n "${PG_DIR:-}" ]; then
+        scripts/pg-cluster.sh stop "$PG_DIR" || true
+        rm -rf "$PG_DIR/data"
+        PG_DIR=
+    fi
     [ -n "${GATEWAY_PID:-}" ] && kill "$GATEWAY_PID" 2>/dev/null && wait "$GATEWAY_PID" 2>/dev/null || true
     [ -n "${UPSTREAM_PID:-}" ] && kill "$UPSTREAM_PID" 2>/dev/null && wait "$UPSTREAM_PID" 2>/dev/null || true
     GATEWAY_PID=; UPSTREAM_PID=
     return 0
 }
 
-loadgen() {  # target(direct|gateway) label concurrency requests [extra args]
+loadgen() {  # target(direct|gateway|baseline|postgres) label concurrency requests [extra args]
     local target=$1 label=$2 c=$3 n=$4; shift 4
     local url key pids=(--pid "gateway=$GATEWAY_PID" --pid "upstream=$UPSTREAM_PID")
     [ -n "${PID_baseline:-}" ] && pids+=(--pid "baseline=$PID_baseline")
+    [ -n "${PID_postgres:-}" ] && pids+=(--pid "postgres=$PID_postgres")
     case $target in
         direct) url=http://127.0.0.1:$UPSTREAM_PORT/v1; key=sk-bench ;;
         baseline) url=http://127.0.0.1:$PORT_baseline/v1; key=$KEY_baseline ;;
+        postgres) url=http://127.0.0.1:$PORT_postgres/v1; key=$KEY_postgres ;;
         *) url=http://127.0.0.1:$GATEWAY_PORT/v1; key=$KEY ;;
     esac
     "$BENCH_BIN/tokenmeter-loadgen" --url "$url" --key "$key" --label "$label" -c "$c" --requests "$n" "${pids[@]}" "$@"
+}
+
+# The PostgreSQL server's work is outside the gateway's process, where SQLite's is inside: CPU seconds so far
+# of the cluster's processes (the postmaster, the backends serving the gateway's pool, the background
+# workers, and children that have ended), from /proc.
+database_cpu() {
+    local pm; pm=$(head -n 1 "$PG_DIR/data/postmaster.pid")
+    # A process may end between pgrep and cat; comm may hold spaces, so fields count from after ")".
+    { cat "/proc/$pm/stat" $(pgrep -P "$pm" | sed 's|.*|/proc/&/stat|') 2>/dev/null || true; } |
+        awk -v tck="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); t += $12 + $13 + $14 + $15 } END { printf "%.2f\n", t / tck }'
 }

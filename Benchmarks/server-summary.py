@@ -5,7 +5,11 @@ import sys
 
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 by = {r.get("label"): r for r in rows if "label" in r}
-gateways = [g for g in ("baseline", "gateway") if f"{g} c=50" in by or f"{g} c=1" in by]
+gateways = [g for g in ("baseline", "gateway", "postgres") if f"{g} c=50" in by or f"{g} c=1" in by]
+# BENCH_POSTGRES=1: the PostgreSQL server's CPU per phase of the "postgres" gateway, measured around the whole
+# phase; its warm-up (one request per user) is taken out in proportion, as the load generator counts neither
+# its tokens nor the gateway's CPU during it.
+database = {r["database_cpu"]: r["cpu_s"] for r in rows if "database_cpu" in r}
 
 
 def f(x, d=2):
@@ -35,22 +39,28 @@ for c in (1, 50, 500, "500 in step"):
               f"{f(gg['p50'])} / {f(gg['p99'])} | {f(gg['p99'] - dg['p99'])} | {r['ok']} / {r['failures']} | {r['streams_per_s']:.0f} | "
               f"{cpu(r, g)} / {cpu(r, 'upstream')} / {cpu(r, 'loadgen')} |")
 print()
-print("| run | ok / failed | seconds | streams/s | tokens | its gateway's CPU s | ms gateway CPU per 1,000 tokens | upstream CPU s | loadgen CPU s | gateway RSS MiB / FDs / threads after |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+db_head = " database CPU s | ms database CPU per 1,000 tokens |" if database else ""
+print("| run | ok / failed | seconds | streams/s | tokens | its gateway's CPU s | ms gateway CPU per 1,000 tokens | upstream CPU s | loadgen CPU s | gateway RSS MiB / FDs / threads after |" + db_head)
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if database else ""))
 for r in rows:
     if "label" not in r or r["label"].startswith("warmup"):
         continue
-    g = r["label"].split(" ")[0]  # direct, baseline or gateway
+    g = r["label"].split(" ")[0]  # direct, baseline, gateway or postgres
     p = r["processes"]
     gw = p.get(g)
     per_k = gw["cpu_s"] * 1e6 / r["tokens"] if gw and r["tokens"] else None
+    db = ""
+    if database:
+        d = database.get(r["label"])
+        db_k = d * 1e6 / r["tokens"] * r["requests"] / (r["requests"] + r["concurrency"]) if d is not None and r["tokens"] else None
+        db = f" {f(d)} | {f(db_k, 1)} |" if d is not None else " — | — |"
     print(f"| {r['label']} | {r['ok']} / {r['failures']} | {r['seconds']:.1f} | {r['streams_per_s']:.0f} | {r['tokens']} | "
           f"{f(gw['cpu_s']) if gw else '—'} | {f(per_k, 1) if per_k else '—'} | {p['upstream']['cpu_s']:.2f} | {p['loadgen']['cpu_s']:.2f} | "
-          + (f"{gw['rss_kb'] / 1024:.0f} / {gw['fds']} / {gw['threads']} |" if gw else "— |"))
+          + (f"{gw['rss_kb'] / 1024:.0f} / {gw['fds']} / {gw['threads']} |" if gw else "— |") + db)
 for r in rows:
     if r.get("mode") == "hold":
         # The gateway the streams went through is the one whose open FDs grew by about one per stream.
-        name, g = max(((n, p) for n, p in r["processes"].items() if n in ("baseline", "gateway")),
+        name, g = max(((n, p) for n, p in r["processes"].items() if n in ("baseline", "gateway", "postgres")),
                       key=lambda item: item[1]["fds_holding"] - item[1]["fds_before"])
         print()
         print(f"Idle open streams through {name}: {r['opened']} of {r['streams']} opened ({r['failed']} failed); RSS "

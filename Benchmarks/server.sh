@@ -11,6 +11,7 @@
 #   TOKENS=32 INTERVAL_MS=20 REQ1=60 REQ50=1500 REQ500=5000 Benchmarks/server.sh
 #   BASELINE_BIN=/path/to/older/tokenmeter Benchmarks/server.sh   # before and after side by side
 #   BENCH_BUDGET_USD=100000 HOLD_SLICE_TOKENS=8 Benchmarks/server.sh   # a budgeted user; holds grow every 8 tokens
+#   BENCH_POSTGRES=1 Benchmarks/server.sh   # also the same gateway on a PostgreSQL ledger ("postgres"), beside SQLite
 #
 # Prints the machine, the load average before the run, one JSON line per phase, and a markdown summary.
 set -euo pipefail
@@ -27,11 +28,24 @@ SKIP_BUILD=${SKIP_BUILD:-0}
     echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg); commit $(git rev-parse --short HEAD)$(git diff --quiet || echo +changes)"
     echo "# upstream: $TOKENS tokens, one every $INTERVAL_MS ms; gateway binary: $GATEWAY_BIN${BASELINE_BIN:+, baseline binary: $BASELINE_BIN}"
     echo "# user budget: ${BENCH_BUDGET_USD:-none} USD a month; hold slices: ${HOLD_SLICE_TOKENS:-by the budget}"
+    if [ "${BENCH_POSTGRES:-0}" = 1 ]; then
+        echo "# ledgers: SQLite (gateway${BASELINE_BIN:+, baseline}), $("$(scripts/pg-cluster.sh bin)/postgres" --version) (postgres, a private cluster on 127.0.0.1)"
+    fi
 } | tee "$OUT.txt" >&2
 start_processes
 : >"$OUT"
-run() { loadgen "$@" | tee -a "$OUT"; echo "# load $(cut -d' ' -f1-3 /proc/loadavg) after $2" | tee -a "$OUT" >&2; }
+run() {
+    local db
+    [ "$1" != postgres ] || db=$(database_cpu)
+    loadgen "$@" | tee -a "$OUT"
+    # The database server's CPU over the phase, warm-up requests included (the summary scales it to the counted ones).
+    if [ "$1" = postgres ]; then
+        echo "{\"database_cpu\":\"$2\",\"cpu_s\":$(awk -v a="$db" -v b="$(database_cpu)" 'BEGIN { printf "%.2f", b - a }')}" | tee -a "$OUT"
+    fi
+    echo "# load $(cut -d' ' -f1-3 /proc/loadavg) after $2" | tee -a "$OUT" >&2
+}
 GATEWAYS=gateway; [ -n "${BASELINE_BIN:-}" ] && GATEWAYS="baseline gateway"
+[ "${BENCH_POSTGRES:-0}" = 1 ] && GATEWAYS="$GATEWAYS postgres"
 for g in $GATEWAYS; do run "$g" "warmup-$g" 50 500 --warmup 0 >/dev/null; done
 # Memory per idle open stream first, after the warm-up at 50 streams: later runs at 500 leave the allocator
 # holding that much memory, which would hide the growth.
