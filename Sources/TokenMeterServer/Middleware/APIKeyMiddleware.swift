@@ -15,13 +15,18 @@ struct APIKeyMiddleware: RouterMiddleware {
         var context = context
         context.apiKey = key
         var response: Response
+        var ledgerUnavailable = false
         do {
             response = try await next(request, context)
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
+            ledgerUnavailable = (error as? GatewayError)?.code == "ledger_unavailable"
         }
-        // A route that knows the budget after its own request (the chat route) has set the headers already.
-        if response.headers[BudgetHeaders.remainingUSD] == nil, let status = try? await store.remaining(userID: key.user.id) {
+        // A route that knows the budget after its own request (the chat route) has set the headers already. After a
+        // 503 `ledger_unavailable` the ledger cannot be read either: asking would hold the refusal for another
+        // connection wait (`ledger_busy_timeout_ms`), doubling it.
+        if response.headers[BudgetHeaders.remainingUSD] == nil, !ledgerUnavailable,
+           let status = try? await store.remaining(userID: key.user.id) {
             BudgetHeaders.set(status, on: &response.headers)
         }
         return response
