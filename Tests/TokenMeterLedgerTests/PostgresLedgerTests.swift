@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import PostgresNIO
 import TokenMeterTestSupport
@@ -141,6 +142,53 @@ struct PostgresLedgerTests {
         }
     }
 
+    @Test("ledger calls running while the database stops, or crashes and restarts, all return; afterwards the store works",
+          .enabled(if: PrivatePostgresCluster.requirement.shouldRun))
+    func callsReturnWhenTheDatabaseGoesAway() async throws {
+        try PrivatePostgresCluster.requirement.check()
+        let cluster = try PrivatePostgresCluster()
+        defer { cluster.shutDown() }
+        var c = configuration(heartbeat: .seconds(1), expiry: .seconds(30))
+        c.connectionWait = .seconds(1)
+        let store = try await PostgresUsageStore.open(url: cluster.url, configuration: c)
+        let ann = try await Customer.add(store, name: "ann", budget: .unlimited)
+        var streams: [Reservation] = []
+        for i in 0..<8 { streams.append(try await store.reserve(ann.request("r\(i)", cost: usd("0.001"), tokens: 100))) }
+        let running = Shared(0)
+        for cycle in 0..<4 {
+            let stop = Shared(false)
+            let loops = streams.map { r in
+                Task {
+                    var tokens: Int64 = 1
+                    while !stop.value {
+                        running.update { $0 += 1 }
+                        _ = try? await store.writeCheckpoint(reservationID: r.id, requestID: r.requestID,
+                                                             usage: localUsage(prompt: 10, completion: tokens))
+                        _ = try? await store.remaining(userID: ann.user.id)
+                        running.update { $0 -= 1 }
+                        tokens += 1
+                    }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            if cycle % 2 == 0 { try cluster.stop() } else { try cluster.restart() }
+            try await Task.sleep(for: .milliseconds(1_200))
+            try cluster.start()
+            try await Task.sleep(for: .milliseconds(500))
+            stop.update { $0 = true }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while running.value > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            guard running.value == 0 else {
+                Issue.record("cycle \(cycle): \(running.value) ledger calls never returned")
+                return  // their tasks stay stuck; waiting for them would hang the run
+            }
+            for loop in loops { await loop.value }
+        }
+        for r in streams { _ = try await store.settle(r, usage: localUsage(prompt: 10, completion: 1), status: .completed) }
+        #expect(try await store.auditBooks(expectNoReservations: true).isEmpty)
+        try await store.close()
+    }
+
     @Test("an unreachable server fails within the connection wait, naming the cause")
     func unreachable() async throws {
         var c = PostgresUsageStore.Configuration.testing()
@@ -166,4 +214,12 @@ struct PostgresLedgerTests {
         #expect(LedgerLocation("./tokenmeter.sqlite") == .sqlite(path: "./tokenmeter.sqlite"))
         #expect(LedgerLocation("postgresql://tm@db/l") == .postgres(url: "postgresql://tm@db/l"))
     }
+}
+
+/// A value tasks share under a lock.
+final class Shared<Value: Sendable>: Sendable {
+    private let stored: Mutex<Value>
+    init(_ value: Value) { stored = Mutex(value) }
+    var value: Value { stored.withLock { $0 } }
+    func update(_ change: (inout Value) -> Void) { stored.withLock { change(&$0) } }
 }

@@ -29,6 +29,8 @@ public final class PostgresUsageStore: Sendable {
     let logger: Logger
     let coalescer: Mutex<CheckpointCoalescer>
     let authentication: Mutex<AuthenticationCache>
+    /// Ends operations whose connection closes under them (see ``ClosedConnectionWatch``).
+    let closedConnections = ClosedConnectionWatch()
     /// This process's row in `instances` (owner only); replaced if the row expired while the database was away.
     let instance = Mutex<Int64?>(nil)
     private let tasks = Mutex<[Task<Void, Never>]>([])
@@ -264,7 +266,7 @@ public final class PostgresUsageStore: Sendable {
                 group.addTask {
                     try await self.client.withConnection { c in
                         guard gate.begin() else { throw CancellationError() }
-                        return try await body(c)
+                        return try await self.closedConnections.run(on: c, location: location) { try await body(c) }
                     }
                 }
                 group.addTask {
@@ -387,5 +389,88 @@ final class ConnectionFailureLog: LogHandler, @unchecked Sendable {
             return last.trimmingCharacters(in: CharacterSet(charactersIn: ")"))
         }
         return text
+    }
+}
+
+/// Ends an operation as soon as its connection closes. PostgresNIO 1.33.2 hands a query to a connection that has just
+/// closed without failing it, and the query then never completes (found by SharedLedgerServeTests: after a database
+/// restart, checkpoint writes, settles and the graceful shutdown waited forever). A closed connection can commit
+/// nothing more, so giving up on it is safe, unlike cancelling a live transaction: the operation's task is left to
+/// its stuck query and holds nothing else. (A COMMIT the server executed just before the connection dropped is
+/// reported as failed, as with any database client.) One close callback per connection, not per operation: a
+/// pooled connection serves millions of operations.
+final class ClosedConnectionWatch: Sendable {
+    private struct Watched {
+        var closed = false
+        /// The operation running on the connection (a lease runs one at a time).
+        var running: (@Sendable (any Error) -> Void)?
+    }
+    private let connections = Mutex<[PostgresConnection.ID: Watched]>([:])
+
+    /// Runs `body` on `connection` and returns its result, or throws `.databaseUnavailable` once the connection closes.
+    func run<T: Sendable>(on connection: PostgresConnection, location: String,
+                          _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let outcome = FirstResult<T>()
+        let closed = LedgerError.databaseUnavailable("PostgreSQL at \(location): the connection closed")
+        let (isNew, alreadyClosed) = connections.withLock { all -> (Bool, Bool) in
+            let isNew = all[connection.id] == nil
+            var watched = all[connection.id] ?? Watched()
+            watched.running = { outcome.resume(.failure($0)) }
+            all[connection.id] = watched
+            return (isNew, watched.closed)
+        }
+        if alreadyClosed { throw closed }
+        if isNew {
+            connection.closeFuture.whenComplete { [weak self] _ in
+                let running = self?.connections.withLock { all in
+                    defer { all[connection.id] = nil }
+                    return all[connection.id]?.running
+                }
+                running??(closed)
+            }
+        }
+        defer { connections.withLock { $0[connection.id]?.running = nil } }
+        let work = Task {
+            do { outcome.resume(.success(try await body())) } catch { outcome.resume(.failure(error)) }
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { outcome.install($0) }
+        } onCancel: {
+            work.cancel()
+        }
+    }
+}
+
+/// A continuation resumed by whichever result comes first (the work's, or the connection closing); later ones are
+/// dropped.
+private final class FirstResult<T: Sendable>: Sendable {
+    private enum State {
+        case waiting
+        case installed(CheckedContinuation<T, any Error>)
+        case early(Result<T, any Error>)
+        case done
+    }
+    private let state = Mutex<State>(.waiting)
+
+    func install(_ continuation: CheckedContinuation<T, any Error>) {
+        let early: Result<T, any Error>? = state.withLock { state in
+            switch state {
+            case .waiting: state = .installed(continuation); return nil
+            case .early(let result): state = .done; return result
+            case .installed, .done: return nil
+            }
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func resume(_ result: Result<T, any Error>) {
+        let continuation: CheckedContinuation<T, any Error>? = state.withLock { state in
+            switch state {
+            case .waiting: state = .early(result); return nil
+            case .installed(let c): state = .done; return c
+            case .early, .done: return nil
+            }
+        }
+        continuation?.resume(with: result)
     }
 }
