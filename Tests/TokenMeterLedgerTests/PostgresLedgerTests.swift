@@ -60,14 +60,14 @@ struct PostgresLedgerTests {
         try PostgresTestCluster.requirement.check()
         let url = try PostgresTestCluster.freshDatabase("reregister")
         defer { PostgresTestCluster.dropDatabase(url: url) }
-        let slow = try await PostgresUsageStore.open(url: url, configuration: configuration(heartbeat: .seconds(3600)))
+        let slow = try await PostgresUsageStore.open(url: url, configuration: configuration(heartbeat: .seconds(3600), expiry: .seconds(30)))
         let c = try await Customer.add(slow, name: "ann", budget: .unlimited)
         let r = try await slow.reserve(c.request("late", cost: usd("0.1")))
         try await slow.checkpoint(r, usage: localUsage(prompt: 3, completion: 4))
         let before = slow.instance.withLock { $0 }
         // The others see a heartbeat older than the expiry, as if `slow` had lost the database for that long.
         // No background heartbeat on `other` either: the expiry below is the test's own call.
-        let other = try await PostgresUsageStore.open(url: url, configuration: configuration(heartbeat: .seconds(3600)))
+        let other = try await PostgresUsageStore.open(url: url, configuration: configuration(heartbeat: .seconds(3600), expiry: .seconds(30)))
         _ = try await other.write { conn in try await conn.query("UPDATE instances SET heartbeat_at = 0 WHERE id = \(before)", logger: other.logger) }
         #expect(try await other.expireInstances() == 1)
 

@@ -69,10 +69,10 @@ enum PostgresMigrations {
         ("estimated_pusd", "bigint"),
     ]
 
-    /// `recordColumns` selected from the alias `table`.
-    static func recordSelect(from table: String) -> String {
-        recordColumns.map { "\(table).\($0.name)" }.joined(separator: ", ")
-    }
+    /// `recordColumns` selected from the alias `u`.
+    static let recordColumnsOfU = recordColumns.map { "u." + $0.name }.joined(separator: ", ")
+    /// `recordColumns` as the output columns of a function (`name type, …`).
+    static let recordColumnDefinitions = recordColumns.map { $0.name + " " + $0.type }.joined(separator: ", ")
 
     private static let pg1Ledger: [String] = [
         """
@@ -374,7 +374,7 @@ enum PostgresMigrations {
         """
         CREATE FUNCTION tokenmeter_settle(p_reservation bigint, p_request text, p_ended_at bigint, p_status text,
                                           \(usageParameters))
-        RETURNS TABLE (already boolean, \(recordColumns.map { "\($0.name) \($0.type)" }.joined(separator: ", ")))
+        RETURNS TABLE (already boolean, \(recordColumnDefinitions))
         LANGUAGE plpgsql AS $$
         #variable_conflict use_column
         DECLARE
@@ -384,7 +384,7 @@ enum PostgresMigrations {
             IF FOUND THEN
                 PERFORM 1 FROM user_holds WHERE user_id = r.user_id FOR UPDATE;
             END IF;
-            RETURN QUERY SELECT true, \(recordSelect(from: "u")) FROM usage_records u WHERE u.request_id = p_request;
+            RETURN QUERY SELECT true, \(recordColumnsOfU) FROM usage_records u WHERE u.request_id = p_request;
             IF FOUND THEN RETURN; END IF;
             SELECT * INTO r FROM reservations WHERE id = p_reservation AND request_id = p_request;
             IF NOT FOUND THEN
@@ -395,7 +395,7 @@ enum PostgresMigrations {
             VALUES (r.request_id, r.user_id, r.api_key_id, r.model, r.upstream, r.started_at,
                     GREATEST(p_ended_at, r.started_at), p_status, GREATEST(0, p_cost - r.held_pusd), \(usageArguments));
             DELETE FROM reservations WHERE id = r.id;
-            RETURN QUERY SELECT false, \(recordSelect(from: "u")) FROM usage_records u WHERE u.request_id = p_request;
+            RETURN QUERY SELECT false, \(recordColumnsOfU) FROM usage_records u WHERE u.request_id = p_request;
         END $$
         """,
         // Settles every reservation of the instances whose last heartbeat is older than `p_expiry_ms` (by the

@@ -35,7 +35,7 @@ extension PostgresUsageStore {
         return try await write(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { c in
             var problems: [String] = []
             for (problem, sql) in checks {
-                let rows = try await c.query(PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM (\(sql)) AS x"), logger: self.logger)
+                let rows = try await c.query(PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM (" + sql + ") AS x"), logger: self.logger)
                 for try await n in rows.decode(Int64.self) where n > 0 { problems.append("\(problem) (\(n) rows)") }
             }
             return problems

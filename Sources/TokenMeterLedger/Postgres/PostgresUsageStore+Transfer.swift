@@ -30,7 +30,7 @@ extension PostgresUsageStore: LedgerTransfer {
     public func exportRecords(afterID: Int64, limit: Int) async throws -> [UsageRecord] {
         try await read { c in
             let rows = try await c.query(PostgresQuery(unsafeSQL: """
-                SELECT \(PostgresMigrations.recordSelect(from: "u")) FROM usage_records u WHERE u.id > $1 ORDER BY u.id LIMIT $2
+                SELECT \(PostgresMigrations.recordColumnsOfU) FROM usage_records u WHERE u.id > $1 ORDER BY u.id LIMIT $2
                 """, binds: Self.bindings(afterID, Int64(limit))), logger: self.logger)
             var records: [UsageRecord] = []
             for try await row in rows { records.append(try Self.decodeRecord(row.makeRandomAccess(), from: 0)) }
@@ -73,9 +73,9 @@ extension PostgresUsageStore: LedgerTransfer {
     }
 
     public func importRecords(_ records: [UsageRecord]) async throws {
-        let columns = PostgresMigrations.recordColumns.map(\.name)
-        let sql = "INSERT INTO usage_records (\(columns.joined(separator: ", "))) VALUES ("
-            + (1...columns.count).map { "$\($0)" }.joined(separator: ", ") + ")"
+        let names = PostgresMigrations.recordColumns.map(\.name)
+        let columns = names.joined(separator: ", "), placeholders = (1...names.count).map { "$\($0)" }.joined(separator: ", ")
+        let sql = "INSERT INTO usage_records (\(columns)) VALUES (\(placeholders))"
         try await write { c in
             for record in records {
                 var b = PostgresBindings()
@@ -97,11 +97,12 @@ extension PostgresUsageStore: LedgerTransfer {
 
     public func finishImport() async throws {
         try await write { c in
-            for table in ["users", "api_keys", "usage_records"] {
-                try await c.query(PostgresQuery(unsafeSQL: """
-                    SELECT setval(pg_get_serial_sequence('\(table)', 'id'), COALESCE((SELECT MAX(id) FROM \(table)), 0) + 1, false)
-                    """), logger: self.logger)
-            }
+            try await c.query("""
+                SELECT setval(pg_get_serial_sequence('users', 'id'), COALESCE((SELECT MAX(id) FROM users), 0) + 1, false),
+                       setval(pg_get_serial_sequence('api_keys', 'id'), COALESCE((SELECT MAX(id) FROM api_keys), 0) + 1, false),
+                       setval(pg_get_serial_sequence('usage_records', 'id'),
+                              COALESCE((SELECT MAX(id) FROM usage_records), 0) + 1, false)
+                """, logger: self.logger)
         }
     }
 

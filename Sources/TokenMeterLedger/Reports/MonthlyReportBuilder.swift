@@ -24,7 +24,10 @@ struct MonthlyReportBuilder {
     /// every record insert): at most days × users × models rows, however many records the month has.
     /// The columns are read by position in ``add(_:)``.
     static func sql(forOneUser: Bool) -> String {
-        "SELECT \(columns) FROM daily_usage WHERE day >= :first AND day < :end\(forOneUser ? " AND user_id = :user" : "")"
+        """
+        SELECT \(columns) FROM daily_usage
+        WHERE day >= :first AND day < :end\(forOneUser ? " AND user_id = :user" : "")
+        """
     }
 
     /// The `daily_usage` columns a report reads, in the order ``add(_:)`` and ``totals(_:)`` read them (both ledgers).

@@ -58,8 +58,9 @@ extension SQLiteUsageStore: LedgerTransfer {
 
     public func importRecords(_ records: [UsageRecord]) async throws {
         try await write { db in
-            let columns = ["id"] + UsageRecordRow.columnNames
-            let sql = "INSERT INTO usage_records (\(columns.joined(separator: ", "))) VALUES (\(LedgerQueries.placeholders(columns)))"
+            let names = ["id"] + UsageRecordRow.columnNames
+            let columns = names.joined(separator: ", "), placeholders = LedgerQueries.placeholders(names)
+            let sql = "INSERT INTO usage_records (\(columns)) VALUES (\(placeholders))"
             let statement = try db.cachedStatement(sql: sql)
             for record in records {
                 let row = UsageRecordRow(record)
