@@ -63,7 +63,7 @@ extension PostgresUsageStore: UsageStore, CoalescingCheckpoints {
         let instanceID = instance.withLock { $0 }
         let outcome: (Reservation, Plan)
         do {
-            outcome = try await write { c in
+            outcome = try await pipelinedWrite { c in
                 let locked = try await Self.lockStatus(c, userID: request.userID, period: period, keyID: request.apiKeyID,
                                                        requestID: request.requestID, reservationID: nil, logger: self.logger)
                 guard locked.user.status == .active else { throw LedgerError.userDisabled(locked.user.name) }
@@ -87,25 +87,24 @@ extension PostgresUsageStore: UsageStore, CoalescingCheckpoints {
                 b.append(estimate.cost.picoUSD)
                 b.append(estimate.tokens)
                 b.append(instanceID)
-                let id: Int64?
-                do {
-                    id = try await c.execute(Prepared<Statements.Reserve>(bindings: b), logger: self.logger)
-                        .first { _ in true }?.decode(Int64.self)
-                } catch let e as PSQLError where e.serverInfo?[.sqlState] == "23505" {
-                    // Another instance reserved the same request id meanwhile; the unique index let one through.
-                    throw LedgerError.duplicateRequestID(request.requestID)
-                } catch let e as PSQLError where e.serverInfo?[.sqlState] == "23503" && instanceID != nil
-                    && e.serverInfo?[.constraintName] == "reservations_instance_id_fkey" {
-                    throw InstanceExpired()
-                }
-                if let id {
+                let plan = planned.1
+                return .write(PostgresQuery(unsafeSQL: Statements.Reserve.sql, binds: b), decode: { result in
+                    guard let id = try result.rows.first?.decode(Int64.self) else {
+                        throw LedgerError.storage("inserting a reservation returned no id")
+                    }
                     let reservation = Reservation(
                         id: id, requestID: request.requestID, userID: request.userID, apiKeyID: request.apiKeyID,
                         model: request.model, upstream: request.upstream,
                         startedAt: Date(ledgerMilliseconds: now.ledgerMilliseconds), held: estimate)
-                    return (reservation, planned.1)
-                }
-                throw LedgerError.storage("inserting a reservation returned no id")
+                    return (reservation, plan)
+                }, refusal: { error in
+                    switch (error.serverInfo?[.sqlState], error.serverInfo?[.constraintName]) {
+                    // Another instance reserved the same request id meanwhile; the unique index let one through.
+                    case ("23505", _): LedgerError.duplicateRequestID(request.requestID)
+                    case ("23503", "reservations_instance_id_fkey") where instanceID != nil: InstanceExpired()
+                    default: nil
+                    }
+                })
             }
         } catch let refusal as PlanningRefusal {
             throw refusal.underlying
@@ -120,7 +119,7 @@ extension PostgresUsageStore: UsageStore, CoalescingCheckpoints {
     ) async throws -> (held: UsageEstimate, plan: Plan) {
         let period = BillingPeriod(containing: configuration.now())
         do {
-            return try await write { c in
+            return try await pipelinedWrite { c in
                 let locked = try await Self.lockStatus(c, userID: reservation.userID, period: period, keyID: nil,
                                                        requestID: nil, reservationID: reservation.id, logger: self.logger)
                 guard let open = locked.reservation else {
@@ -132,13 +131,13 @@ extension PostgresUsageStore: UsageStore, CoalescingCheckpoints {
                 do { planned = try planning(locked.status, held) } catch { throw PlanningRefusal(underlying: error) }
                 let wanted = planned.0
                 guard try BudgetFit.checkExtension(from: held, to: wanted, spentCost: open.spentCost, spentTokens: open.spentTokens,
-                                                   in: locked.status, userName: locked.user.name) else { return (held, planned.1) }
+                                                   in: locked.status, userName: locked.user.name) else { return .done((held, planned.1)) }
                 var b = PostgresBindings()
                 b.append(reservation.id)
                 b.append(wanted.cost.picoUSD)
                 b.append(wanted.tokens)
-                _ = try await c.execute(Prepared<Statements.Extend>(bindings: b), logger: self.logger)
-                return (wanted, planned.1)
+                let plan = planned.1
+                return .write(PostgresQuery(unsafeSQL: Statements.Extend.sql, binds: b), decode: { _ in (wanted, plan) })
             }
         } catch let refusal as PlanningRefusal {
             throw refusal.underlying

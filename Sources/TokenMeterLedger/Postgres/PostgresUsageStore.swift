@@ -242,6 +242,51 @@ public final class PostgresUsageStore: Sendable {
         }
     }
 
+    /// How a ``pipelinedWrite(_:)`` ends: one last statement sent together with `COMMIT` (`decode` reads its result;
+    /// `refusal` turns its error into the ledger's, or nil to report it as it is), or nothing more to write.
+    enum PipelinedEnd<T: Sendable>: Sendable {
+        case write(PostgresQuery, decode: @Sendable (PostgresQueryResult) throws -> T,
+                   refusal: @Sendable (PSQLError) -> (any Error)? = { _ in nil })
+        case done(T)
+    }
+
+    /// A transaction in two round trips instead of four, for the accounting steps on the time to first token
+    /// (reserve, extend): `BEGIN` is queued on the connection together with `body`'s first statement, and the last
+    /// statement together with `COMMIT`, so the connection sends each pair without waiting for this task in between.
+    /// A failed last statement makes PostgreSQL answer the `COMMIT` with a rollback; a `body` that throws rolls back.
+    func pipelinedWrite<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> PipelinedEnd<T>)
+        async throws -> T {
+        try await withConnection { c in
+            let begun: EventLoopFuture<PostgresQueryResult> = c.query("BEGIN", logger: self.logger)
+            let end: PipelinedEnd<T>
+            do {
+                end = try await body(c)
+                _ = try await begun.get()
+            } catch {
+                _ = try? await begun.get()
+                _ = try? await c.query("ROLLBACK", logger: self.logger)
+                throw error
+            }
+            switch end {
+            case .done(let value):
+                try await c.query("COMMIT", logger: self.logger)
+                return value
+            case .write(let query, let decode, let refusal):
+                let written: EventLoopFuture<PostgresQueryResult> = c.query(query, logger: self.logger)
+                let committed: EventLoopFuture<PostgresQueryResult> = c.query("COMMIT", logger: self.logger)
+                let result: PostgresQueryResult
+                do {
+                    result = try await written.get()
+                } catch let error as PSQLError {
+                    _ = try? await committed.get()
+                    throw refusal(error) ?? error
+                }
+                _ = try await committed.get()
+                return try decode(result)
+            }
+        }
+    }
+
     /// Runs `body` on a pooled connection, each statement on its own (autocommit).
     func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await withConnection(body)
