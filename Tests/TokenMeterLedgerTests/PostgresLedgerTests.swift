@@ -208,6 +208,11 @@ struct PostgresLedgerTests {
 
     @Test("an unreachable server fails within the connection wait, naming the cause")
     func unreachable() async throws {
+        // A bound on elapsed time: not beside the suites that load the machine (and block its two pool threads).
+        try await ProcessResourceGate.shared.exclusive { try await unreachableServer() }
+    }
+
+    private func unreachableServer() async throws {
         var c = PostgresUsageStore.Configuration.testing()
         c.connectionWait = .seconds(2)  // long enough for the pool's first attempts to fail on a loaded machine
         let start = ContinuousClock.now
