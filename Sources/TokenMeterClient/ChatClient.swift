@@ -79,7 +79,8 @@ public final class ChatClient: Sendable {
 
     /// Starts a streamed chat completion. For OpenAI-compatible upstreams the request goes out with
     /// `stream: true` and `stream_options.include_usage: true`; for Ollama it is translated to
-    /// `/api/chat`. Other fields pass through unchanged. Errors surface from iteration.
+    /// `/api/chat`; for a Responses upstream the request must already be a Responses body (it goes out with
+    /// `stream: true`). Other fields pass through unchanged. Errors surface from iteration.
     public func stream(_ request: ChatRequest, to upstream: Upstream, timeouts: ChatTimeouts? = nil) -> ChatStream {
         start(request, to: upstream, mode: .stream, timeouts: timeouts)
     }
@@ -95,6 +96,7 @@ public final class ChatClient: Sendable {
         switch upstream.provider {
         case .openAICompatible: return try OpenAIWire.completion(from: body.raw, decoder: JSONDecoder())
         case .ollama: return try OllamaWire.completion(from: body.raw, decoder: JSONDecoder())
+        case .openAIResponses: return try ResponsesWire.completion(from: body.raw)
         }
     }
 
@@ -105,6 +107,7 @@ public final class ChatClient: Sendable {
         switch upstream.provider {
         case .openAICompatible: body = OpenAIWire.requestBody(for: request, stream: streaming)
         case .ollama: body = OllamaWire.requestBody(for: request, stream: streaming)
+        case .openAIResponses: body = ResponsesWire.requestBody(for: request, stream: streaming)
         }
         var headers = [
             "Content-Type: application/json",

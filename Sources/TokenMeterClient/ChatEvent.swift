@@ -25,6 +25,9 @@ public struct ChatEvent: Sendable, Hashable {
     /// The provider's chunk verbatim: the SSE `data` payload (OpenAI) or the NDJSON line (Ollama),
     /// UTF-8 JSON without line terminator.
     public var raw: Data
+    /// For a Responses upstream: the typed event this one was decoded from (its content, reasoning and
+    /// function-call fragments are also in ``choices``, its usage in ``usage``).
+    public var responses: ResponsesEvent?
 
     /// Makes an event from its parts.
     public init(id: String? = nil, model: String? = nil, created: Int64? = nil, systemFingerprint: String? = nil,

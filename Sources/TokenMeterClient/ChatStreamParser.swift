@@ -2,8 +2,9 @@ import Foundation
 import TokenMeterJSON
 
 /// Turns the response body bytes of one streamed chat call into `ChatEvent`s: SSE framing plus
-/// the OpenAI chunk format, or NDJSON framing plus Ollama's line format. Knows when the provider
-/// said the stream is complete (`data: [DONE]`, or a line with `"done": true`).
+/// the OpenAI chunk format or the Responses events, or NDJSON framing plus Ollama's line format. Knows
+/// when the provider said the stream is complete (`data: [DONE]`, a Responses terminal event, or a line
+/// with `"done": true`).
 struct ChatStreamParser {
     // One of the two framings, by provider. Each is its own optional property, mutated in place: held as an
     // enum's payload, every `parse` copied the decoder out and back, so its line and data buffers were
@@ -12,6 +13,8 @@ struct ChatStreamParser {
     private var ndjson: NDJSONDecoder?
     private let decoder = JSONDecoder()
     private var toolCallsSeen = false
+    /// The SSE events are OpenAI Responses events rather than chat-completion chunks.
+    private var responses = false
     /// The provider marked the end of the stream; later bytes are ignored.
     private(set) var isComplete = false
     /// Some choice reported a finish reason.
@@ -22,6 +25,9 @@ struct ChatStreamParser {
         switch provider {
         case .openAICompatible: sse = SSEDecoder()
         case .ollama: ndjson = NDJSONDecoder()
+        case .openAIResponses:
+            sse = SSEDecoder()
+            responses = true
         }
     }
 
@@ -42,6 +48,14 @@ struct ChatStreamParser {
                 } else if message.type == "error" {
                     let error = (try? JSONParser.parse(message.data)).flatMap { $0["error"] ?? $0 }.flatMap(ProviderError.init(json:))
                     throw .providerError(error ?? ProviderError(message: message.text))
+                } else if responses {
+                    let event = try ResponsesWire.event(fromData: message.data)
+                    if event.responses?.isTerminal == true {
+                        // A Responses stream ends with its terminal event; no `[DONE]` follows.
+                        isComplete = true
+                        sawFinishReason = true
+                    }
+                    events.append(event)
                 } else {
                     let event = try OpenAIWire.event(fromChunk: message.data, decoder: decoder)
                     if event.choices.contains(where: { $0.finishReason != nil }) { sawFinishReason = true }

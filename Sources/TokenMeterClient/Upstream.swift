@@ -8,6 +8,9 @@ public struct Upstream: Sendable, Hashable {
         /// Ollama's native `POST {base}/api/chat` with NDJSON streaming. The base URL is the
         /// server root, e.g. `http://127.0.0.1:11434`.
         case ollama
+        /// OpenAI's Responses API: `POST {base}/responses` with typed SSE events (`response.created`,
+        /// `response.output_text.delta`, ..., `response.completed`). The base URL includes the `/v1` part.
+        case openAIResponses
     }
 
     /// The provider's base URL, e.g. `https://api.openai.com/v1` or `http://127.0.0.1:11434`.
@@ -33,6 +36,7 @@ public struct Upstream: Sendable, Hashable {
         switch provider {
         case .openAICompatible: return base + "/chat/completions"
         case .ollama: return base + "/api/chat"
+        case .openAIResponses: return base + "/responses"
         }
     }
 

@@ -10,6 +10,8 @@ struct ResponseScript {
         case openAI
         /// Ollama `/api/chat`: NDJSON when streaming.
         case ollama
+        /// OpenAI Responses `/v1/responses`: typed SSE events when streaming.
+        case responses
     }
 
     enum Step {
@@ -61,7 +63,8 @@ struct ResponseScript {
             }
             return
         }
-        prelude.append(.head(status: 200, contentType: format == .openAI ? "text/event-stream" : "application/x-ndjson"))
+        prelude.append(.head(status: 200, contentType: format == .ollama ? "application/x-ndjson" : "text/event-stream"))
+        if format == .responses { prelude.append(.chunk(writer.responsesPreamble())) }
         contentCount = chunks.count
         switch scenario.fault {
         case .dropConnection(let after)? where after <= chunks.count:
@@ -96,23 +99,23 @@ struct ResponseScript {
             }
             pausedBeforeNext = false
             defer { nextContent += 1 }
-            return .chunk(writer.contentChunk(chunks[nextContent], first: nextContent == 0))
+            return .chunk(writer.contentChunk(chunks[nextContent], index: nextContent))
         }
         return epilogue.popFirst()
     }
 }
 
 /// Renders the wire text of each chunk.
-private struct ChunkWriter {
+struct ChunkWriter {
     let format: ResponseScript.Format
     let model: String
     let scenario: UpstreamScenario
 
-    private func quoted(_ text: String) -> String { JSONValue.quoted(text) }
+    func quoted(_ text: String) -> String { JSONValue.quoted(text) }
 
     private func sse(_ json: String) -> String { "data: \(json)\n\n" }
 
-    private var openAIPrefix: String {
+    var openAIPrefix: String {
         let tier = scenario.servedTier.map { #","service_tier":\#(quoted($0))"# } ?? ""
         return #"{"id":"chatcmpl-simulated","object":"chat.completion.chunk","created":1694268190,"model":\#(quoted(model)),"system_fingerprint":"fp_simulated""# + tier
     }
@@ -121,19 +124,22 @@ private struct ChunkWriter {
         #"{"model":\#(quoted(model)),"created_at":"2024-01-01T00:00:00.000000000Z""#
     }
 
-    func contentChunk(_ content: String, first: Bool) -> String {
+    func contentChunk(_ content: String, index: Int) -> String {
+        let first = index == 0
         switch format {
         case .openAI:
             let role = first ? #""role":"assistant","# : ""
             return sse(openAIPrefix + #","choices":[{"index":0,"delta":{\#(role)"content":\#(quoted(content))},"logprobs":null,"finish_reason":null}],"usage":null}"#)
         case .ollama:
             return ollamaPrefix + #","message":{"role":"assistant","content":\#(quoted(content))},"done":false}"# + "\n"
+        case .responses:
+            return responsesDelta(content, index: index)
         }
     }
 
-    private var usageJSON: String {
+    var usageJSON: String {
         let cached = scenario.cachedTokens.map { #","prompt_tokens_details":{"cached_tokens":\#($0),"audio_tokens":0}"# } ?? ""
-        let completion = scenario.reasoningTokens + scenario.chunks.count
+        let completion = scenario.outputTokens
         let total = scenario.promptTokens + completion
         if scenario.renamesUsageFields {
             return #"{"input_tokens":\#(scenario.promptTokens),"output_tokens":\#(completion),"total_tokens":\#(total)}"#
@@ -144,12 +150,16 @@ private struct ChunkWriter {
     func trailer(includeUsage: Bool) -> [String] {
         switch format {
         case .openAI:
-            var lines = [sse(openAIPrefix + #","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":\#(quoted(scenario.finishReason))}],"usage":null}"#)]
+            var lines = scenario.functionCall.map(chatToolCallChunks) ?? []
+            let finish = scenario.functionCall != nil && scenario.finishReason == "stop" ? "tool_calls" : scenario.finishReason
+            lines.append(sse(openAIPrefix + #","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":\#(quoted(finish))}],"usage":null}"#))
             if includeUsage { lines.append(sse(openAIPrefix + #","choices":[],"usage":\#(usageJSON)}"#)) }
             lines.append("data: [DONE]\n\n")
             return lines
         case .ollama:
             return [ollamaFinal(content: "") + "\n"]
+        case .responses:
+            return responsesTrailer()
         }
     }
 
@@ -163,12 +173,14 @@ private struct ChunkWriter {
             return #"{"id":"chatcmpl-simulated","object":"chat.completion","created":1694268190,"model":\#(quoted(model)),"choices":[{"index":0,"message":{"role":"assistant","content":\#(quoted(scenario.text)),"refusal":null},"logprobs":null,"finish_reason":\#(quoted(scenario.finishReason))}],"usage":\#(usageJSON)}"#
         case .ollama:
             return ollamaFinal(content: scenario.text)
+        case .responses:
+            return responseObject(final: true)
         }
     }
 
     func errorBody(message: String, type: String, code: String?) -> String {
         switch format {
-        case .openAI:
+        case .openAI, .responses:
             return #"{"error":{"message":\#(quoted(message)),"type":\#(quoted(type)),"param":null,"code":\#(code.map(quoted) ?? "null")}}"#
         case .ollama:
             return #"{"error":\#(quoted(message))}"#
@@ -177,7 +189,7 @@ private struct ChunkWriter {
 
     func malformedLine() -> String {
         switch format {
-        case .openAI: return "data: {\"id\":\"chatcmpl-simulated\",\"choices\":[{\"delta\":{\"content\":\"oops\n\n"
+        case .openAI, .responses: return "data: {\"id\":\"chatcmpl-simulated\",\"choices\":[{\"delta\":{\"content\":\"oops\n\n"
         case .ollama: return "{\"model\":\"x\",\"message\":{\"content\":\"oops\n"
         }
     }
@@ -185,6 +197,7 @@ private struct ChunkWriter {
     func midStreamError(_ message: String) -> String {
         switch format {
         case .openAI: return sse(#"{"error":{"message":\#(quoted(message)),"type":"server_error","param":null,"code":null}}"#)
+        case .responses: return responsesError(message)
         case .ollama: return #"{"error":\#(quoted(message))}"# + "\n"
         }
     }

@@ -78,6 +78,8 @@ final class UpstreamHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             format = .openAI
         } else if head.uri.hasSuffix("/api/chat") {
             format = .ollama
+        } else if head.uri.hasSuffix("/responses") {
+            format = .responses
         } else {
             recordID = id
             script = nil

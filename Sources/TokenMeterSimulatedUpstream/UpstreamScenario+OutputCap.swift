@@ -7,8 +7,8 @@ extension UpstreamScenario {
         var scenario = self
         let cap: Int?
         switch format {
-        case .openAI:
-            cap = (request?["max_completion_tokens"] ?? request?["max_tokens"])?.integerValue
+        case .openAI, .responses:
+            cap = (format == .responses ? request?["max_output_tokens"] : request?["max_completion_tokens"] ?? request?["max_tokens"])?.integerValue
             if scenario.servedTier == nil {
                 let asked = request?["service_tier"]?.stringValue
                 scenario.servedTier = asked == nil || asked == "auto" ? "default" : asked

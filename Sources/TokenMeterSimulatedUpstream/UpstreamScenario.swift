@@ -1,6 +1,6 @@
 /// What the simulated upstream answers to one request: the stream's content and pacing, and an optional
-/// fault. The wire format follows the request path (`…/chat/completions`: OpenAI SSE;
-/// `/api/chat`: Ollama NDJSON), and `stream: false` in the request gets one JSON body.
+/// fault. The wire format follows the request path (`…/chat/completions`: OpenAI SSE; `…/responses`: OpenAI
+/// Responses events; `/api/chat`: Ollama NDJSON), and `stream: false` in the request gets one JSON body.
 ///
 /// Each chunk counts as one completion token. The request's output cap (`max_completion_tokens`, else
 /// `max_tokens`; Ollama's `options.num_predict`) is honoured as a provider does: an answer that would pass it
@@ -58,6 +58,9 @@ public struct UpstreamScenario: Sendable, Hashable {
     /// The `service_tier` the OpenAI chunks report. nil: the tier the request asked for, as OpenAI echoes it
     /// (`auto` and absent become `default`).
     public var servedTier: String?
+    /// A function call the answer ends with, after its text (OpenAI formats): chat `tool_calls` deltas, or a
+    /// Responses `function_call` item. Each argument piece counts as one more output token.
+    public var functionCall: ScriptedFunctionCall?
 
     /// Makes a scenario; the default is a short, fast, well-formed stream.
     public init(
@@ -83,4 +86,28 @@ public struct UpstreamScenario: Sendable, Hashable {
 
     /// The full text the chunks spell.
     public var text: String { chunks.joined() }
+
+    /// Output tokens the answer reports: hidden reasoning, one per chunk, one per function-call argument piece.
+    var outputTokens: Int { reasoningTokens + chunks.count + (functionCall?.argumentChunks.count ?? 0) }
+}
+
+/// A function call a scripted answer makes: its name and call id, and its JSON arguments in pieces (one
+/// streamed delta each).
+public struct ScriptedFunctionCall: Sendable, Hashable {
+    /// The function's name.
+    public var name: String
+    /// The call id (`call_…`).
+    public var callID: String
+    /// The arguments' JSON text, in the pieces it streams in.
+    public var argumentChunks: [String]
+
+    /// Makes a call.
+    public init(name: String, callID: String = "call_simulated", argumentChunks: [String]) {
+        self.name = name
+        self.callID = callID
+        self.argumentChunks = argumentChunks
+    }
+
+    /// The whole arguments text.
+    public var arguments: String { argumentChunks.joined() }
 }

@@ -23,7 +23,8 @@ struct ConfigurationFile: Decodable {
         var api_key: String?
         var api_key_env: String?
         var timeouts: Timeouts?
-        enum CodingKeys: String, CodingKey, CaseIterable { case name, provider, base_url, api_key, api_key_env, timeouts }
+        var responses: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, provider, base_url, api_key, api_key_env, timeouts, responses }
     }
 
     struct Holds: Decodable {

@@ -85,7 +85,21 @@ extension ServerConfiguration {
                 let timeouts = ChatTimeouts(connect: entry.timeouts?.connect_seconds ?? defaults.connect,
                                             firstByte: entry.timeouts?.first_byte_seconds ?? defaults.firstByte,
                                             idle: entry.timeouts?.idle_seconds ?? defaults.idle)
-                return UpstreamConfiguration(name: entry.name, baseURL: entry.base_url, provider: provider, apiKey: key, timeouts: timeouts)
+                var responses: ResponsesRoute?
+                switch entry.responses {
+                case nil: responses = nil
+                case "native"?:
+                    guard provider == .openAICompatible else {
+                        throw ConfigurationError("\(origin): upstream '\(entry.name)': responses: native needs provider openai "
+                            + "(Ollama's native API has no Responses endpoint; use provider openai with its /v1 URL)")
+                    }
+                    responses = .native
+                case "translate"?, "translated"?: responses = .translated
+                case let other?:
+                    throw ConfigurationError("\(origin): upstream '\(entry.name)': responses '\(other)' is not 'native' or 'translate'")
+                }
+                return UpstreamConfiguration(name: entry.name, baseURL: entry.base_url, provider: provider, apiKey: key,
+                                             timeouts: timeouts, responses: responses)
             }
         }
         if let r = file.routes {

@@ -1,3 +1,4 @@
+import Foundation
 import TokenMeterClient
 
 /// Everything `tokenmeter serve` needs to start: where to listen, the ledger file, the upstreams and which
@@ -116,19 +117,37 @@ public struct UpstreamConfiguration: Sendable {
     public var apiKey: String?
     /// Connect / first-byte / idle deadlines in seconds.
     public var timeouts: ChatTimeouts
+    /// How `POST /v1/responses` reaches this upstream: passed through to its own Responses API, or translated
+    /// to chat completions.
+    public var responses: ResponsesRoute
 
-    /// Describes an upstream.
+    /// Describes an upstream. `responses` nil: native for OpenAI itself (`api.openai.com`), translated for
+    /// every other server, since most OpenAI-compatible servers speak chat completions only.
     public init(name: String, baseURL: String, provider: Upstream.Provider, apiKey: String? = nil,
-                timeouts: ChatTimeouts = ChatTimeouts()) {
+                timeouts: ChatTimeouts = ChatTimeouts(), responses: ResponsesRoute? = nil) {
         self.name = name
         self.baseURL = baseURL
         self.provider = provider
         self.apiKey = apiKey
         self.timeouts = timeouts
+        let openAI = provider == .openAICompatible && URLComponents(string: baseURL)?.host?.lowercased() == "api.openai.com"
+        self.responses = responses ?? (openAI ? .native : .translated)
     }
 
     /// The client library's description of this upstream.
     var clientUpstream: Upstream { Upstream(baseURL: baseURL, provider: provider, apiKey: apiKey) }
+
+    /// This upstream as the client library calls its Responses API.
+    var responsesUpstream: Upstream { Upstream(baseURL: baseURL, provider: .openAIResponses, apiKey: apiKey) }
+}
+
+/// How an upstream serves the Responses API (`POST /v1/responses`).
+public enum ResponsesRoute: String, Sendable {
+    /// The upstream speaks the Responses API itself (OpenAI): requests and events pass through.
+    case native
+    /// The upstream speaks chat completions only: requests are translated to it, and its chunks into
+    /// Responses events.
+    case translated
 }
 
 /// Sends models matching `model` to the upstream called `upstream`. `model` is an exact name

@@ -39,6 +39,10 @@ struct AdmittedRequest: Sendable {
     let streaming: Bool
     /// Whether the client asked for the usage chunk.
     let includeUsage: Bool
+    /// For `POST /v1/responses`: the client's Responses request; nil for chat completions.
+    let responses: ResponsesRequest?
+    /// Whether the upstream was called with its own Responses API, so its events are Responses events.
+    let upstreamSpeaksResponses: Bool
     /// For a hidden-output model: the share (percent) of its held output not delivered that is billed when the
     /// provider reports no usage (`billing.unreported_hidden_output_percent`); nil for a model whose output
     /// the gateway sees.

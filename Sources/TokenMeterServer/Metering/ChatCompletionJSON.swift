@@ -5,7 +5,7 @@ import TokenMeterLedger
 
 /// Collects a metered stream into one OpenAI `chat.completion` object (`stream: false`). TokenMeter still
 /// streams from the upstream, so metering and the budget cut work as for `stream: true`.
-struct ChatCompletionJSON: MeteredStreamAdapter {
+struct ChatCompletionJSON: CollectedAnswer {
     private let admitted: AdmittedRequest
     private var factory: ChunkFactory
     private var adopted = false

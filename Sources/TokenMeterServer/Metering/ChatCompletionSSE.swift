@@ -9,7 +9,7 @@ import TokenMeterJSON
 /// where something must change: the trimmed last delta and the final `finish_reason: "length"` chunk of a
 /// budget cut (with `"tokenmeter": {"cut_by_budget": true, ...}` and an SSE comment), the usage chunk
 /// (dropped unless the client asked for it), and every chunk of an Ollama-native upstream (translated).
-struct ChatCompletionSSE: MeteredStreamAdapter {
+struct ChatCompletionSSE: StreamedAnswer {
     /// The response body; the route finishes it after the driver returns.
     var writer: any ResponseBodyWriter
     private let admitted: AdmittedRequest
@@ -90,7 +90,7 @@ struct ChatCompletionSSE: MeteredStreamAdapter {
     }
 }
 
-/// One Server-Sent Events frame as OpenAI's stream uses them.
+/// One Server-Sent Events frame as OpenAI's streams use them.
 enum SSEFrame {
     /// `data: <json>` and a blank line.
     case data(Data)
@@ -98,6 +98,8 @@ enum SSEFrame {
     case comment(String)
     /// `data: [DONE]` and a blank line.
     case done
+    /// `event: <type>`, `data: <json>` and a blank line (a typed event, as the Responses API sends them).
+    case event(String, Data)
 
     /// Writes `frames` in one buffer (one socket write).
     static func write(_ frames: [SSEFrame], to writer: inout any ResponseBodyWriter) async throws {
@@ -111,6 +113,10 @@ enum SSEFrame {
                 buffer.writeString("\n\n")
             case .comment(let text): buffer.writeString(": \(text)\n\n")
             case .done: buffer.writeString("data: [DONE]\n\n")
+            case .event(let type, let json):
+                buffer.writeString("event: \(type)\ndata: ")
+                buffer.writeBytes(json)
+                buffer.writeString("\n\n")
             }
         }
         try await writer.write(buffer)

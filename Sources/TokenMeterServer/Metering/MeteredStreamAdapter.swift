@@ -1,4 +1,7 @@
+import Foundation
+import Hummingbird
 import TokenMeterClient
+import TokenMeterLedger
 
 /// A wire format on top of ``MeteredStream``: it turns the driver's metered steps into what the client
 /// receives (chat-completion SSE, one chat-completion JSON object, ...). The driver decides what may be
@@ -15,4 +18,18 @@ protocol MeteredStreamAdapter {
     /// The stream stops early with an error the client should see: an upstream failure mid-stream, or the
     /// server shutting down. Best effort; the client may be gone.
     mutating func fail(_ error: GatewayError) async
+}
+
+/// An adapter that collects the whole answer into one JSON object (`stream: false`).
+protocol CollectedAnswer: MeteredStreamAdapter {
+    /// The error to answer with instead of the object (an upstream failure, a shutdown).
+    var failure: GatewayError? { get }
+    /// The answer, with the usage that was billed.
+    func body(billed usage: MeteredUsage) -> Data
+}
+
+/// An adapter that writes events to the response body as the stream goes (`stream: true`).
+protocol StreamedAnswer: MeteredStreamAdapter, SendableMetatype {
+    /// The response body; the route finishes it after the driver returns.
+    var writer: any ResponseBodyWriter { get set }
 }

@@ -18,6 +18,19 @@ struct ChatIntake: Sendable {
     let includeUsage: Bool
     /// `service_tier` as asked (`auto`, `default`, `flex`, `priority`, ...), nil when absent.
     let serviceTier: String?
+    /// For `POST /v1/responses`: the client's Responses request (``body`` is then its chat translation).
+    var responses: ResponsesRequest? = nil
+
+    init(model: String, counted: ChatPrompt, body: ChatRequest, streaming: Bool, includeUsage: Bool, serviceTier: String?,
+         responses: ResponsesRequest?) {
+        self.model = model
+        self.counted = counted
+        self.body = body
+        self.streaming = streaming
+        self.includeUsage = includeUsage
+        self.serviceTier = serviceTier
+        self.responses = responses
+    }
 
     /// Validates a raw body. Refuses invalid UTF-8, malformed JSON, wrong types, missing or empty `messages`,
     /// a missing `model`, `n` other than 1, and `max_tokens` / `max_completion_tokens` that are not whole

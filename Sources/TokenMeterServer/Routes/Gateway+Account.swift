@@ -25,11 +25,22 @@ extension Gateway {
         return routes
     }
 
-    /// `GET /v1/models`: the catalog's chat models that a route sends to an upstream, in OpenAI's list shape.
+    /// `GET /v1/models`: the catalog's models that a route sends to an upstream able to serve them, in OpenAI's
+    /// list shape, each with the `endpoints` it is served on: chat models on both APIs (a Responses request is
+    /// translated for an upstream that speaks only chat completions), Responses-only models on `/v1/responses`
+    /// when their upstream speaks that API.
     func models(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let data: [JSONValue] = catalog.models
-            .filter { $0.mode == "chat" && configuration.upstream(forModel: $0.name) != nil }
-            .map { ["id": .string($0.name), "object": "model", "created": 0, "owned_by": .string($0.provider)] }
+        let data: [JSONValue] = catalog.models.compactMap { model in
+            guard let upstream = configuration.upstream(forModel: model.name) else { return nil }
+            let endpoints: JSONValue
+            switch model.mode {
+            case "chat": endpoints = ["/v1/chat/completions", "/v1/responses"]
+            case "responses" where upstream.responses == .native: endpoints = ["/v1/responses"]
+            default: return nil
+            }
+            return ["id": .string(model.name), "object": "model", "created": 0, "owned_by": .string(model.provider),
+                    "endpoints": endpoints]
+        }
         return Self.json(["object": "list", "data": .array(data)])
     }
 

@@ -28,6 +28,25 @@ extension Gateway {
                                param: "model", code: "model_not_found")
         }
         let model = resolved.model
+        // Which API the upstream is called with: a Responses request goes to an upstream's own Responses API
+        // when it has one, else it is translated to chat completions, which must be able to carry all of it.
+        let native = intake.responses != nil && upstream.responses == .native
+        if let responses = intake.responses, !native {
+            if model.mode == "responses" {
+                throw GatewayError(.badRequest, "The model `\(intake.model)` is served only on the Responses API, and its upstream "
+                    + "`\(upstream.name)` speaks only chat completions (an upstream that speaks it is configured with "
+                    + "responses: native).", param: "model", code: "model_not_supported")
+            }
+            if let (param, reason) = responses.untranslatable {
+                throw GatewayError(.badRequest, "'\(param)' cannot be served: the upstream for `\(intake.model)` speaks only chat "
+                    + "completions, and \(reason). Leave it out, or route the model to an upstream that speaks the Responses API.",
+                    param: param, code: "unsupported_parameter")
+            }
+        } else if intake.responses == nil, model.mode == "responses" {
+            throw GatewayError(.badRequest, "The model `\(intake.model)` is only supported in v1/responses and not in "
+                + "v1/chat/completions.", param: "model", code: "model_not_supported")
+        }
+        let target = native ? upstream.responsesUpstream : upstream.clientUpstream
         // A model the catalog cannot price is never served: it would be billed $0 for work the provider charges.
         // A free model says so with a zero price.
         guard let price = try? model.billingPrice() else {
@@ -94,8 +113,8 @@ extension Gateway {
         var stream: ChatStream?
         var upstreamStarted = ContinuousClock.now
         if early {
-            body = upstreamBody(intake.body, cap: capWithoutBudget, asked: asked, model: model, upstream: upstream)
-            stream = client.stream(body!, to: upstream.clientUpstream, timeouts: upstream.timeouts)
+            body = upstreamBody(intake, native: native, cap: capWithoutBudget, asked: asked, model: model, upstream: upstream)
+            stream = client.stream(body!, to: target, timeouts: upstream.timeouts)
         }
         // The hold is worked out from the budget status read inside the reservation's own transaction: one
         // ledger round trip, and the hold is sized on exactly the spend it is checked against (docs/LEDGER.md,
@@ -134,12 +153,13 @@ extension Gateway {
         let upstreamCap = plan.upstreamCap
         if stream == nil {
             upstreamStarted = .now
-            body = upstreamBody(intake.body, cap: upstreamCap, asked: asked, model: model, upstream: upstream)
-            stream = client.stream(body!, to: upstream.clientUpstream, timeouts: upstream.timeouts)
+            body = upstreamBody(intake, native: native, cap: upstreamCap, asked: asked, model: model, upstream: upstream)
+            stream = client.stream(body!, to: target, timeouts: upstream.timeouts)
         }
         logger.info("admitted", metadata: [
             "request_id": "\(requestID)", "user": "\(key.user.name)", "key": "tm_\(key.prefix)_…", "model": "\(intake.model)",
-            "upstream": "\(upstream.name)", "prompt_tokens": "\(promptTokens)", "max_tokens": "\(upstreamCap.map(String.init) ?? "none")",
+            "upstream": "\(upstream.name)", "api": "\(intake.responses == nil ? "chat" : native ? "responses" : "responses→chat")",
+            "prompt_tokens": "\(promptTokens)", "max_tokens": "\(upstreamCap.map(String.init) ?? "none")",
             "stream": "\(intake.streaming)", "upstream_started_early": "\(early)",
             "held_output_tokens": "\(plan.grant == .max ? "all" : String(plan.grant))",
         ])
@@ -148,6 +168,7 @@ extension Gateway {
             preflight: preflight, outputGrant: plan.grant, outputCeiling: plan.ceiling, upstreamMaxTokens: upstreamCap,
             reservation: reservation, budget: budget,
             upstream: upstream, upstreamRequest: body!, streaming: intake.streaming, includeUsage: intake.includeUsage,
+            responses: intake.responses, upstreamSpeaksResponses: native,
             hiddenOutputEstimatePercent: model.hiddenOutput ? configuration.unreportedHiddenOutputPercent : nil)
         return (admitted, stream!, upstreamStarted)
     }
@@ -173,10 +194,16 @@ extension Gateway {
         return affordable >= capWithoutBudget
     }
 
-    /// The body sent upstream: the client's, with the output cap rewritten when there is one.
-    private func upstreamBody(_ original: ChatRequest, cap: Int?, asked: Int?, model: CatalogModel,
+    /// The body sent upstream: the client's (a Responses body as sent when `native`, else the chat request),
+    /// with the output cap rewritten when there is one.
+    private func upstreamBody(_ intake: ChatIntake, native: Bool, cap: Int?, asked: Int?, model: CatalogModel,
                               upstream: UpstreamConfiguration) -> ChatRequest {
-        var body = original
+        if native, let responses = intake.responses {
+            var body = ChatRequest(body: responses.body)
+            if let cap { body.body["max_output_tokens"] = .int(Int64(cap)) }
+            return body
+        }
+        var body = intake.body
         if let cap {
             if asked == nil, model.provider == "openai", upstream.provider == .openAICompatible {
                 // OpenAI's reasoning models refuse `max_tokens`; `max_completion_tokens` works for all its chat models.

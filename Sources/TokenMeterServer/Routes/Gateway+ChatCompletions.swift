@@ -6,17 +6,48 @@ import TokenMeterClient
 import TokenMeterLedger
 
 extension Gateway {
-    /// The chat routes, under `/v1` behind ``APIKeyMiddleware``: `POST /chat/completions`.
+    /// The metered routes, under `/v1` behind ``APIKeyMiddleware``: `POST /chat/completions` and
+    /// `POST /responses`.
     func chatRoutes() -> RouteCollection<GatewayRequestContext> {
         let routes = RouteCollection(context: GatewayRequestContext.self)
         routes.post("chat/completions") { request, context in try await chatCompletions(request, context: context) }
+        routes.post("responses") { request, context in try await responses(request, context: context) }
         return routes
     }
 
+    /// `POST /v1/responses`: OpenAI's Responses API, metered like chat completions. Passed through to an
+    /// upstream that speaks it, translated to chat completions for one that does not (docs/SERVER.md).
+    func responses(_ incoming: Request, context: GatewayRequestContext) async throws -> Response {
+        let ceiling = configuration.maxTokensCeiling
+        return try await serveMetered(
+            incoming, context: context,
+            intake: { bytes throws(GatewayError) in try ResponsesRequest.intake(bytes: bytes, maxTokensCeiling: ceiling) },
+            collected: { ResponsesJSON(admitted: $0) },
+            streamed: { ResponsesSSE(admitted: $0, writer: $1) })
+    }
+
     /// `POST /v1/chat/completions`: authenticate, validate, pre-flight and reserve, then stream from the
-    /// upstream with live metering. Anything refused before the reservation costs nothing and calls no
-    /// upstream; after it, every path ends in exactly one settled usage record.
+    /// upstream with live metering (``serveMetered(_:context:intake:collected:streamed:)``).
     func chatCompletions(_ incoming: Request, context: GatewayRequestContext) async throws -> Response {
+        let ceiling = configuration.maxTokensCeiling
+        return try await serveMetered(
+            incoming, context: context,
+            intake: { bytes throws(GatewayError) in try ChatIntake(bytes: bytes, maxTokensCeiling: ceiling) },
+            collected: { ChatCompletionJSON(admitted: $0) },
+            streamed: { ChatCompletionSSE(admitted: $0, writer: $1) })
+    }
+
+    /// Serves one metered request in the wire format its adapters write: authenticate, take the key's place
+    /// under its concurrency cap, read and validate the body (`intake`), pre-flight and reserve, then stream
+    /// from the upstream with live metering, answering with one object (`collected`, `stream: false`) or with
+    /// events (`streamed`). Anything refused before the reservation costs nothing and calls no upstream;
+    /// after it, every path ends in exactly one settled usage record.
+    func serveMetered<Collected: CollectedAnswer, Streamed: StreamedAnswer>(
+        _ incoming: Request, context: GatewayRequestContext,
+        intake parse: ([UInt8]) throws(GatewayError) -> ChatIntake,
+        collected: (AdmittedRequest) -> Collected,
+        streamed: @escaping @Sendable (AdmittedRequest, any ResponseBodyWriter) -> Streamed
+    ) async throws -> Response {
         let logger = context.logger
         // The client leaving is learnt from its connection's close signal (ClientDisconnectWatch), not by
         // reading the connection, which keeps the connection alive for the client's next request.
@@ -33,7 +64,7 @@ extension Gateway {
             }
             slot = granted
             let bytes = try await collectBody(&request)
-            let intake = try ChatIntake(bytes: bytes, maxTokensCeiling: configuration.maxTokensCeiling)
+            let intake = try parse(bytes)
             (admitted, stream, started) = try await admit(intake, key: key, requestID: context.requestID, logger: logger)
         } catch {
             metrics.rejected()
@@ -58,7 +89,7 @@ extension Gateway {
         metrics.firstEvent(after: .now - started)
 
         if !admitted.streaming {
-            var answer = ChatCompletionJSON(admitted: admitted)
+            var answer = collected(admitted)
             let outcome = await driver.run(first: first, adapter: &answer)
             watch.end()
             withExtendedLifetime(slot) {}
@@ -72,10 +103,10 @@ extension Gateway {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             // The client leaving cancels the upstream stream (the watch), which ends the driver's loop as
             // `client_cancelled`; a failed write ends it the same way. The driver settles before returning.
-            var sse = ChatCompletionSSE(admitted: admitted, writer: writer)
-            _ = await driver.run(first: first, adapter: &sse)
+            var events = streamed(admitted, writer)
+            _ = await driver.run(first: first, adapter: &events)
             watch.end()
-            try await sse.writer.finish(nil)
+            try await events.writer.finish(nil)
             withExtendedLifetime(slot) {}
         })
     }
