@@ -16,36 +16,44 @@ extension ServerTests {
             let key = try await harness.addUser("sdk")
             let scenario = UpstreamScenario(chunks: ["Streaming", " through", " TokenMeter", " — ok ✓"], promptTokens: 12)
             harness.upstream.setDefaultScenario(scenario)
-            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent("scripts/openai_sdk_check.py").path
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", script, harness.baseURL + "/v1", key, "gpt-4o-mini", scenario.text]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            do { try process.run() } catch {
+            guard let (status, text) = await Self.runSDKScript("openai_sdk_check.py", [harness.baseURL + "/v1", key, "gpt-4o-mini", scenario.text]) else {
                 try await harness.stop()
-                Self.missing("python3 with the openai package (\(error))")
                 return
             }
-            // Read on a separate thread so the server (same process) keeps running while Python waits on it.
-            let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-            process.waitUntilExit()
-            let text = String(decoding: data, as: UTF8.self)
-            // 127: env found no python3; 77: the script found no openai package.
-            if process.terminationStatus == 127 || process.terminationStatus == 77 {
-                try await harness.stop()
-                Self.missing("python3 with the openai package (pip install openai; make test installs it): \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
-                return
-            }
-            #expect(process.terminationStatus == 0, "\(text)")
+            #expect(status == 0, "\(text)")
             #expect(text.contains(#""stream_text": "Streaming through TokenMeter — ok ✓""#), "\(text)")
             let records = try await harness.waitForRecords(user: "sdk", count: 2)
             #expect(records.map(\.status) == ["completed", "completed"], "the wrong key is not billed")
             // The SDK's `_request_id` of the non-streamed answer is its ledger record's request id.
             #expect(text.contains(#""request_id": "\#(records[1].requestID)""#), "\(text)")
             try await harness.stop()
+        }
+
+        /// Runs `scripts/<name>` with python3 and `arguments`; nil (and the SDK reported missing) when python3 or the
+        /// `openai` package is not there. The output is read on a separate thread so that the server, in this
+        /// process, keeps running while Python waits on it.
+        static func runSDKScript(_ name: String, _ arguments: [String]) async -> (status: Int32, output: String)? {
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("scripts/\(name)").path
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", script] + arguments
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            do { try process.run() } catch {
+                missing("python3 with the openai package (\(error))")
+                return nil
+            }
+            let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
+            process.waitUntilExit()
+            let text = String(decoding: data, as: UTF8.self)
+            // 127: env found no python3; 77: the script found no openai package.
+            if process.terminationStatus == 127 || process.terminationStatus == 77 {
+                missing("python3 with the openai package (pip install openai; make test installs it): \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
+                return nil
+            }
+            return (process.terminationStatus, text)
         }
 
         /// Without the SDK the test cannot say anything: a known issue in a plain `swift test` (it shows in the

@@ -3,6 +3,7 @@ import Testing
 import TokenMeterClient
 import TokenMeterJSON
 import TokenMeterLedger
+import TokenMeterMoney
 import TokenMeterServer
 import TokenMeterSimulatedUpstream
 import TokenMeterTokenizer
@@ -327,6 +328,40 @@ extension ServerTests {
             // o3-pro: $80 per million output tokens; 42 provider output tokens bill well above $0.
             #expect((records.first?.costPicoUSD ?? 0) >= 42 * 80_000_000)
             try await native.stop()
+        }
+
+        @Test("the official openai Python SDK's responses.create and responses.stream work unchanged: text, function calls, a budget cut, leaving, errors",
+              arguments: ResponsesMode.allCases, LedgerKind.available)
+        func officialPythonSDK(_ mode: ResponsesMode, _ ledger: LedgerKind) async throws {
+            let harness = try await GatewayHarness.start(responses: mode, ledger: ledger)
+            let key = try await harness.addUser("sdk")
+            // gpt-4o costs $10 per million output tokens: $0.0003 per request leaves room for about 27 after the prompt.
+            let cap = Money(picoUSD: 300_000_000)
+            let budgetKey = try await harness.addUser("tight", budget: Budget(maxRequestCost: cap))
+            let expected = "Responses through TokenMeter — ok ✓"
+            harness.upstream.setScenario(UpstreamScenario(chunks: ["Responses", " through", " TokenMeter", " — ok ✓"], promptTokens: 12),
+                                         forModel: "gpt-4o-mini")
+            var call = UpstreamScenario(chunks: [], promptTokens: 40)
+            call.functionCall = ScriptedFunctionCall(name: "get_weather", argumentChunks: [#"{"city""#, #":"Paris"}"#])
+            harness.upstream.setScenario(call, forModel: "gpt-4.1-mini")
+            harness.upstream.setScenario(.counting(400, interval: .milliseconds(5)), forModel: "gpt-4o")
+            guard let (status, text) = await OperationsTests.runSDKScript(
+                "openai_responses_check.py", [harness.baseURL + "/v1", key, budgetKey, expected]) else {
+                try await harness.stop()
+                return
+            }
+            #expect(status == 0, "\(text)")
+            #expect(text.contains(#""stream_text": "\#(expected)""#), "\(text)")
+            let records = try await harness.waitForRecords(user: "sdk", count: 6)
+            #expect(records.map(\.status) == ["completed", "completed", "completed", "completed", "completed", "client_cancelled"],
+                    "errors are not billed")
+            #expect(text.contains(#""request_id": "\#(records[1].requestID)""#), "\(text)")
+            let left = try JSONParser.parse(Data(text.split(separator: "\n").last.map(String.init)?.utf8 ?? "{}".utf8))["left_text"]?.stringValue
+            #expect(records[5].completionTokens == Int64(try Encoding.named(.o200k_base).count(left ?? "")))
+            let cut = try await harness.waitForRecords(user: "tight", count: 2)
+            #expect(cut.map(\.status) == ["cut_by_budget", "cut_by_budget"])
+            #expect(cut.allSatisfy { $0.costPicoUSD <= cap.picoUSD && $0.completionTokens > 0 })
+            try await harness.stop()
         }
 
         @Test("an upstream that fails mid-response ends it with response.failed; the record says upstream_error",
