@@ -11,6 +11,8 @@
 # BENCH_POSTGRES=1 adds a gateway tagged "postgres": the same binary as "gateway", its ledger a database on a
 # private PostgreSQL cluster (scripts/pg-cluster.sh) instead of a SQLite file, so the two ledgers are measured
 # in one run. Sets PG_DIR PG_URL (and PID_postgres PORT_postgres KEY_postgres).
+# BENCH_RESPONSES (any value) gives the gateway a second upstream entry for the same test upstream, called with
+# its Responses API (`responses: native`), for the model NATIVE_RESPONSES_MODEL.
 
 BIN=.build/release                    # tokenmeter (the root package)
 BENCH_BIN=Benchmarks/.build/release   # the benchmark package's executables
@@ -18,6 +20,9 @@ GATEWAY_BIN=${GATEWAY_BIN:-$BIN/tokenmeter}   # another build of `tokenmeter` to
 TOKENS=${TOKENS:-32}
 INTERVAL_MS=${INTERVAL_MS:-20}
 UPSTREAM_THREADS=${UPSTREAM_THREADS:-1}
+# With BENCH_RESPONSES: the model the gateway routes to the upstream's own Responses API (any other model's
+# Responses requests are translated to chat completions).
+NATIVE_RESPONSES_MODEL=gpt-4o-mini-2024-01-03
 
 build_release() {
     swift build -c release --static-swift-stdlib --product tokenmeter >&2
@@ -47,6 +52,18 @@ upstreams:
     base_url: http://127.0.0.1:$UPSTREAM_PORT/v1
     api_key: sk-bench
 YAML
+    if [ -n "${BENCH_RESPONSES:-}" ] && [ "$tag" != baseline ]; then
+        # The same upstream once more, called with its own Responses API, for the one model routed to it.
+        cat >>"$WORK/$tag.yaml" <<YAML
+  - name: bench-native
+    provider: openai
+    base_url: http://127.0.0.1:$UPSTREAM_PORT/v1
+    api_key: sk-bench
+    responses: native
+routes:
+  - { model: $NATIVE_RESPONSES_MODEL, upstream: bench-native }
+YAML
+    fi
     if [ -n "${HOLD_SLICE_TOKENS:-}" ] && [ "$tag" != baseline ]; then
         printf 'holds:\n  max_slice_tokens: %s\n' "$HOLD_SLICE_TOKENS" >>"$WORK/$tag.yaml"
     fi

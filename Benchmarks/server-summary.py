@@ -38,6 +38,28 @@ for c in (1, 50, 500, "500 in step"):
         print(f"| {c} | {g} | {f(gt['p50'])} / {f(gt['p99'])} | **{f(gt['p50'] - dt['p50'])} / {f(gt['p99'] - dt['p99'])}** | "
               f"{f(gg['p50'])} / {f(gg['p99'])} | {f(gg['p99'] - dg['p99'])} | {r['ok']} / {r['failures']} | {r['streams_per_s']:.0f} | "
               f"{cpu(r, g)} / {cpu(r, 'upstream')} / {cpu(r, 'loadgen')} |")
+if any(f"gateway responses c={c}" in by for c in (1, 50)):
+    # The Responses API beside chat completions: each path's added TTFT over the same upstream called directly
+    # with the same API (a translated response is compared with the upstream's chat completions).
+    print()
+    print("| streams | path | added TTFT p50 / p99 ms | over chat's added p50 ms | gateway CPU ms per 1,000 tokens |")
+    print("|---:|---|---:|---:|---:|")
+    for c in (1, 50):
+        chat, direct, direct_responses = by.get(f"gateway c={c}"), by.get(f"direct c={c}"), by.get(f"direct responses c={c}")
+        if not (chat and direct):
+            continue
+        chat_added = chat["ttft_ms"]["p50"] - direct["ttft_ms"]["p50"]
+        for label, base in ((f"gateway c={c}", direct), (f"gateway responses c={c}", direct),
+                            (f"gateway responses-native c={c}", direct_responses)):
+            r = by.get(label)
+            if not (r and base):
+                continue
+            added = r["ttft_ms"]["p50"] - base["ttft_ms"]["p50"]
+            per_k = r["processes"]["gateway"]["cpu_s"] * 1e6 / r["tokens"] if r["tokens"] else None
+            path = {f"gateway c={c}": "chat completions", f"gateway responses c={c}": "responses, translated to chat"}.get(
+                label, "responses, native")
+            print(f"| {c} | {path} | {f(added)} / {f(r['ttft_ms']['p99'] - base['ttft_ms']['p99'])} | "
+                  f"{'—' if label == f'gateway c={c}' else f(added - chat_added)} | {f(per_k, 1)} |")
 print()
 db_head = " database CPU s | ms database CPU per 1,000 tokens |" if database else ""
 print("| run | ok / failed | seconds | streams/s | tokens | its gateway's CPU s | ms gateway CPU per 1,000 tokens | upstream CPU s | loadgen CPU s | gateway RSS MiB / FDs / threads after |" + db_head)

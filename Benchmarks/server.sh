@@ -12,6 +12,8 @@
 #   BASELINE_BIN=/path/to/older/tokenmeter Benchmarks/server.sh   # before and after side by side
 #   BENCH_BUDGET_USD=100000 HOLD_SLICE_TOKENS=8 Benchmarks/server.sh   # a budgeted user; holds grow every 8 tokens
 #   BENCH_POSTGRES=1 Benchmarks/server.sh   # also the same gateway on a PostgreSQL ledger ("postgres"), beside SQLite
+#   BENCH_RESPONSES=1 Benchmarks/server.sh  # also POST /v1/responses at 1 and 50 streams, translated and native
+#   BENCH_RESPONSES=only Benchmarks/server.sh   # only chat beside the Responses API, at 1 and 50 streams
 #
 # Prints the machine, the load average before the run, one JSON line per phase, and a markdown summary.
 set -euo pipefail
@@ -49,11 +51,30 @@ GATEWAYS=gateway; [ -n "${BASELINE_BIN:-}" ] && GATEWAYS="baseline gateway"
 for g in $GATEWAYS; do run "$g" "warmup-$g" 50 500 --warmup 0 >/dev/null; done
 # Memory per idle open stream first, after the warm-up at 50 streams: later runs at 500 leave the allocator
 # holding that much memory, which would hide the growth.
+responses_phases() {  # concurrency requests: the Responses API beside chat (the gateway alone)
+    run direct "direct responses c=$1" "$1" "$2" --api responses
+    run gateway "gateway responses c=$1" "$1" "$2" --api responses
+    run gateway "gateway responses-native c=$1" "$1" "$2" --api responses --model "$NATIVE_RESPONSES_MODEL"
+}
+if [ "${BENCH_RESPONSES:-}" = only ]; then
+    for c in 1 50; do
+        n_var=REQ$c; n=${!n_var}
+        run gateway "warmup-responses c=$c" "$c" "$c" --api responses >/dev/null
+        run direct "direct c=$c" "$c" "$n"
+        run gateway "gateway c=$c" "$c" "$n"
+        responses_phases "$c" "$n"
+    done
+    echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT.txt" >&2
+    python3 Benchmarks/server-summary.py "$OUT" | tee -a "$OUT.txt"
+    echo "results: $OUT, $OUT.txt" >&2
+    exit 0
+fi
 for g in $GATEWAYS; do run "$g" "$g hold 500" 500 0 --hold --model gpt-4o-mini-2024-01-01; done
 for c in 1 50 500; do
     n_var=REQ$c; n=${!n_var}
     run direct "direct c=$c" "$c" "$n"
     for g in $GATEWAYS; do run "$g" "$g c=$c" "$c" "$n"; done
+    if [ -n "${BENCH_RESPONSES:-}" ] && [ "$c" != 500 ]; then responses_phases "$c" "$n"; fi
 done
 run direct "direct c=500 in step" 500 "$REQ500" --ramp-ms 0
 for g in $GATEWAYS; do run "$g" "$g c=500 in step" 500 "$REQ500" --ramp-ms 0; done

@@ -50,4 +50,24 @@ struct ConfigurationTests {
             try ServerConfiguration.load(file: path, environment: ["TOKENMETER_PORT": "eighty"])
         }
     }
+
+    @Test("responses: native or translate per upstream; native by default for api.openai.com only; native needs provider openai")
+    func responsesRoute() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tm-config-\(UUID().uuidString).yaml").path
+        try """
+            upstreams:
+              - {name: openai, base_url: "https://api.openai.com/v1"}
+              - {name: vllm, base_url: "http://10.0.0.5:8000/v1"}
+              - {name: proxy, base_url: "https://proxy.example/v1", responses: native}
+              - {name: pinned, base_url: "https://api.openai.com/v1", responses: translate}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let config = try ServerConfiguration.load(file: path, environment: [:])
+        #expect(config.upstreams.map(\.responses) == [.native, .translated, .native, .translated])
+        #expect(try ServerConfiguration.load(file: nil, environment: ["OPENAI_API_KEY": "sk-x"]).upstreams.first?.responses == .native)
+        for bad in ["{name: o, provider: ollama, base_url: \"http://127.0.0.1:11434\", responses: native}",
+                    "{name: o, base_url: \"http://127.0.0.1:1/v1\", responses: sometimes}"] {
+            try "upstreams:\n  - \(bad)\n".write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(throws: ConfigurationError.self) { try ServerConfiguration.load(file: path, environment: [:]) }
+        }
+    }
 }

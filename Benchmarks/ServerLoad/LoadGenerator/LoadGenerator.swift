@@ -5,8 +5,8 @@ import TokenMeterJSON
 
 /// Closed-loop load generator for the gateway benchmark and soak (Benchmarks/server.sh, `make soak`).
 ///
-/// `--concurrency C` virtual users each stream a chat completion and start the next one as soon as theirs
-/// ends. Per request it measures the time to first token (from sending the request to the first event with
+/// `--concurrency C` virtual users each stream a chat completion (or, with `--api responses`, a response of
+/// the Responses API) and start the next one as soon as theirs ends. Per request it measures the time to first token (from sending the request to the first event with
 /// content) and every gap between two content events. `--engine socket` (the default, ``SocketStreams``)
 /// runs all users on one thread over plain sockets and timestamps each event as its bytes are read;
 /// `--engine client` uses TokenMeter's libcurl `ChatClient` (heavier: see ``SocketStreams`` for why the
@@ -21,7 +21,8 @@ import TokenMeterJSON
 /// starts them together (the worst case).
 ///
 ///     tokenmeter-loadgen --url http://127.0.0.1:8080/v1 --key tm_… --label gateway -c 50 --requests 2000 \
-///         [--model gpt-4o-mini] [--warmup N] [--ramp-ms 1000] [--engine socket|client] [--pid gateway=123 --pid upstream=456] [--sample-every 1000]
+///         [--model gpt-4o-mini] [--warmup N] [--ramp-ms 1000] [--engine socket|client] [--api chat|responses]
+///         [--pid gateway=123 --pid upstream=456] [--sample-every 1000]
 ///     tokenmeter-loadgen … --hold -c 500     # open C streams, wait for the first token of each, sample, close
 ///
 /// `--sample-every K` also prints a JSON line with the watched processes' RSS, FDs and threads every K
@@ -33,8 +34,11 @@ struct LoadGenerator {
         var configuration = ChatClient.Configuration()
         configuration.maxIdleConnections = max(64, options.concurrency * 2)
         let client = try ChatClient(configuration: configuration)
-        let target = Upstream(baseURL: options.url, provider: .openAICompatible, apiKey: options.key)
-        let request = ChatRequest(model: options.model, messages: [ChatMessage(role: "user", content: "Write a short poem about meters.")])
+        let responses = options.api == .responses
+        let target = Upstream(baseURL: options.url, provider: responses ? .openAIResponses : .openAICompatible, apiKey: options.key)
+        let request = responses
+            ? ChatRequest(body: ["model": .string(options.model), "input": .string(Self.prompt)])
+            : ChatRequest(model: options.model, messages: [ChatMessage(role: "user", content: Self.prompt)])
         let watched = options.pids + [("loadgen", getpid())]
 
         if options.hold {
@@ -56,6 +60,9 @@ struct LoadGenerator {
         print(report(options: options, outcome: outcome, elapsed: elapsed, before: before, after: after))
         client.shutdown()
     }
+
+    /// What every request asks.
+    static let prompt = "Write a short poem about meters."
 
     /// What the measured requests saw.
     struct Outcome: Sendable {
@@ -166,9 +173,11 @@ struct LoadGenerator {
     /// The closed loop of ``run(client:target:request:options:watched:start:)`` on the socket engine, on the
     /// calling thread (this process has nothing else to run meanwhile).
     static func runSockets(options: Options, watched: [(String, Int32)], start: MeasuredStart) throws -> Outcome {
-        let body = "{\"model\":\"\(options.model)\",\"messages\":[{\"role\":\"user\",\"content\":\"Write a short poem about meters.\"}],"
-            + "\"stream\":true,\"stream_options\":{\"include_usage\":true}}"
-        let engine = try SocketStreams(url: options.url, key: options.key, body: body)
+        let body = options.api == .responses
+            ? "{\"model\":\"\(options.model)\",\"input\":\"\(prompt)\",\"stream\":true}"
+            : "{\"model\":\"\(options.model)\",\"messages\":[{\"role\":\"user\",\"content\":\"\(prompt)\"}],"
+                + "\"stream\":true,\"stream_options\":{\"include_usage\":true}}"
+        let engine = try SocketStreams(url: options.url, key: options.key, body: body, api: options.api)
         var outcome = Outcome()
         var completed = 0
         engine.run(concurrency: options.concurrency, total: options.warmup + options.requests,
@@ -289,6 +298,9 @@ struct ProcessSample: Sendable {
 struct Options {
     /// How the requests are made: ``SocketStreams`` (the default), or TokenMeter's libcurl `ChatClient`.
     enum Engine: String { case socket, client }
+    /// Which API the requests use: chat completions (`POST …/chat/completions`) or the Responses API
+    /// (`POST …/responses`).
+    enum API: String { case chat, responses }
 
     var url = ""
     var key = "sk-bench"
@@ -301,6 +313,7 @@ struct Options {
     var sampleEvery = 0
     var hold = false
     var engine = Engine.socket
+    var api = API.chat
     var pids: [(String, Int32)] = []
 
     static func parse(_ arguments: [String]) throws -> Options {
@@ -325,6 +338,9 @@ struct Options {
             case "--engine":
                 guard let engine = Engine(rawValue: value(a)) else { usage("--engine takes socket or client") }
                 o.engine = engine
+            case "--api":
+                guard let api = API(rawValue: value(a)) else { usage("--api takes chat or responses") }
+                o.api = api
             case "--pid":
                 let pair = value(a).split(separator: "=")
                 guard pair.count == 2, let pid = Int32(pair[1]) else { usage("--pid takes name=PID") }

@@ -20,9 +20,12 @@ import Glibc
 struct SocketStreams {
     let address: sockaddr_in
     let request: [UInt8]
+    let api: Options.API
 
-    /// Where to send `POST <path>/chat/completions` for `url` (`http://<IPv4>:<port>/<path>`), with `body`.
-    init(url: String, key: String, body: String) throws {
+    /// Where to send `POST <path>/chat/completions` (or `<path>/responses`) for `url`
+    /// (`http://<IPv4>:<port>/<path>`), with `body`.
+    init(url: String, key: String, body: String, api: Options.API = .chat) throws {
+        self.api = api
         guard let parsed = URL(string: url), parsed.scheme == "http", let host = parsed.host, let port = parsed.port else {
             throw EngineError("--url must be http://<IPv4 address>:<port>/<path> for the socket engine: \(url)")
         }
@@ -33,7 +36,8 @@ struct SocketStreams {
             throw EngineError("the socket engine needs an IPv4 address, not \(host)")
         }
         self.address = address
-        let path = (parsed.path.hasSuffix("/") ? String(parsed.path.dropLast()) : parsed.path) + "/chat/completions"
+        let path = (parsed.path.hasSuffix("/") ? String(parsed.path.dropLast()) : parsed.path)
+            + (api == .responses ? "/responses" : "/chat/completions")
         let head = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nAuthorization: Bearer \(key)\r\n"
             + "Content-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
         request = Array((head + body).utf8)
@@ -54,7 +58,9 @@ struct SocketStreams {
         defer { close(epoll) }
         let start = Clock.now
         let rampNanos = UInt64(ramp.components.seconds) * 1_000_000_000 + UInt64(ramp.components.attoseconds / 1_000_000_000)
-        var users = (0..<concurrency).map { User(startAt: start + rampNanos * UInt64($0) / UInt64(max(1, concurrency))) }
+        var users = (0..<concurrency).map {
+            User(startAt: start + rampNanos * UInt64($0) / UInt64(max(1, concurrency)), responses: api == .responses)
+        }
         var nextIndex = 0, running = 0, waiting = concurrency
         var buffer = [UInt8](repeating: 0, count: 65536)
         var events = [epoll_event](repeating: epoll_event(), count: 256)
@@ -176,8 +182,14 @@ struct SocketStreams {
         private var pending: [UInt8] = []  // bytes of an unfinished header, chunk-size line or SSE line
         private var line: [UInt8] = []     // the SSE line being read from chunk data
         private var sawDone = false
+        /// The stream is Responses events: content is an `output_text.delta` event's `"delta"`, and the end is
+        /// the `response.completed` event (no `[DONE]` follows).
+        private let responses: Bool
 
-        init(startAt: UInt64) { self.startAt = startAt }
+        init(startAt: UInt64, responses: Bool) {
+            self.startAt = startAt
+            self.responses = responses
+        }
 
         mutating func beginRequest(index: Int, at now: UInt64) {
             self.index = index
@@ -302,7 +314,7 @@ struct SocketStreams {
                 defer { line.removeAll(keepingCapacity: true) }
                 guard line.starts(with: Self.dataPrefix) else { continue }
                 let payload = line.dropFirst(Self.dataPrefix.count)
-                if payload.elementsEqual(Self.doneMarker) { sawDone = true; continue }
+                if payload.elementsEqual(Self.doneMarker) || responses && payload.starts(with: Self.completedPrefix) { sawDone = true; continue }
                 if payload.starts(with: Self.errorPrefix) {
                     return "error event: " + String(decoding: payload.prefix(200), as: UTF8.self)
                 }
@@ -315,9 +327,10 @@ struct SocketStreams {
             return nil
         }
 
-        /// Whether the chunk JSON has `"content":` followed by a non-empty string.
+        /// Whether the chunk JSON has `"content":` (a Responses text delta: `"delta":`) followed by a non-empty string.
         private func hasContent(_ payload: ArraySlice<UInt8>) -> Bool {
-            let key = Self.contentKey
+            if responses, !payload.starts(with: Self.textDeltaPrefix) { return false }
+            let key = responses ? Self.deltaKey : Self.contentKey
             var i = payload.startIndex
             while i + key.count <= payload.endIndex {
                 if payload[i] == key[0], payload[i..<i + key.count].elementsEqual(key) {
@@ -334,5 +347,8 @@ struct SocketStreams {
         static let doneMarker = Array("[DONE]".utf8)
         static let errorPrefix = Array("{\"error\"".utf8)
         static let contentKey = Array("\"content\":".utf8)
+        static let deltaKey = Array("\"delta\":".utf8)
+        static let textDeltaPrefix = Array("{\"type\":\"response.output_text.delta\"".utf8)
+        static let completedPrefix = Array("{\"type\":\"response.completed\"".utf8)
     }
 }

@@ -102,6 +102,7 @@ private struct ResponsesTranslation {
             let reason = switch key {
             case "previous_response_id", "conversation": "it continues a conversation stored by the provider"
             case "prompt": "it names a prompt template stored by the provider"
+            case "top_logprobs": "the translated events carry no log probabilities"
             default: "chat completions have no such field"
             }
             cannotTranslate(key, reason)
