@@ -130,6 +130,59 @@ extension ServerTests {
             try await harness.stop()
         }
 
+        @Test("an Ollama upstream serves /v1/responses translated: image parts become Ollama images, metadata and store are echoed, not sent")
+        func ollamaTranslated() async throws {
+            let harness = try await GatewayHarness.start(provider: .ollama)
+            let key = try await harness.addUser("olga")
+            let scenario = UpstreamScenario(chunks: ["A", " red", " dot"], promptTokens: 90)
+            harness.upstream.setDefaultScenario(scenario)
+            // A 1×1 PNG: its size is read from the data URL, so the image is counted exactly.
+            let png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+            let input: JSONValue = [["role": "user", "content": [
+                ["type": "input_text", "text": "What is this?"], ["type": "input_image", "image_url": .string(png), "detail": "low"],
+            ]]]
+            let body = responsesRequest("llama3.1", input: input, stream: false,
+                                        extra: ["metadata": ["team": "blue"], "store": false, "temperature": 0.5])
+            let answer = try curl(harness.baseURL + "/v1/responses", key: key, body: Array(body.encoded()))
+            #expect(answer.status == 200, "\(answer.body)")
+            let object = try JSONParser.parse(Data(answer.body.utf8))
+            #expect(object["output"]?[0]?["content"]?[0]?["text"]?.stringValue == "A red dot")
+            #expect(object["metadata"] == ["team": "blue"])
+            #expect(object["store"] == false)
+            #expect(object["temperature"]?.doubleValue == 0.5)
+            let sent = try #require(harness.upstream.records.first)
+            #expect(sent.path == "/api/chat")
+            let upstreamBody = try JSONParser.parse(sent.body)
+            #expect(upstreamBody["messages"]?[0]?["content"]?.stringValue == "What is this?")
+            #expect(upstreamBody["messages"]?[0]?["images"]?[0]?.stringValue?.hasPrefix("iVBORw0KGgo") == true)
+            #expect(upstreamBody["options"]?["temperature"]?.doubleValue == 0.5)
+            #expect(upstreamBody["metadata"] == nil && upstreamBody["store"] == nil)
+            let records = try await harness.waitForRecords(user: "olga", count: 1)
+            #expect(records.map(\.status) == ["completed"])
+            try await harness.stop()
+        }
+
+        @Test("an input_image part is counted into the prompt held and recorded, as the same image in a chat request is")
+        func imageIsCounted() async throws {
+            let harness = try await GatewayHarness.start(responses: .translated)
+            let key = try await harness.addUser("ivan")
+            let png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+            let input: JSONValue = [["role": "user", "content": [
+                ["type": "input_text", "text": "What is this?"], ["type": "input_image", "image_url": .string(png), "detail": "low"],
+            ]]]
+            #expect(try curl(harness.baseURL + "/v1/responses", key: key, body: Array(responsesRequest(input: input, stream: false).encoded())).status == 200)
+            var chat = chat("gpt-4o-mini")
+            chat.body["messages"] = [["role": "user", "content": [
+                ["type": "text", "text": "What is this?"], ["type": "image_url", "image_url": ["url": .string(png), "detail": "low"]],
+            ]]]
+            #expect(try curl(harness.baseURL + "/v1/chat/completions", key: key, body: Array(chat.encoded())).status == 200)
+            let records = try await harness.waitForRecords(user: "ivan", count: 2)
+            let textOnly = 3 + 3 + (try Encoding.named(.o200k_base).count("user") + Encoding.named(.o200k_base).count("What is this?"))
+            #expect(records[0].promptTokens > Int64(textOnly))
+            #expect(records[0].promptTokens == records[1].promptTokens)
+            try await harness.stop()
+        }
+
         @Test("a budget cut ends the response incomplete (max_output_tokens) at the exact token; delivered == recorded; the upstream is closed",
               arguments: ResponsesMode.allCases, [true, false])
         func budgetCut(_ mode: ResponsesMode, streaming: Bool) async throws {
