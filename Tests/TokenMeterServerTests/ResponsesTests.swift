@@ -130,18 +130,20 @@ extension ServerTests {
             try await harness.stop()
         }
 
+        /// A 1×1 PNG: its size is read from the data URL, so the image is counted exactly.
+        static let onePixelPNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+        /// A user message asking about ``onePixelPNG``, as Responses input.
+        static let imageQuestion: JSONValue = [["role": "user", "content": [
+            ["type": "input_text", "text": "What is this?"], ["type": "input_image", "image_url": .string(onePixelPNG), "detail": "low"],
+        ]]]
+
         @Test("an Ollama upstream serves /v1/responses translated: image parts become Ollama images, metadata and store are echoed, not sent")
         func ollamaTranslated() async throws {
             let harness = try await GatewayHarness.start(provider: .ollama)
             let key = try await harness.addUser("olga")
             let scenario = UpstreamScenario(chunks: ["A", " red", " dot"], promptTokens: 90)
             harness.upstream.setDefaultScenario(scenario)
-            // A 1×1 PNG: its size is read from the data URL, so the image is counted exactly.
-            let png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
-            let input: JSONValue = [["role": "user", "content": [
-                ["type": "input_text", "text": "What is this?"], ["type": "input_image", "image_url": .string(png), "detail": "low"],
-            ]]]
-            let body = responsesRequest("llama3.1", input: input, stream: false,
+            let body = responsesRequest("llama3.1", input: Self.imageQuestion, stream: false,
                                         extra: ["metadata": ["team": "blue"], "store": false, "temperature": 0.5])
             let answer = try curl(harness.baseURL + "/v1/responses", key: key, body: Array(body.encoded()))
             #expect(answer.status == 200, "\(answer.body)")
@@ -166,14 +168,11 @@ extension ServerTests {
         func imageIsCounted() async throws {
             let harness = try await GatewayHarness.start(responses: .translated)
             let key = try await harness.addUser("ivan")
-            let png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
-            let input: JSONValue = [["role": "user", "content": [
-                ["type": "input_text", "text": "What is this?"], ["type": "input_image", "image_url": .string(png), "detail": "low"],
-            ]]]
-            #expect(try curl(harness.baseURL + "/v1/responses", key: key, body: Array(responsesRequest(input: input, stream: false).encoded())).status == 200)
+            #expect(try curl(harness.baseURL + "/v1/responses", key: key,
+                             body: Array(responsesRequest(input: Self.imageQuestion, stream: false).encoded())).status == 200)
             var chat = chat("gpt-4o-mini")
             chat.body["messages"] = [["role": "user", "content": [
-                ["type": "text", "text": "What is this?"], ["type": "image_url", "image_url": ["url": .string(png), "detail": "low"]],
+                ["type": "text", "text": "What is this?"], ["type": "image_url", "image_url": ["url": .string(Self.onePixelPNG), "detail": "low"]],
             ]]]
             #expect(try curl(harness.baseURL + "/v1/chat/completions", key: key, body: Array(chat.encoded())).status == 200)
             let records = try await harness.waitForRecords(user: "ivan", count: 2)
