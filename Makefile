@@ -23,8 +23,8 @@ endef
 
 ## deps: install the Debian -dev packages the build links against (only those missing).
 ## test-deps: also what the tests need: Debian's chromium (the HTML report's browser test), Debian's postgresql
-## (the PostgreSQL ledger tests' private cluster) and the official openai Python SDK, which the server's
-## end-to-end test drives.
+## (the PostgreSQL ledger tests' private cluster) and the official openai and anthropic Python SDKs, which the
+## server's end-to-end tests drive.
 deps:
 	$(call apt_install,$(APT_PKGS))
 
@@ -40,6 +40,8 @@ test-deps: deps
 	$(call apt_install,$(TEST_APT_PKGS))
 	@python3 -c 'import openai' 2>/dev/null || python3 -m pip install --quiet openai || \
 	  echo "make test-deps: could not install the openai SDK; its end-to-end test will fail under make test"
+	@python3 -c 'import anthropic' 2>/dev/null || python3 -m pip install --quiet anthropic || \
+	  echo "make test-deps: could not install the anthropic SDK; its end-to-end test will fail under make test"
 
 ## test: every test target (Swift Testing), after setup, with a private PostgreSQL cluster started for the run
 ## and stopped after it. TOKENMETER_REQUIRE_ALL=1 turns a missing Chromium, PostgreSQL, openai SDK or root (for

@@ -97,6 +97,7 @@ public final class ChatClient: Sendable {
         case .openAICompatible: return try OpenAIWire.completion(from: body.raw, decoder: JSONDecoder())
         case .ollama: return try OllamaWire.completion(from: body.raw, decoder: JSONDecoder())
         case .openAIResponses: return try ResponsesWire.completion(from: body.raw)
+        case .anthropic: return try AnthropicWire.completion(from: body.raw)
         }
     }
 
@@ -108,13 +109,17 @@ public final class ChatClient: Sendable {
         case .openAICompatible: body = OpenAIWire.requestBody(for: request, stream: streaming)
         case .ollama: body = OllamaWire.requestBody(for: request, stream: streaming)
         case .openAIResponses: body = ResponsesWire.requestBody(for: request, stream: streaming)
+        case .anthropic: body = AnthropicWire.requestBody(for: request, stream: streaming)
         }
         var headers = [
             "Content-Type: application/json",
             "Accept: " + (streaming ? (upstream.provider == .ollama ? "application/x-ndjson" : "text/event-stream") : "application/json"),
             "Expect:",  // no 100-continue round trip for large prompts
         ]
-        if let key = upstream.apiKey { headers.append("Authorization: Bearer \(key)") }
+        if let key = upstream.apiKey { headers.append(upstream.provider == .anthropic ? "x-api-key: \(key)" : "Authorization: Bearer \(key)") }
+        if upstream.provider == .anthropic, !upstream.headers.contains(where: { $0.name.lowercased() == "anthropic-version" }) {
+            headers.append("anthropic-version: \(AnthropicWire.version)")
+        }
         headers += upstream.headers.map { "\($0.name): \($0.value)" }
 
         let loop = loops[nextLoop.wrappingAdd(1, ordering: .relaxed).oldValue % loops.count]

@@ -25,9 +25,9 @@ public struct ChatEvent: Sendable, Hashable {
     /// The provider's chunk verbatim: the SSE `data` payload (OpenAI) or the NDJSON line (Ollama),
     /// UTF-8 JSON without line terminator.
     public var raw: Data
-    /// For a Responses upstream: the typed event this one was decoded from (its content, reasoning and
-    /// function-call fragments are also in ``choices``, its usage in ``usage``).
-    public var responses: ResponsesEvent?
+    /// For a Responses or Anthropic Messages upstream: the typed event this one was decoded from (its
+    /// content, reasoning and tool-call fragments are also in ``choices``, its usage in ``usage``).
+    public var typed: TypedEvent?
 
     /// Makes an event from its parts.
     public init(id: String? = nil, model: String? = nil, created: Int64? = nil, systemFingerprint: String? = nil,
@@ -136,13 +136,22 @@ public struct ChatUsage: Sendable, Hashable {
     public var cachedTokens: Int?
     /// Output tokens spent on hidden reasoning, when reported.
     public var reasoningTokens: Int?
+    /// Prompt tokens written to the provider's cache (Anthropic's `cache_creation_input_tokens`), when
+    /// reported; part of ``promptTokens``, billed at the cache-write price.
+    public var cacheWriteTokens: Int?
+    /// Of ``cacheWriteTokens``, those written for one hour (Anthropic's `ephemeral_1h_input_tokens`), billed at
+    /// the one-hour write price; the rest are five-minute writes.
+    public var cacheWrite1hTokens: Int?
 
     /// Makes a usage record.
-    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil, reasoningTokens: Int? = nil) {
+    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil, reasoningTokens: Int? = nil,
+                cacheWriteTokens: Int? = nil, cacheWrite1hTokens: Int? = nil) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.totalTokens = totalTokens ?? (promptTokens + completionTokens)
         self.cachedTokens = cachedTokens
         self.reasoningTokens = reasoningTokens
+        self.cacheWriteTokens = cacheWriteTokens
+        self.cacheWrite1hTokens = cacheWrite1hTokens
     }
 }

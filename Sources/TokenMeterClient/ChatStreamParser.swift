@@ -15,6 +15,8 @@ struct ChatStreamParser {
     private var toolCallsSeen = false
     /// The SSE events are OpenAI Responses events rather than chat-completion chunks.
     private var responses = false
+    /// The SSE events are Anthropic Messages events; what `message_start` said, for `message_delta`.
+    private var anthropic: AnthropicStreamState?
     /// The provider marked the end of the stream; later bytes are ignored.
     private(set) var isComplete = false
     /// Some choice reported a finish reason.
@@ -28,6 +30,9 @@ struct ChatStreamParser {
         case .openAIResponses:
             sse = SSEDecoder()
             responses = true
+        case .anthropic:
+            sse = SSEDecoder()
+            anthropic = AnthropicStreamState()
         }
     }
 
@@ -48,9 +53,15 @@ struct ChatStreamParser {
                 } else if message.type == "error" {
                     let error = (try? JSONParser.parse(message.data)).flatMap { $0["error"] ?? $0 }.flatMap(ProviderError.init(json:))
                     throw .providerError(error ?? ProviderError(message: message.text))
+                } else if anthropic != nil {
+                    guard let event = try AnthropicWire.event(fromData: message.data, state: &anthropic!) else { continue }
+                    if event.choices.contains(where: { $0.finishReason != nil }) { sawFinishReason = true }
+                    // An Anthropic stream ends with `message_stop`; no `[DONE]` follows.
+                    if event.typed?.isTerminal == true { isComplete = true }
+                    events.append(event)
                 } else if responses {
                     let event = try ResponsesWire.event(fromData: message.data)
-                    if event.responses?.isTerminal == true {
+                    if event.typed?.isTerminal == true {
                         // A Responses stream ends with its terminal event; no `[DONE]` follows.
                         isComplete = true
                         sawFinishReason = true

@@ -1,38 +1,9 @@
 import Foundation
 import TokenMeterJSON
 
-/// One typed event of an OpenAI Responses stream (`event: <type>` / `data: {"type": ..., "sequence_number": ...}`),
-/// as parsed JSON (docs/reference/WIRE-FORMATS.md#openai-responses).
-public struct ResponsesEvent: Sendable, Hashable {
-    /// `response.created`, `response.output_text.delta`, `response.completed`, ...
-    public var type: String
-    /// The whole event object.
-    public var object: JSONObject
-
-    /// Wraps a parsed event.
-    public init(type: String, object: JSONObject) {
-        self.type = type
-        self.object = object
-    }
-
-    /// The event's `sequence_number`, when it has one.
-    public var sequenceNumber: Int? { object["sequence_number"]?.integerValue }
-    /// The `output_index` of the item the event is about.
-    public var outputIndex: Int? { object["output_index"]?.integerValue }
-    /// The `content_index` of the content part the event is about.
-    public var contentIndex: Int? { object["content_index"]?.integerValue }
-    /// The response object of a lifecycle event (`response.created`, `response.completed`, ...).
-    public var response: JSONObject? { object["response"]?.objectValue }
-
-    /// `response.completed`, `response.incomplete` or `response.failed`: the last event of a response.
-    public var isTerminal: Bool {
-        type == "response.completed" || type == "response.incomplete" || type == "response.failed"
-    }
-}
-
 /// The OpenAI Responses wire format (docs/reference/WIRE-FORMATS.md#openai-responses): the request body sent
 /// upstream, and the typed stream events decoded into ``ChatEvent``s so that one metering path serves both
-/// APIs. Each event keeps its parsed object (``ChatEvent/responses``) and its raw bytes for pass-through.
+/// APIs. Each event keeps its parsed object (``ChatEvent/typed``) and its raw bytes for pass-through.
 enum ResponsesWire {
     /// The body sent upstream: the caller's Responses request with `stream` set. Nothing else is rewritten.
     static func requestBody(for request: ChatRequest, stream: Bool) -> Data {
@@ -58,7 +29,7 @@ enum ResponsesWire {
                                    reason: "the SSE data is not a Responses stream event (a JSON object with a type)")
         }
         var event = ChatEvent(raw: Data(bytes))
-        event.responses = ResponsesEvent(type: type, object: object)
+        event.typed = TypedEvent(type: type, object: object)
         let delta = object["delta"]?.stringValue
         switch type {
         case "response.created", "response.in_progress", "response.queued":

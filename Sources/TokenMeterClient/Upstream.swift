@@ -11,13 +11,18 @@ public struct Upstream: Sendable, Hashable {
         /// OpenAI's Responses API: `POST {base}/responses` with typed SSE events (`response.created`,
         /// `response.output_text.delta`, ..., `response.completed`). The base URL includes the `/v1` part.
         case openAIResponses
+        /// Anthropic's Messages API: `POST {base}/v1/messages` with its typed SSE events, the key sent as
+        /// `x-api-key` with an `anthropic-version` header. The base URL is the server root as Anthropic's SDKs
+        /// take it, e.g. `https://api.anthropic.com` (a base ending in `/v1` works too). The request must
+        /// already be a Messages body (``AnthropicWire/messagesRequest(fromChat:)`` translates a chat one).
+        case anthropic
     }
 
     /// The provider's base URL, e.g. `https://api.openai.com/v1` or `http://127.0.0.1:11434`.
     public var baseURL: String
     /// The wire protocol.
     public var provider: Provider
-    /// Sent as `Authorization: Bearer <apiKey>` when set. Never logged.
+    /// Sent as `Authorization: Bearer <apiKey>` (Anthropic: `x-api-key`) when set. Never logged.
     public var apiKey: String?
     /// Extra request headers, e.g. `OpenAI-Organization`.
     public var headers: [(name: String, value: String)]
@@ -37,6 +42,7 @@ public struct Upstream: Sendable, Hashable {
         case .openAICompatible: return base + "/chat/completions"
         case .ollama: return base + "/api/chat"
         case .openAIResponses: return base + "/responses"
+        case .anthropic: return (base.hasSuffix("/v1") ? base : base + "/v1") + "/messages"
         }
     }
 

@@ -12,6 +12,8 @@ struct ResponseScript {
         case ollama
         /// OpenAI Responses `/v1/responses`: typed SSE events when streaming.
         case responses
+        /// Anthropic Messages `/v1/messages`: typed SSE events when streaming.
+        case anthropic
     }
 
     enum Step {
@@ -65,6 +67,7 @@ struct ResponseScript {
         }
         prelude.append(.head(status: 200, contentType: format == .ollama ? "application/x-ndjson" : "text/event-stream"))
         if format == .responses { prelude.append(.chunk(writer.responsesPreamble())) }
+        if format == .anthropic { prelude.append(.chunk(writer.anthropicPreamble())) }
         contentCount = chunks.count
         switch scenario.fault {
         case .dropConnection(let after)? where after <= chunks.count:
@@ -134,6 +137,8 @@ struct ChunkWriter {
             return ollamaPrefix + #","message":{"role":"assistant","content":\#(quoted(content))},"done":false}"# + "\n"
         case .responses:
             return responsesDelta(content, index: index)
+        case .anthropic:
+            return anthropicDelta(content)
         }
     }
 
@@ -160,6 +165,8 @@ struct ChunkWriter {
             return [ollamaFinal(content: "") + "\n"]
         case .responses:
             return responsesTrailer()
+        case .anthropic:
+            return anthropicTrailer()
         }
     }
 
@@ -175,6 +182,8 @@ struct ChunkWriter {
             return ollamaFinal(content: scenario.text)
         case .responses:
             return responseObject(final: true)
+        case .anthropic:
+            return anthropicMessage()
         }
     }
 
@@ -182,6 +191,8 @@ struct ChunkWriter {
         switch format {
         case .openAI, .responses:
             return #"{"error":{"message":\#(quoted(message)),"type":\#(quoted(type)),"param":null,"code":\#(code.map(quoted) ?? "null")}}"#
+        case .anthropic:
+            return #"{"type":"error","error":{"type":\#(quoted(type)),"message":\#(quoted(message))}}"#
         case .ollama:
             return #"{"error":\#(quoted(message))}"#
         }
@@ -189,7 +200,7 @@ struct ChunkWriter {
 
     func malformedLine() -> String {
         switch format {
-        case .openAI, .responses: return "data: {\"id\":\"chatcmpl-simulated\",\"choices\":[{\"delta\":{\"content\":\"oops\n\n"
+        case .openAI, .responses, .anthropic: return "data: {\"id\":\"chatcmpl-simulated\",\"choices\":[{\"delta\":{\"content\":\"oops\n\n"
         case .ollama: return "{\"model\":\"x\",\"message\":{\"content\":\"oops\n"
         }
     }
@@ -198,6 +209,7 @@ struct ChunkWriter {
         switch format {
         case .openAI: return sse(#"{"error":{"message":\#(quoted(message)),"type":"server_error","param":null,"code":null}}"#)
         case .responses: return responsesError(message)
+        case .anthropic: return "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\(quoted(message))}}\n\n"
         case .ollama: return #"{"error":\#(quoted(message))}"# + "\n"
         }
     }

@@ -80,6 +80,8 @@ final class UpstreamHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             format = .ollama
         } else if head.uri.hasSuffix("/responses") {
             format = .responses
+        } else if head.uri.hasSuffix("/v1/messages") {
+            format = .anthropic
         } else {
             recordID = id
             script = nil

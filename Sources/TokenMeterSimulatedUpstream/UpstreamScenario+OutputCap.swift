@@ -13,6 +13,8 @@ extension UpstreamScenario {
                 let asked = request?["service_tier"]?.stringValue
                 scenario.servedTier = asked == nil || asked == "auto" ? "default" : asked
             }
+        case .anthropic:
+            cap = request?["max_tokens"]?.integerValue
         case .ollama:
             scenario.reasoningTokens = 0
             cap = request?["options"]?["num_predict"]?.integerValue

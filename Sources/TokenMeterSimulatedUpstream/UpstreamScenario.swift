@@ -1,6 +1,7 @@
 /// What the simulated upstream answers to one request: the stream's content and pacing, and an optional
 /// fault. The wire format follows the request path (`…/chat/completions`: OpenAI SSE; `…/responses`: OpenAI
-/// Responses events; `/api/chat`: Ollama NDJSON), and `stream: false` in the request gets one JSON body.
+/// Responses events; `…/v1/messages`: Anthropic Messages events; `/api/chat`: Ollama NDJSON), and
+/// `stream: false` in the request gets one JSON body.
 ///
 /// Each chunk counts as one completion token. The request's output cap (`max_completion_tokens`, else
 /// `max_tokens`; Ollama's `options.num_predict`) is honoured as a provider does: an answer that would pass it
@@ -58,6 +59,11 @@ public struct UpstreamScenario: Sendable, Hashable {
     /// The `service_tier` the OpenAI chunks report. nil: the tier the request asked for, as OpenAI echoes it
     /// (`auto` and absent become `default`).
     public var servedTier: String?
+    /// Prompt tokens to report as written to the provider's cache (Anthropic's `cache_creation_input_tokens`),
+    /// `cacheWrite1hTokens` of them for one hour; part of `promptTokens`.
+    public var cacheWriteTokens = 0
+    /// Of `cacheWriteTokens`, those written for one hour.
+    public var cacheWrite1hTokens = 0
     /// A function call the answer ends with, after its text (OpenAI formats): chat `tool_calls` deltas, or a
     /// Responses `function_call` item. Each argument piece counts as one more output token.
     public var functionCall: ScriptedFunctionCall?

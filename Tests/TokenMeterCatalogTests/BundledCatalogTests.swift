@@ -124,7 +124,7 @@ import TokenMeterTokenizer
 
     @Test func everyBundledModelIsPricedWithSourceAndDate() throws {
         let catalog = try TestSupport.bundled()
-        #expect(catalog.models.count == 38)
+        #expect(catalog.models.count == 57)  // 28 OpenAI, 10 local, 19 Claude
         #expect(catalog.pricedModels.count == catalog.models.count)
         for m in catalog.models {
             #expect(m.price.map { !$0.source.isEmpty && ModelPatch.isISODate($0.date) } == true, "\(m.name)")

@@ -14,9 +14,9 @@ struct ResponsesWireTests {
         let json = #"{"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi ✓","logprobs":[]}"#
         let e = try event(json)
         #expect(e.content == "Hi ✓")
-        #expect(e.responses?.type == "response.output_text.delta")
-        #expect(e.responses?.sequenceNumber == 4)
-        #expect(e.responses?.contentIndex == 0)
+        #expect(e.typed?.type == "response.output_text.delta")
+        #expect(e.typed?.sequenceNumber == 4)
+        #expect(e.typed?.contentIndex == 0)
         #expect(e.raw == Data(json.utf8))
     }
 
@@ -45,7 +45,7 @@ struct ResponsesWireTests {
         #expect(e.choices.isEmpty)
         #expect(e.serviceTier == "flex")
         #expect(e.id == "resp_1" && e.model == "o3-pro" && e.created == 1741476542)
-        #expect(e.responses?.isTerminal == true)
+        #expect(e.typed?.isTerminal == true)
     }
 
     @Test("an incomplete response finishes as length; one whose usage has other names is unreadable, not zero")

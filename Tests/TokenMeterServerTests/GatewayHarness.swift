@@ -43,7 +43,7 @@ final class GatewayHarness: Sendable {
         let path = try databasePath ?? (ledger == .postgres ? PostgresTestCluster.freshDatabase("server")
             : FileManager.default.temporaryDirectory.appendingPathComponent("tm-server-\(UUID().uuidString).sqlite").path)
         var configuration = ServerConfiguration(upstreams: [
-            UpstreamConfiguration(name: "test", baseURL: provider == .ollama ? upstream.baseURL : upstream.openAIBaseURL,
+            UpstreamConfiguration(name: "test", baseURL: provider == .ollama || provider == .anthropic ? upstream.baseURL : upstream.openAIBaseURL,
                                   provider: provider, apiKey: "sk-upstream-secret", timeouts: testTimeouts),
         ])
         configuration.port = 0

@@ -30,9 +30,9 @@ extension ServerTests {
         }
 
         /// Runs `scripts/<name>` with python3 and `arguments`; nil (and the SDK reported missing) when python3 or the
-        /// `openai` package is not there. The output is read on a separate thread so that the server, in this
+        /// SDK `package` is not there. The output is read on a separate thread so that the server, in this
         /// process, keeps running while Python waits on it.
-        static func runSDKScript(_ name: String, _ arguments: [String]) async -> (status: Int32, output: String)? {
+        static func runSDKScript(_ name: String, _ arguments: [String], package: String = "openai") async -> (status: Int32, output: String)? {
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .deletingLastPathComponent().appendingPathComponent("scripts/\(name)").path
             let process = Process()
@@ -42,15 +42,15 @@ extension ServerTests {
             process.standardOutput = output
             process.standardError = output
             do { try process.run() } catch {
-                missing("python3 with the openai package (\(error))")
+                missing("python3 with the \(package) package (\(error))")
                 return nil
             }
             let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
             process.waitUntilExit()
             let text = String(decoding: data, as: UTF8.self)
-            // 127: env found no python3; 77: the script found no openai package.
+            // 127: env found no python3; 77: the script found no SDK package.
             if process.terminationStatus == 127 || process.terminationStatus == 77 {
-                missing("python3 with the openai package (pip install openai; make test installs it): \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
+                missing("python3 with the \(package) package (pip install \(package); make test installs it): \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
                 return nil
             }
             return (process.terminationStatus, text)

@@ -236,7 +236,7 @@ extension ServerTests {
                 var types: [String] = []
                 var chunks = 0
                 for try await event in stream {
-                    types.append(event.responses?.type ?? "?")
+                    types.append(event.typed?.type ?? "?")
                     if let c = event.content, !c.isEmpty { text += c; chunks += 1 }
                     if chunks == 5 { break }
                 }

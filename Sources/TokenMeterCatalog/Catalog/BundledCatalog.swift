@@ -6,7 +6,7 @@ enum BundledCatalog {
     static let json = #"""
 {
   "format": 1,
-  "description": "TokenMeter's bundled model catalog. Format: docs/CATALOG.md. OpenAI prices in USD per 1M tokens and limits with their sources in docs/reference/PRICES.md (litellm 1.110.2, as recorded in FACTS.md section 3); local Ollama models cost 0.",
+  "description": "TokenMeter's bundled model catalog. Format: docs/CATALOG.md. OpenAI prices in USD per 1M tokens and limits with their sources in docs/reference/PRICES.md (litellm 1.110.2, as recorded in FACTS.md section 3); local Ollama models cost 0; Claude prices and limits with their sources in docs/reference/CLAUDE-MODELS.md (litellm 1.110.2 and Anthropic's pricing pages).",
   "models": [
     {
       "name": "gpt-4o",
@@ -954,6 +954,409 @@ enum BundledCatalog {
         "date": "2026-11-25"
       },
       "note": "gpt-oss uses o200k_harmony, so text counts are exact; the harmony chat framing differs from the cookbook's and is estimated. Ollama's num_ctx setting may cap the context below the model's native window shown here."
+    },
+    {
+      "name": "claude-fable-5-2",
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 80,
+      "context_window": 1000000,
+      "max_input_tokens": 1000000,
+      "max_output_tokens": 128000,
+      "price": {
+        "input": "8.00",
+        "cached_input": "0.20",
+        "output": "40.00",
+        "cache_write_5m": "10.00",
+        "cache_write_1h": "16.00",
+        "source": "NOT in litellm 1.110.2. Third-party: phuryn/claude-usage v1.5.7 release notes (8/40, cache read 0.20, 'from platform.claude.com, checked 2026-12-01'); docs.laozhang.ai claude-fable-5-2 announcement (8/40, read 0.20, write 10); vercel.com/ai-gateway/models/claude-fable-5.2 (8/40, 1M context, 128K output). cache_write_1h = 2x input (Anthropic's multiplier), not read from any price list (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 80%, meant as an upper bound for the tokenizer Anthropic introduced with Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts. Claude's tokenizer is not public: cl100k_base stands in; add +80% for an upper bound (assumed Opus 4.7-generation tokenizer; docs/reference/CLAUDE-MODELS.md). Prices and limits are from third-party listings, not yet from litellm or an Anthropic page read directly: verify before relying on them. Released 2026-11-09 per third-party listings."
+    },
+    {
+      "name": "claude-mythos-5-2",
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 80,
+      "context_window": 1000000,
+      "max_input_tokens": 1000000,
+      "max_output_tokens": 128000,
+      "price": {
+        "input": "8.00",
+        "cached_input": "0.20",
+        "output": "40.00",
+        "cache_write_5m": "10.00",
+        "cache_write_1h": "16.00",
+        "source": "NOT in litellm 1.110.2. Third-party: phuryn/claude-usage v1.5.7 release notes (8/40, cache read 0.20, 'from platform.claude.com, checked 2026-12-01'); docs.laozhang.ai claude-fable-5-2 announcement (8/40, read 0.20, write 10); vercel.com/ai-gateway/models/claude-fable-5.2 (8/40, 1M context, 128K output). cache_write_1h = 2x input (Anthropic's multiplier), not read from any price list (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 80%, meant as an upper bound for the tokenizer Anthropic introduced with Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts. Claude's tokenizer is not public: cl100k_base stands in; add +80% for an upper bound (assumed Opus 4.7-generation tokenizer; docs/reference/CLAUDE-MODELS.md). Prices and limits are from third-party listings, not yet from litellm or an Anthropic page read directly: verify before relying on them. Limited availability (Project Glasswing)."
+    },
+    {
+      "name": "claude-opus-5-5",
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 80,
+      "context_window": 1000000,
+      "max_input_tokens": 1000000,
+      "max_output_tokens": 128000,
+      "price": {
+        "input": "4.00",
+        "cached_input": "0.20",
+        "output": "20.00",
+        "cache_write_5m": "5.00",
+        "cache_write_1h": "8.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 80%, meant as an upper bound for the tokenizer Anthropic introduced with Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts."
+    },
+    {
+      "name": "claude-opus-5",
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 80,
+      "context_window": 1000000,
+      "max_input_tokens": 1000000,
+      "max_output_tokens": 128000,
+      "price": {
+        "input": "5.00",
+        "cached_input": "0.50",
+        "output": "25.00",
+        "cache_write_5m": "6.25",
+        "cache_write_1h": "10.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 80%, meant as an upper bound for the tokenizer Anthropic introduced with Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts. Legacy since Opus 5.5 (Anthropic model page)."
+    },
+    {
+      "name": "claude-opus-4-8",
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 80,
+      "context_window": 1000000,
+      "max_input_tokens": 1000000,
+      "max_output_tokens": 128000,
+      "price": {
+        "input": "5.00",
+        "cached_input": "0.50",
+        "output": "25.00",
+        "cache_write_5m": "6.25",
+        "cache_write_1h": "10.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 80%, meant as an upper bound for the tokenizer Anthropic introduced with Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts."
+    },
+    {
+      "name": "claude-opus-4-7",
+      "aliases": [
+        "claude-opus-4-7-20260416"
+      ],
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 80,
+      "context_window": 1000000,
+      "max_input_tokens": 1000000,
+      "max_output_tokens": 128000,
+      "price": {
+        "input": "5.00",
+        "cached_input": "0.50",
+        "output": "25.00",
+        "cache_write_5m": "6.25",
+        "cache_write_1h": "10.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 80%, meant as an upper bound for the tokenizer Anthropic introduced with Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts."
+    },
+    {
+      "name": "claude-opus-4-6",
+      "aliases": [
+        "claude-opus-4-6-20260205"
+      ],
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 35,
+      "context_window": 1000000,
+      "max_input_tokens": 1000000,
+      "max_output_tokens": 128000,
+      "price": {
+        "input": "5.00",
+        "cached_input": "0.50",
+        "output": "25.00",
+        "cache_write_5m": "6.25",
+        "cache_write_1h": "10.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 35%, meant as an upper bound for the Claude tokenizer before Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts."
+    },
+    {
+      "name": "claude-opus-4-5",
+      "aliases": [
+        "claude-opus-4-5-20251101"
+      ],
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 35,
+      "context_window": 200000,
+      "max_input_tokens": 200000,
+      "max_output_tokens": 64000,
+      "price": {
+        "input": "5.00",
+        "cached_input": "0.50",
+        "output": "25.00",
+        "cache_write_5m": "6.25",
+        "cache_write_1h": "10.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 35%, meant as an upper bound for the Claude tokenizer before Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts."
+    },
+    {
+      "name": "claude-sonnet-5-5",
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 80,
+      "context_window": 1000000,
+      "max_input_tokens": 1000000,
+      "max_output_tokens": 128000,
+      "price": {
+        "input": "2.00",
+        "cached_input": "0.10",
+        "output": "10.00",
+        "cache_write_5m": "2.50",
+        "cache_write_1h": "4.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 80%, meant as an upper bound for the tokenizer Anthropic introduced with Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts. Cache read cut from 0.20 to 0.10 on 2026-10-07 (third-party changelogs; litellm 1.110.2 has 0.10). Tokenizer generation assumed from Sonnet 5."
+    },
+    {
+      "name": "claude-sonnet-5",
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 80,
+      "context_window": 1000000,
+      "max_input_tokens": 1000000,
+      "max_output_tokens": 128000,
+      "price": {
+        "input": "2.00",
+        "cached_input": "0.20",
+        "output": "10.00",
+        "cache_write_5m": "2.50",
+        "cache_write_1h": "4.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 80%, meant as an upper bound for the tokenizer Anthropic introduced with Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts. Anthropic's claude-api skill (2026-07-01) called $2/$10 introductory through 2026-08-31 with a $3/$15 sticker; litellm 1.110.2 and later Anthropic model pages list $2/$10."
+    },
+    {
+      "name": "claude-sonnet-4-6",
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 35,
+      "context_window": 1000000,
+      "max_input_tokens": 1000000,
+      "max_output_tokens": 128000,
+      "price": {
+        "input": "3.00",
+        "cached_input": "0.30",
+        "output": "15.00",
+        "cache_write_5m": "3.75",
+        "cache_write_1h": "6.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 35%, meant as an upper bound for the Claude tokenizer before Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts."
+    },
+    {
+      "name": "claude-sonnet-4-5",
+      "aliases": [
+        "claude-sonnet-4-5-20250929"
+      ],
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 35,
+      "context_window": 200000,
+      "max_input_tokens": 200000,
+      "max_output_tokens": 64000,
+      "price": {
+        "input": "3.00",
+        "cached_input": "0.30",
+        "output": "15.00",
+        "cache_write_5m": "3.75",
+        "cache_write_1h": "6.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 35%, meant as an upper bound for the Claude tokenizer before Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts. litellm deprecation_date 2026-11-30: may no longer be served."
+    },
+    {
+      "name": "claude-haiku-5-5",
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 80,
+      "context_window": 1000000,
+      "max_input_tokens": 1000000,
+      "max_output_tokens": 128000,
+      "price": {
+        "input": "0.10",
+        "cached_input": "0.01",
+        "output": "0.50",
+        "cache_write_5m": "0.125",
+        "cache_write_1h": "0.20",
+        "long_context": {
+          "above_prompt_tokens": 100000,
+          "input": "0.50",
+          "cached_input": "0.05",
+          "output": "2.50",
+          "cache_write_5m": "0.625",
+          "cache_write_1h": "1.00"
+        },
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md); long_context from the *_above_100k_tokens fields",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 80%, meant as an upper bound for the tokenizer Anthropic introduced with Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts. Above 100,000 prompt tokens (cache reads and writes included) the long_context rates apply to the whole request. Tokenizer generation not confirmed by any source read: assumed new."
+    },
+    {
+      "name": "claude-haiku-4-5",
+      "aliases": [
+        "claude-haiku-4-5-20251001"
+      ],
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 35,
+      "context_window": 200000,
+      "max_input_tokens": 200000,
+      "max_output_tokens": 64000,
+      "price": {
+        "input": "1.00",
+        "cached_input": "0.10",
+        "output": "5.00",
+        "cache_write_5m": "1.25",
+        "cache_write_1h": "2.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 35%, meant as an upper bound for the Claude tokenizer before Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts."
+    },
+    {
+      "name": "claude-fable-5-1",
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 80,
+      "context_window": 1000000,
+      "max_input_tokens": 1000000,
+      "max_output_tokens": 128000,
+      "price": {
+        "input": "10.00",
+        "cached_input": "0.25",
+        "output": "50.00",
+        "cache_write_5m": "12.50",
+        "cache_write_1h": "20.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 80%, meant as an upper bound for the tokenizer Anthropic introduced with Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts."
+    },
+    {
+      "name": "claude-fable-5",
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 80,
+      "context_window": 1000000,
+      "max_input_tokens": 1000000,
+      "max_output_tokens": 128000,
+      "price": {
+        "input": "10.00",
+        "cached_input": "1.00",
+        "output": "50.00",
+        "cache_write_5m": "12.50",
+        "cache_write_1h": "20.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 80%, meant as an upper bound for the tokenizer Anthropic introduced with Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts. Legacy since Fable 5.1 (Anthropic model page)."
+    },
+    {
+      "name": "claude-mythos-5-1",
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 80,
+      "context_window": 1000000,
+      "max_input_tokens": 1000000,
+      "max_output_tokens": 128000,
+      "price": {
+        "input": "10.00",
+        "cached_input": "0.25",
+        "output": "50.00",
+        "cache_write_5m": "12.50",
+        "cache_write_1h": "20.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 80%, meant as an upper bound for the tokenizer Anthropic introduced with Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts. Limited availability (Project Glasswing)."
+    },
+    {
+      "name": "claude-mythos-5",
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 80,
+      "context_window": 1000000,
+      "max_input_tokens": 1000000,
+      "max_output_tokens": 128000,
+      "price": {
+        "input": "10.00",
+        "cached_input": "1.00",
+        "output": "50.00",
+        "cache_write_5m": "12.50",
+        "cache_write_1h": "20.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 80%, meant as an upper bound for the tokenizer Anthropic introduced with Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts. Limited availability (Project Glasswing)."
+    },
+    {
+      "name": "claude-mythos-preview",
+      "provider": "anthropic",
+      "encoding": "approximate",
+      "estimate_encoding": "cl100k_base",
+      "estimate_margin_percent": 80,
+      "context_window": 1000000,
+      "max_input_tokens": 1000000,
+      "max_output_tokens": 128000,
+      "price": {
+        "input": "10.00",
+        "cached_input": "1.00",
+        "output": "50.00",
+        "cache_write_5m": "12.50",
+        "cache_write_1h": "20.00",
+        "source": "litellm 1.110.2 model_prices_and_context_window_backup.json (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl, file sha256 8943af58...3dcc2): input_cost_per_token, cache_read_input_token_cost, output_cost_per_token, cache_creation_input_token_cost, cache_creation_input_token_cost_above_1hr (docs/reference/CLAUDE-MODELS.md)",
+        "date": "2026-12-06"
+      },
+      "note": "Claude's tokenizer is not public: the local count is cl100k_base's plus 80%, meant as an upper bound for the tokenizer Anthropic introduced with Opus 4.7 (docs/reference/CLAUDE-MODELS.md, \"Local count for Claude\"); bills use Anthropic's counts. Invitation only; litellm deprecation_date 2026-06-09."
     }
   ]
 }

@@ -10,6 +10,10 @@ public struct CatalogModel: Sendable, Equatable {
     public var mode: String
     /// The tokenizer used to count, and whether it is the model's own.
     public var encoding: ModelEncoding
+    /// For a model counted with a stand-in encoding: how much more (percent) the model's own tokenizer may
+    /// count than the stand-in, so that the gateway's counts (prompt holds, the live budget cut) stay an upper
+    /// bound of the provider's. 0 for an exact encoding. See ``localCount(_:)``.
+    public var estimateMarginPercent: Int = 0
     /// The model's whole context, in tokens: the prompt plus the completion (reasoning included) must fit
     /// in it. The output cap sent upstream is never more than `contextWindow − prompt` (see
     /// `contextOverflow(promptTokens:outputTokens:)` and `outputRoom(promptTokens:)`).
@@ -51,6 +55,16 @@ public struct CatalogModel: Sendable, Equatable {
         self.image = image
         self.framingVerifiedBy = framingVerifiedBy
         self.note = note
+    }
+
+    /// A count made with ``encoding``, raised by ``estimateMarginPercent`` (rounded up): what the gateway holds
+    /// and meters for this model.
+    public func localCount(_ tokens: Int) -> Int { Self.raise(tokens, byPercent: estimateMarginPercent) }
+
+    /// `tokens` raised by `percent`, rounded up (exact integer arithmetic, no overflow short of `Int.max / 5`).
+    public static func raise(_ tokens: Int, byPercent percent: Int) -> Int {
+        guard percent > 0, tokens > 0 else { return tokens }
+        return tokens + tokens / 100 * percent + (tokens % 100 * percent + 99) / 100
     }
 
     /// The price to bill with; throws `CatalogError.unpriced` rather than ever treating an unknown

@@ -23,12 +23,13 @@ struct ModelPatch: Sendable {
     var maxInputTokens: Change<Int> = .keep
     var maxOutputTokens: Int?
     var hiddenOutput: Bool?
+    var estimateMargin: Int?
     var price: Change<ModelPrice> = .keep
     var image: Change<ImageTokenRule> = .keep
     var framingVerifiedBy: Change<String> = .keep
     var note: Change<String> = .keep
 
-    static let fields = ["name", "aliases", "provider", "mode", "encoding", "estimate_encoding", "context_window",
+    static let fields = ["name", "aliases", "provider", "mode", "encoding", "estimate_encoding", "estimate_margin_percent", "context_window",
                          "max_input_tokens", "max_output_tokens", "hidden_output", "price", "image", "framing_verified_by", "note"]
 
     /// Decodes `models[index]` of a catalog file.
@@ -47,6 +48,7 @@ struct ModelPatch: Sendable {
             throw r.fail("mode", "\"\(m)\" is not one of chat, responses")
         }
         encoding = try ModelPatch.readEncoding(r)
+        estimateMargin = try r.int("estimate_margin_percent", in: 0...400)
         contextWindow = try r.int("context_window", in: 1...100_000_000)
         if r.isNull("max_input_tokens") { maxInputTokens = .remove } else if let n = try r.int("max_input_tokens", in: 1...100_000_000) { maxInputTokens = .set(n) }
         maxOutputTokens = try r.int("max_output_tokens", in: 1...100_000_000)
@@ -83,12 +85,13 @@ struct ModelPatch: Sendable {
     private static func readRates(_ r: CatalogEntryReader) throws(CatalogError) -> ModelPrice.Rates {
         guard let input = try r.pricePerMillion("input") else { throw r.fail("input", "missing (required): USD per 1M prompt tokens") }
         guard let output = try r.pricePerMillion("output") else { throw r.fail("output", "missing (required): USD per 1M completion tokens") }
-        return .init(input: input, cachedInput: try r.pricePerMillion("cached_input"), output: output)
+        return .init(input: input, cachedInput: try r.pricePerMillion("cached_input"), output: output,
+                     cacheWrite5m: try r.pricePerMillion("cache_write_5m"), cacheWrite1h: try r.pricePerMillion("cache_write_1h"))
     }
 
     private static func readLongContext(_ r: CatalogEntryReader) throws(CatalogError) -> ModelPrice.LongContextTier? {
         guard let t = try r.object("long_context") else { return nil }
-        try t.rejectUnknownKeys(["above_prompt_tokens", "input", "cached_input", "output"])
+        try t.rejectUnknownKeys(["above_prompt_tokens", "input", "cached_input", "output", "cache_write_5m", "cache_write_1h"])
         return .init(abovePromptTokens: try t.requiredInt("above_prompt_tokens", in: 1...100_000_000), rates: try readRates(t))
     }
 
@@ -101,7 +104,8 @@ struct ModelPatch: Sendable {
     }
 
     private static func readPrice(_ r: CatalogEntryReader) throws(CatalogError) -> ModelPrice {
-        try r.rejectUnknownKeys(["input", "cached_input", "output", "long_context", "service_tiers", "source", "date"])
+        try r.rejectUnknownKeys(["input", "cached_input", "output", "cache_write_5m", "cache_write_1h", "long_context", "service_tiers",
+                                 "source", "date"])
         let standard = try readRates(r)
         let longContext = try readLongContext(r)
         var tiers: [String: ModelPrice.ServiceTierPrice] = [:]
@@ -116,7 +120,7 @@ struct ModelPatch: Sendable {
                         + "and \"auto\" is a request value, not the tier that served it")
                 }
                 guard let t = try all.object(name) else { throw all.fail(name, "expected an object with input, output, source and date") }
-                try t.rejectUnknownKeys(["input", "cached_input", "output", "long_context", "source", "date"])
+                try t.rejectUnknownKeys(["input", "cached_input", "output", "cache_write_5m", "cache_write_1h", "long_context", "source", "date"])
                 let rates = try readRates(t)
                 let long = try readLongContext(t)
                 let (source, date) = try readProvenance(t)
@@ -180,6 +184,11 @@ struct ModelPatch: Sendable {
         if let provider { m.provider = provider }
         if let mode { m.mode = mode }
         if let encoding { m.encoding = encoding }
+        if let estimateMargin { m.estimateMarginPercent = estimateMargin }
+        if m.estimateMarginPercent > 0, case .exact = m.encoding {
+            throw .invalidField(origin: origin, entry: entryLabel, field: "estimate_margin_percent",
+                                problem: "only allowed with \"encoding\": \"approximate\" (an exact count needs no margin)")
+        }
         if let contextWindow { m.contextWindow = contextWindow }
         switch maxInputTokens { case .keep: break; case .set(let n): m.maxInputTokens = n; case .remove: m.maxInputTokens = nil }
         if let maxOutputTokens { m.maxOutputTokens = maxOutputTokens }

@@ -13,11 +13,19 @@ public struct ModelPrice: Sendable, Equatable {
         public var cachedInput: Money?
         /// Price of one completion token (reasoning included).
         public var output: Money
+        /// Price of one prompt token written to the provider's cache for five minutes (Anthropic); nil: the
+        /// provider does not price cache writes apart, so they are billed at `input`.
+        public var cacheWrite5m: Money?
+        /// Price of one prompt token written to the cache for one hour (Anthropic); nil: billed at
+        /// `cacheWrite5m`, else `input`.
+        public var cacheWrite1h: Money?
 
-        public init(input: Money, cachedInput: Money? = nil, output: Money) {
+        public init(input: Money, cachedInput: Money? = nil, output: Money, cacheWrite5m: Money? = nil, cacheWrite1h: Money? = nil) {
             self.input = input
             self.cachedInput = cachedInput
             self.output = output
+            self.cacheWrite5m = cacheWrite5m
+            self.cacheWrite1h = cacheWrite1h
         }
     }
 
@@ -70,22 +78,28 @@ public struct ModelPrice: Sendable, Equatable {
     }
 
     /// The exact cost of one request served in `serviceTier` (nil or `"default"`: the standard rates),
-    /// computed as in `cost(promptTokens:cachedTokens:completionTokens:)` with that tier's rates. Throws
-    /// `CostError.unpricedServiceTier` when the catalog has no price for the tier at this prompt length
+    /// computed as in `cost(promptTokens:cachedTokens:completionTokens:)` with that tier's rates, plus the
+    /// prompt tokens written to the provider's cache: `cacheWriteTokens` of the prompt (`cacheWrite1hTokens` of
+    /// them for one hour, the rest for five minutes) are billed at the cache-write prices instead of `input`.
+    /// Throws `CostError.unpricedServiceTier` when the catalog has no price for the tier at this prompt length
     /// (see `rates(forPromptTokens:serviceTier:)`): such a request must not be billed at another tier's price.
-    public func cost(promptTokens: Int, cachedTokens: Int = 0, completionTokens: Int,
-                     serviceTier: String?) throws(CostError) -> Money {
-        guard promptTokens >= 0, completionTokens >= 0, cachedTokens >= 0, cachedTokens <= promptTokens else {
+    public func cost(promptTokens: Int, cachedTokens: Int = 0, completionTokens: Int, serviceTier: String?,
+                     cacheWriteTokens: Int = 0, cacheWrite1hTokens: Int = 0) throws(CostError) -> Money {
+        guard promptTokens >= 0, completionTokens >= 0, cachedTokens >= 0, cacheWriteTokens >= 0,
+              (0...cacheWriteTokens).contains(cacheWrite1hTokens), cachedTokens + cacheWriteTokens <= promptTokens else {
             throw .invalidCounts(prompt: promptTokens, cached: cachedTokens, completion: completionTokens)
         }
         guard let r = rates(forPromptTokens: promptTokens, serviceTier: serviceTier) else {
             throw .unpricedServiceTier(serviceTier ?? ModelPrice.standardServiceTier, promptTokens: promptTokens)
         }
-        guard let uncached = r.input.times(promptTokens - cachedTokens),
+        let fiveMinute = r.cacheWrite5m ?? r.input
+        guard let uncached = r.input.times(promptTokens - cachedTokens - cacheWriteTokens),
               let cached = (r.cachedInput ?? r.input).times(cachedTokens),
+              let written5m = fiveMinute.times(cacheWriteTokens - cacheWrite1hTokens),
+              let written1h = (r.cacheWrite1h ?? fiveMinute).times(cacheWrite1hTokens),
               let output = r.output.times(completionTokens),
-              let sum1 = uncached.adding(cached),
-              let total = sum1.adding(output) else {
+              let sum1 = uncached.adding(cached), let sum2 = sum1.adding(written5m), let sum3 = sum2.adding(written1h),
+              let total = sum3.adding(output) else {
             throw .overflow(prompt: promptTokens, completion: completionTokens)
         }
         return total

@@ -24,7 +24,10 @@ struct ConfigurationFile: Decodable {
         var api_key_env: String?
         var timeouts: Timeouts?
         var responses: String?
-        enum CodingKeys: String, CodingKey, CaseIterable { case name, provider, base_url, api_key, api_key_env, timeouts, responses }
+        var anthropic_version: String?
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, provider, base_url, api_key, api_key_env, timeouts, responses, anthropic_version
+        }
     }
 
     struct Holds: Decodable {

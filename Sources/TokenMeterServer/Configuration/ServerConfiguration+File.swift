@@ -74,7 +74,9 @@ extension ServerConfiguration {
                 switch entry.provider ?? "openai" {
                 case "openai", "openai-compatible": provider = .openAICompatible
                 case "ollama": provider = .ollama
-                case let other: throw ConfigurationError("\(origin): upstream '\(entry.name)': provider '\(other)' is not 'openai' or 'ollama'")
+                case "anthropic": provider = .anthropic
+                case let other:
+                    throw ConfigurationError("\(origin): upstream '\(entry.name)': provider '\(other)' is not 'openai', 'ollama' or 'anthropic'")
                 }
                 guard entry.base_url.hasPrefix("http://") || entry.base_url.hasPrefix("https://") else {
                     throw ConfigurationError("\(origin): upstream '\(entry.name)': base_url must start with http:// or https://")
@@ -98,8 +100,15 @@ extension ServerConfiguration {
                 case let other?:
                     throw ConfigurationError("\(origin): upstream '\(entry.name)': responses '\(other)' is not 'native' or 'translate'")
                 }
-                return UpstreamConfiguration(name: entry.name, baseURL: entry.base_url, provider: provider, apiKey: key,
-                                             timeouts: timeouts, responses: responses)
+                var upstream = UpstreamConfiguration(name: entry.name, baseURL: entry.base_url, provider: provider, apiKey: key,
+                                                     timeouts: timeouts, responses: responses)
+                if let version = entry.anthropic_version {
+                    guard provider == .anthropic else {
+                        throw ConfigurationError("\(origin): upstream '\(entry.name)': anthropic_version is for provider anthropic")
+                    }
+                    upstream.anthropicVersion = version
+                }
+                return upstream
             }
         }
         if let r = file.routes {

@@ -70,17 +70,25 @@ public struct ServerConfiguration: Sendable {
         self.upstreams = upstreams
     }
 
-    /// The zero-config start: OpenAI when `OPENAI_API_KEY` is set, otherwise Ollama's native API at
+    /// The zero-config start: OpenAI when `OPENAI_API_KEY` is set, Anthropic for `claude-*` models when
+    /// `ANTHROPIC_API_KEY` is set (for every model when it is the only key), otherwise Ollama's native API at
     /// `http://127.0.0.1:11434`; ledger `./tokenmeter.sqlite`; listen on 127.0.0.1:8080.
     public static func zeroConfig(environment: [String: String]) -> ServerConfiguration {
+        var upstreams: [UpstreamConfiguration] = []
         if let key = environment["OPENAI_API_KEY"], !key.isEmpty {
+            upstreams.append(UpstreamConfiguration(name: "openai", baseURL: "https://api.openai.com/v1", provider: .openAICompatible, apiKey: key))
+        }
+        if let key = environment["ANTHROPIC_API_KEY"], !key.isEmpty {
+            upstreams.append(UpstreamConfiguration(name: "anthropic", baseURL: "https://api.anthropic.com", provider: .anthropic, apiKey: key))
+        }
+        guard !upstreams.isEmpty else {
             return ServerConfiguration(upstreams: [
-                UpstreamConfiguration(name: "openai", baseURL: "https://api.openai.com/v1", provider: .openAICompatible, apiKey: key),
+                UpstreamConfiguration(name: "ollama", baseURL: "http://127.0.0.1:11434", provider: .ollama),
             ])
         }
-        return ServerConfiguration(upstreams: [
-            UpstreamConfiguration(name: "ollama", baseURL: "http://127.0.0.1:11434", provider: .ollama),
-        ])
+        var configuration = ServerConfiguration(upstreams: upstreams)
+        if upstreams.count == 2 { configuration.routes = [ModelRoute(model: "claude-*", upstream: "anthropic")] }
+        return configuration
     }
 
     /// The upstream a model is routed to.
@@ -120,6 +128,8 @@ public struct UpstreamConfiguration: Sendable {
     /// How `POST /v1/responses` reaches this upstream: passed through to its own Responses API, or translated
     /// to chat completions.
     public var responses: ResponsesRoute
+    /// For an Anthropic upstream: the `anthropic-version` header sent with every request (clients may send any).
+    public var anthropicVersion = AnthropicWire.version
 
     /// Describes an upstream. `responses` nil: native for OpenAI itself (`api.openai.com`), translated for
     /// every other server, since most OpenAI-compatible servers speak chat completions only.
@@ -139,6 +149,11 @@ public struct UpstreamConfiguration: Sendable {
 
     /// This upstream as the client library calls its Responses API.
     var responsesUpstream: Upstream { Upstream(baseURL: baseURL, provider: .openAIResponses, apiKey: apiKey) }
+
+    /// This upstream as the client library calls Anthropic's Messages API, with the configured `anthropic-version`.
+    var anthropicUpstream: Upstream {
+        Upstream(baseURL: baseURL, provider: .anthropic, apiKey: apiKey, headers: [("anthropic-version", anthropicVersion)])
+    }
 }
 
 /// How an upstream serves the Responses API (`POST /v1/responses`).

@@ -43,6 +43,10 @@ struct AdmittedRequest: Sendable {
     let responses: ResponsesRequest?
     /// Whether the upstream was called with its own Responses API, so its events are Responses events.
     let upstreamSpeaksResponses: Bool
+    /// For `POST /v1/messages`: the client's Messages request; nil for the other APIs.
+    let messages: MessagesRequest?
+    /// Whether the upstream is Anthropic, so its events are Messages events.
+    let upstreamSpeaksMessages: Bool
     /// For a hidden-output model: the share (percent) of its held output not delivered that is billed when the
     /// provider reports no usage (`billing.unreported_hidden_output_percent`); nil for a model whose output
     /// the gateway sees.
@@ -80,7 +84,9 @@ struct AdmittedRequest: Sendable {
             return usage
         }
         let cached = min(provider.cachedTokens ?? 0, provider.promptTokens)
-        let cost = preflight.providerCost(promptTokens: provider.promptTokens, cachedTokens: cached,
+        let written = min(provider.cacheWriteTokens ?? 0, provider.promptTokens - cached)
+        let writes = Preflight.CacheWrites(tokens: written, oneHour: min(provider.cacheWrite1hTokens ?? 0, written))
+        let cost = preflight.providerCost(promptTokens: provider.promptTokens, cachedTokens: cached, cacheWrites: writes,
                                           completionTokens: provider.completionTokens, servedTier: servedTier).cost
         return MeteredUsage(
             promptTokens: Int64(promptTokens), completionTokens: Int64(completionTokens),

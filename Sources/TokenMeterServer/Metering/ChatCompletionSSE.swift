@@ -8,7 +8,7 @@ import TokenMeterJSON
 /// OpenAI-compatible upstream chunks pass through byte for byte; TokenMeter writes its own chunks only
 /// where something must change: the trimmed last delta and the final `finish_reason: "length"` chunk of a
 /// budget cut (with `"tokenmeter": {"cut_by_budget": true, ...}` and an SSE comment), the usage chunk
-/// (dropped unless the client asked for it), and every chunk of an Ollama-native upstream (translated).
+/// (dropped unless the client asked for it), and every chunk of an Ollama-native or Anthropic upstream (translated).
 struct ChatCompletionSSE: StreamedAnswer {
     /// The response body; the route finishes it after the driver returns.
     var writer: any ResponseBodyWriter
@@ -32,7 +32,8 @@ struct ChatCompletionSSE: StreamedAnswer {
             adoptIdentity(of: e)
             if passThrough {
                 frames.append(.data(e.raw))
-            } else {
+            } else if !e.choices.isEmpty || e.usage != nil {
+                // A translated event that carries nothing (an Anthropic `message_start`, `content_block_stop`, …) writes nothing.
                 frames.append(.data(factory.chunk(delta: ChunkFactory.delta(of: e, includeRole: !sentRole, content: e.content ?? ""),
                                                   finishReason: e.finishReason?.rawValue)))
                 sentRole = true

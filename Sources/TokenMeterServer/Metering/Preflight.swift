@@ -19,9 +19,10 @@ struct Preflight: Sendable {
     }
 
     /// The exact cost of `completion` tokens after the prompt (pico-USD). Saturates instead of overflowing.
-    func cost(completionTokens completion: Int, promptTokens prompt: Int? = nil, cachedTokens: Int = 0) -> Money {
+    func cost(completionTokens completion: Int, promptTokens prompt: Int? = nil, cachedTokens: Int = 0,
+              cacheWrites: CacheWrites = .none) -> Money {
         return (try? price.cost(promptTokens: prompt ?? promptTokens, cachedTokens: cachedTokens, completionTokens: completion,
-                                serviceTier: serviceTier))
+                                serviceTier: serviceTier, cacheWriteTokens: cacheWrites.tokens, cacheWrite1hTokens: cacheWrites.oneHour))
             ?? Money(picoUSD: .max)
     }
 
@@ -34,17 +35,26 @@ struct Preflight: Sendable {
 
     /// The cost of the provider's counts at the tier the provider says served the request (nil: the tier asked
     /// for). A served tier the catalog cannot price is billed at the asked tier's rates (the caller logs it).
-    func providerCost(promptTokens prompt: Int, cachedTokens: Int, completionTokens completion: Int,
+    func providerCost(promptTokens prompt: Int, cachedTokens: Int, cacheWrites: CacheWrites = .none, completionTokens completion: Int,
                       servedTier: String?) -> (cost: Money, tierPriced: Bool) {
         guard let servedTier, servedTier != serviceTier else {
-            return (cost(completionTokens: completion, promptTokens: prompt, cachedTokens: cachedTokens), true)
+            return (cost(completionTokens: completion, promptTokens: prompt, cachedTokens: cachedTokens, cacheWrites: cacheWrites), true)
         }
         var served = self
         served.serviceTier = servedTier
         guard price.rates(forPromptTokens: prompt, serviceTier: servedTier) != nil else {
-            return (cost(completionTokens: completion, promptTokens: prompt, cachedTokens: cachedTokens), false)
+            return (cost(completionTokens: completion, promptTokens: prompt, cachedTokens: cachedTokens, cacheWrites: cacheWrites), false)
         }
-        return (served.cost(completionTokens: completion, promptTokens: prompt, cachedTokens: cachedTokens), true)
+        return (served.cost(completionTokens: completion, promptTokens: prompt, cachedTokens: cachedTokens, cacheWrites: cacheWrites), true)
+    }
+
+    /// Prompt tokens the provider wrote to its cache (Anthropic), billed at the cache-write prices.
+    struct CacheWrites: Sendable {
+        /// All of them.
+        var tokens: Int
+        /// Of ``tokens``, those written for one hour.
+        var oneHour: Int
+        static let none = CacheWrites(tokens: 0, oneHour: 0)
     }
 
     /// Most completion tokens `money` pays for after the prompt; nil when the prompt alone costs more.

@@ -63,7 +63,7 @@ struct ResponseAssembler {
     /// The upstream's latest response object (native).
     private var upstreamResponse: JSONObject?
     /// The upstream's terminal event (native): the response already ended on the wire.
-    private(set) var terminal: ResponsesEvent?
+    private(set) var terminal: TypedEvent?
     private var items: [Int: Item] = [:]
     /// Output index of each chat tool-call index (translated).
     private var toolItems: [Int: Int] = [:]
@@ -84,7 +84,7 @@ struct ResponseAssembler {
     // MARK: Native: following the upstream's events
 
     /// Follows one upstream event that is passed through to the client.
-    mutating func observe(_ event: ResponsesEvent) {
+    mutating func observe(_ event: TypedEvent) {
         if let sequence = event.sequenceNumber { nextSequence = max(nextSequence, sequence + 1) }
         let o = event.object
         let index = event.outputIndex ?? 0
@@ -121,11 +121,11 @@ struct ResponseAssembler {
 
     /// The part of an upstream text delta that the budget still pays for, as the event to write in its place
     /// (same item, part and sequence number); nil when nothing of it is delivered.
-    mutating func trimmed(_ event: ResponsesEvent, to prefix: String) -> Event? {
+    mutating func trimmed(_ event: TypedEvent, to prefix: String) -> Event? {
         guard !prefix.isEmpty, event.type == "response.output_text.delta" else { return nil }
         var object = event.object
         object["delta"] = .string(prefix)
-        let trimmed = ResponsesEvent(type: event.type, object: object)
+        let trimmed = TypedEvent(type: event.type, object: object)
         observe(trimmed)
         return Event(type: event.type, object: object)
     }

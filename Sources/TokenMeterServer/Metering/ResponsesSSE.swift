@@ -32,7 +32,7 @@ struct ResponsesSSE: StreamedAnswer {
         case .pass(let e), .usage(let e):
             if let usage = e.usage { providerUsage = usage }
             if assembler.native {
-                guard let typed = e.responses else { return }
+                guard let typed = e.typed else { return }
                 assembler.observe(typed)
                 frames.append(.event(typed.type, e.raw))
             } else {
@@ -40,7 +40,7 @@ struct ResponsesSSE: StreamedAnswer {
             }
         case .cut(let e, let prefix):
             if assembler.native {
-                if let typed = e.responses, let kept = assembler.trimmed(typed, to: prefix) { frames.append(Self.frame(kept)) }
+                if let typed = e.typed, let kept = assembler.trimmed(typed, to: prefix) { frames.append(Self.frame(kept)) }
             } else {
                 frames = assembler.translateCut(prefix).map(Self.frame)
             }
@@ -88,13 +88,13 @@ struct ResponsesJSON: CollectedAnswer {
         switch step {
         case .pass(let e), .usage(let e):
             if assembler.native {
-                if let typed = e.responses { assembler.observe(typed) }
+                if let typed = e.typed { assembler.observe(typed) }
             } else {
                 _ = assembler.translate(e)
             }
         case .cut(let e, let prefix):
             if assembler.native {
-                if let typed = e.responses { _ = assembler.trimmed(typed, to: prefix) }
+                if let typed = e.typed { _ = assembler.trimmed(typed, to: prefix) }
             } else {
                 _ = assembler.translateCut(prefix)
             }

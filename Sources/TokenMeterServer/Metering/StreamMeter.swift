@@ -1,3 +1,4 @@
+import TokenMeterCatalog
 import TokenMeterTokenizer
 
 /// Counts a stream's completion tokens as deltas arrive and enforces the budget's allowance to the token.
@@ -29,6 +30,10 @@ struct StreamMeter {
 
     /// The encoding the model's completion is counted in.
     let encoding: Encoding
+    /// For a model counted with a stand-in encoding, how much more (percent) its own tokenizer may count:
+    /// every count the meter reports and checks is the stand-in's raised by it (``CatalogModel/localCount(_:)``),
+    /// so that the cut keeps the provider's count within the limit.
+    let marginPercent: Int
     /// Most completion tokens the stream's hold pays for now.
     private(set) var limit: Int
     /// Whether ``limit`` can no longer grow, so a delta past it is cut rather than kept waiting.
@@ -44,9 +49,11 @@ struct StreamMeter {
     /// Whether the limit has been reached and the stream must end.
     private(set) var isExhausted = false
 
-    /// A meter allowing `limit` completion tokens in `encoding`; `final: false` when the limit may grow.
-    init(encoding: Encoding, limit: Int, final: Bool = true) {
+    /// A meter allowing `limit` completion tokens in `encoding` (raised by `marginPercent`); `final: false` when
+    /// the limit may grow.
+    init(encoding: Encoding, limit: Int, final: Bool = true, marginPercent: Int = 0) {
         self.encoding = encoding
+        self.marginPercent = marginPercent
         self.limit = limit
         limitIsFinal = final
         counter = IncrementalCounter(encoding: encoding)
@@ -63,7 +70,7 @@ struct StreamMeter {
         precondition(!isExhausted, "a StreamMeter admits nothing after its limit was reached")
         precondition(pending == nil, "a StreamMeter admits nothing while a delta waits for its hold")
         if piece.isEmpty { return .all }
-        let total = counter.append(piece)
+        let total = CatalogModel.raise(counter.append(piece), byPercent: marginPercent)
         if total <= limit {
             text += piece
             tokens = total
@@ -101,19 +108,23 @@ struct StreamMeter {
         else { return .prefix("") }
         let extra = String(decoding: kept.utf8.dropFirst(text.utf8.count), as: UTF8.self)
         text = kept
-        tokens = encoding.count(kept)
+        tokens = CatalogModel.raise(encoding.count(kept), byPercent: marginPercent)
         return .prefix(extra)
     }
 
     /// The longest prefix of `whole` made of its first tokens whose own count is within ``limit``.
     private func affordablePrefix(of whole: String) -> String? {
         let ids = encoding.encode(whole)
-        var keep = min(limit, ids.count)
+        // With a margin, `limit` raised tokens are about limit × 100 / (100 + margin) counted ones: start there
+        // (without overflow), then step down to the first whose raised count fits.
+        let base = 100 + marginPercent
+        var keep = min(ids.count, limit / base * 100 + limit % base * 100 / base + 1)
+        while keep > 0, CatalogModel.raise(keep, byPercent: marginPercent) > limit { keep -= 1 }
         while keep > 0 {
             guard var bytes = try? encoding.decode(Array(ids[..<keep])) else { return nil }
             while !bytes.isEmpty, !isCompleteUTF8(bytes) { bytes.removeLast() }
             let candidate = String(decoding: bytes, as: UTF8.self)
-            if encoding.count(candidate) <= limit { return candidate }
+            if CatalogModel.raise(encoding.count(candidate), byPercent: marginPercent) <= limit { return candidate }
             keep -= 1
         }
         return nil

@@ -33,7 +33,8 @@ struct StreamPipeline {
     /// A pipeline for `admitted`.
     init(admitted: AdmittedRequest) {
         self.admitted = admitted
-        meter = StreamMeter(encoding: admitted.encoding, limit: admitted.outputGrant, final: !admitted.holdGrows)
+        meter = StreamMeter(encoding: admitted.encoding, limit: admitted.outputGrant, final: !admitted.holdGrows,
+                            marginPercent: admitted.model.estimateMarginPercent)
     }
 
     /// Completion tokens counted so far (all admitted text).

@@ -2,8 +2,8 @@ import HTTPTypes
 import Hummingbird
 import TokenMeterLedger
 
-/// Authenticates `Authorization: Bearer <TokenMeter key>` on the `/v1` routes and puts the key into the
-/// context (401 `invalid_api_key` otherwise), and answers with the caller's remaining budget in headers
+/// Authenticates `Authorization: Bearer <TokenMeter key>` or `x-api-key: <TokenMeter key>` (as Anthropic's
+/// clients send it) on the `/v1` routes and puts the key into the context (401 `invalid_api_key` otherwise), and answers with the caller's remaining budget in headers
 /// (``BudgetHeaders``), refusals included, so a client sees what it has left without a second call.
 struct APIKeyMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
@@ -11,7 +11,7 @@ struct APIKeyMiddleware: RouterMiddleware {
     let store: any GatewayLedger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let key = try await authenticate(authorization: request.headers[.authorization])
+        let key = try await authenticate(authorization: request.headers[.authorization], apiKey: request.headers[Self.apiKeyHeader])
         var context = context
         context.apiKey = key
         var response: Response
@@ -32,13 +32,21 @@ struct APIKeyMiddleware: RouterMiddleware {
         return response
     }
 
-    /// Reads `Authorization: Bearer <key>` (the scheme in any case, spaces and tabs around the key ignored).
-    func authenticate(authorization: String?) async throws(GatewayError) -> AuthenticatedKey {
-        guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
-            throw .invalidAPIKey("You didn't provide an API key. Send your TokenMeter key as `Authorization: Bearer <key>`.")
+    static let apiKeyHeader = HTTPField.Name("x-api-key")!
+
+    /// Reads `x-api-key: <key>`, else `Authorization: Bearer <key>` (the scheme in any case); spaces and tabs
+    /// around the key are ignored.
+    func authenticate(authorization: String?, apiKey: String? = nil) async throws(GatewayError) -> AuthenticatedKey {
+        var trimmed: Substring
+        if let apiKey, !apiKey.isEmpty {
+            trimmed = apiKey[...]
+        } else if let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " {
+            trimmed = authorization.dropFirst(7)
+        } else {
+            throw .invalidAPIKey("You didn't provide an API key. Send your TokenMeter key as `Authorization: Bearer <key>` "
+                + "or `x-api-key: <key>`.")
         }
         // Without the spaces and tabs around it: Unicode Zs and U+0009, the set Foundation's `.whitespaces` is.
-        var trimmed = authorization.dropFirst(7)
         while let c = trimmed.first, c.isWhitespace, !c.isNewline { trimmed.removeFirst() }
         while let c = trimmed.last, c.isWhitespace, !c.isNewline { trimmed.removeLast() }
         do {

@@ -20,9 +20,12 @@ struct ChatIntake: Sendable {
     let serviceTier: String?
     /// For `POST /v1/responses`: the client's Responses request (``body`` is then its chat translation).
     var responses: ResponsesRequest? = nil
+    /// For `POST /v1/messages`: the client's Anthropic Messages request (``body`` is then its chat translation).
+    var messages: MessagesRequest? = nil
 
     init(model: String, counted: ChatPrompt, body: ChatRequest, streaming: Bool, includeUsage: Bool, serviceTier: String?,
-         responses: ResponsesRequest?) {
+         responses: ResponsesRequest?, messages: MessagesRequest? = nil) {
+        self.messages = messages
         self.model = model
         self.counted = counted
         self.body = body

@@ -18,16 +18,11 @@ extension Gateway {
     /// 429 `insufficient_quota`.
     func admit(_ intake: ChatIntake, key: AuthenticatedKey, requestID: String, logger: Logger) async throws(GatewayError)
         -> (AdmittedRequest, ChatStream, ContinuousClock.Instant) {
-        let resolved: ResolvedModel
-        do { resolved = try catalog.resolve(intake.model) } catch {
-            throw GatewayError(.notFound, "The model `\(intake.model)` does not exist or you do not have access to it.",
-                               param: "model", code: "model_not_found")
-        }
+        let model = try resolve(intake.model)
         guard let upstream = configuration.upstream(forModel: intake.model) else {
             throw GatewayError(.notFound, "No upstream is configured for the model `\(intake.model)`.",
                                param: "model", code: "model_not_found")
         }
-        let model = resolved.model
         // Which API the upstream is called with: a Responses request goes to an upstream's own Responses API
         // when it has one, else it is translated to chat completions, which must be able to carry all of it.
         let native = intake.responses != nil && upstream.responses == .native
@@ -46,7 +41,16 @@ extension Gateway {
             throw GatewayError(.badRequest, "The model `\(intake.model)` is only supported in v1/responses and not in "
                 + "v1/chat/completions.", param: "model", code: "model_not_supported")
         }
-        let target = native ? upstream.responsesUpstream : upstream.clientUpstream
+        // A Messages request goes to an Anthropic upstream as it is, else through its chat translation; a chat or
+        // Responses request goes to an Anthropic upstream translated into a Messages request.
+        let anthropic = upstream.provider == .anthropic
+        if let messages = intake.messages, !anthropic, let field = messages.untranslatable {
+            throw GatewayError(.badRequest, "'\(field.param)' cannot be served: the upstream for `\(intake.model)` is not Anthropic, and "
+                + "\(field.reason). Leave it out, or route the model to an Anthropic upstream.", param: field.param, code: "unsupported_parameter")
+        }
+        let target = anthropic ? upstream.anthropicUpstream : native ? upstream.responsesUpstream : upstream.clientUpstream
+        // Anthropic bills a thinking request's whole thinking as output, more than it streams: held like hidden output.
+        let hiddenOutput = model.hiddenOutput || intake.messages?.thinks == true
         // A model the catalog cannot price is never served: it would be billed $0 for work the provider charges.
         // A free model says so with a zero price.
         guard let price = try? model.billingPrice() else {
@@ -54,18 +58,7 @@ extension Gateway {
                 + "cannot be billed; the operator must add one (a free model is declared with \"price\": "
                 + "{\"input\": \"0\", \"output\": \"0\"}).", param: "model", code: "model_not_priced")
         }
-        let encoding: Encoding
-        do { encoding = try Encoding.named(EncodingName.named(model.encoding.encodingName)) } catch {
-            throw GatewayError(.internalServerError, "The tokenizer for `\(intake.model)` could not be loaded.", type: "server_error")
-        }
-        // What cannot be counted cannot be held for: a file or audio part would count 0 and be billed by the
-        // provider for whatever it holds.
-        if let part = intake.counted.firstUncountablePart {
-            throw GatewayError(.badRequest, "TokenMeter cannot count a content part of type \"\(part.type)\", so it cannot "
-                + "hold budget for it; send text and image_url parts only.", param: part.path, code: "unsupported_content_part")
-        }
-        let counter = ChatPromptCounter(model: model, trustsDeclaredImageSizes: false, countText: { encoding.count($0) })
-        let promptTokens = counter.count(intake.counted).tokens
+        let (encoding, promptTokens) = try countPrompt(intake, model: model)
         switch model.contextOverflow(promptTokens: promptTokens, outputTokens: intake.counted.maxOutputTokens ?? 0) {
         case nil:
             break
@@ -98,7 +91,7 @@ extension Gateway {
         let limited = key.budget.monthlyLimit != nil || key.budget.monthlyTokenLimit != nil || key.budget.maxRequestCost != nil
         // A hidden-output model's cap is the only guard on what it spends, so under a budget a request that sets
         // none gets the configured default instead of the model's whole maximum output.
-        let cappedAsk = asked ?? (model.hiddenOutput && limited ? configuration.holds.hiddenOutputDefaultCap : nil)
+        let cappedAsk = asked ?? (hiddenOutput && limited ? configuration.holds.hiddenOutputDefaultCap : nil)
         let capWithoutBudget = Self.outputCap(allowance: .max, asked: cappedAsk, model: model, promptTokens: promptTokens)
 
         // With `early_upstream_start`, when the budget cannot be what limits the output cap, the cap is known
@@ -107,13 +100,13 @@ extension Gateway {
         // is durable (the caller reads the first event only after this returns), and a refused reservation
         // cancels the upstream request. Otherwise the allowance comes from the reservation's own transaction
         // first. Never for a hidden-output model under a budget: its cap is what it holds, known only then.
-        let early = configuration.earlyUpstreamStart && !(model.hiddenOutput && limited)
+        let early = configuration.earlyUpstreamStart && !(hiddenOutput && limited)
             && budgetCannotLimit(key: key, preflight: preflight, capWithoutBudget: capWithoutBudget)
         var body: ChatRequest?
         var stream: ChatStream?
         var upstreamStarted = ContinuousClock.now
         if early {
-            body = upstreamBody(intake, native: native, cap: capWithoutBudget, asked: asked, model: model, upstream: upstream)
+            body = try upstreamBody(intake, native: native, cap: capWithoutBudget, asked: asked, model: model, upstream: upstream)
             stream = client.stream(body!, to: target, timeouts: upstream.timeouts)
         }
         // The hold is worked out from the budget status read inside the reservation's own transaction: one
@@ -132,7 +125,7 @@ extension Gateway {
                 let free = try preflight.budgetAllowance(status: status)
                 let cap = Self.outputCap(allowance: free, asked: cappedAsk, model: model, promptTokens: promptTokens)
                 let plan: OutputPlan
-                if model.hiddenOutput {
+                if hiddenOutput {
                     let held = cap.map { policy.hiddenOutputHold(free: free, cap: $0) }
                     plan = OutputPlan(grant: held ?? .max, ceiling: held ?? .max, upstreamCap: held)
                 } else {
@@ -153,12 +146,12 @@ extension Gateway {
         let upstreamCap = plan.upstreamCap
         if stream == nil {
             upstreamStarted = .now
-            body = upstreamBody(intake, native: native, cap: upstreamCap, asked: asked, model: model, upstream: upstream)
+            body = try upstreamBody(intake, native: native, cap: upstreamCap, asked: asked, model: model, upstream: upstream)
             stream = client.stream(body!, to: target, timeouts: upstream.timeouts)
         }
         logger.info("admitted", metadata: [
             "request_id": "\(requestID)", "user": "\(key.user.name)", "key": "tm_\(key.prefix)_…", "model": "\(intake.model)",
-            "upstream": "\(upstream.name)", "api": "\(intake.responses == nil ? "chat" : native ? "responses" : "responses→chat")",
+            "upstream": "\(upstream.name)", "api": "\(Self.apiLabel(intake, native: native, anthropic: anthropic))",
             "prompt_tokens": "\(promptTokens)", "max_tokens": "\(upstreamCap.map(String.init) ?? "none")",
             "stream": "\(intake.streaming)", "upstream_started_early": "\(early)",
             "held_output_tokens": "\(plan.grant == .max ? "all" : String(plan.grant))",
@@ -168,9 +161,34 @@ extension Gateway {
             preflight: preflight, outputGrant: plan.grant, outputCeiling: plan.ceiling, upstreamMaxTokens: upstreamCap,
             reservation: reservation, budget: budget,
             upstream: upstream, upstreamRequest: body!, streaming: intake.streaming, includeUsage: intake.includeUsage,
-            responses: intake.responses, upstreamSpeaksResponses: native,
-            hiddenOutputEstimatePercent: model.hiddenOutput ? configuration.unreportedHiddenOutputPercent : nil)
+            responses: intake.responses, upstreamSpeaksResponses: native, messages: intake.messages, upstreamSpeaksMessages: anthropic,
+            hiddenOutputEstimatePercent: hiddenOutput ? configuration.unreportedHiddenOutputPercent : nil)
         return (admitted, stream!, upstreamStarted)
+    }
+
+    /// The catalog entry for `name` (404 `model_not_found` when there is none).
+    func resolve(_ name: String) throws(GatewayError) -> CatalogModel {
+        do { return try catalog.resolve(name).model } catch {
+            throw GatewayError(.notFound, "The model `\(name)` does not exist or you do not have access to it.",
+                               param: "model", code: "model_not_found")
+        }
+    }
+
+    /// The prompt of `intake` counted for `model` with the chat rule, in its encoding (also returned), raised by
+    /// the model's margin when the encoding is a stand-in, so that the hold covers what the provider will count.
+    /// Refuses (400 `unsupported_content_part`) a part that cannot be counted: a file or audio part would count
+    /// 0 and be billed by the provider for whatever it holds.
+    func countPrompt(_ intake: ChatIntake, model: CatalogModel) throws(GatewayError) -> (Encoding, Int) {
+        let encoding: Encoding
+        do { encoding = try Encoding.named(EncodingName.named(model.encoding.encodingName)) } catch {
+            throw GatewayError(.internalServerError, "The tokenizer for `\(intake.model)` could not be loaded.", type: "server_error")
+        }
+        if let part = intake.counted.firstUncountablePart {
+            throw GatewayError(.badRequest, "TokenMeter cannot count a content part of type \"\(part.type)\", so it cannot "
+                + "hold budget for it; send text and image_url parts only.", param: part.path, code: "unsupported_content_part")
+        }
+        let counter = ChatPromptCounter(model: model, trustsDeclaredImageSizes: false, countText: { encoding.count($0) })
+        return (encoding, model.localCount(counter.count(intake.counted).tokens))
     }
 
     /// What a reservation holds of the output and what is sent upstream.
@@ -197,11 +215,25 @@ extension Gateway {
     /// The body sent upstream: the client's (a Responses body as sent when `native`, else the chat request),
     /// with the output cap rewritten when there is one.
     private func upstreamBody(_ intake: ChatIntake, native: Bool, cap: Int?, asked: Int?, model: CatalogModel,
-                              upstream: UpstreamConfiguration) -> ChatRequest {
+                              upstream: UpstreamConfiguration) throws(GatewayError) -> ChatRequest {
         if native, let responses = intake.responses {
             var body = ChatRequest(body: responses.body)
             if let cap { body.body["max_output_tokens"] = .int(Int64(cap)) }
             return body
+        }
+        if upstream.provider == .anthropic {
+            if let messages = intake.messages {
+                var body = ChatRequest(body: messages.body)
+                if let cap { body.body["max_tokens"] = .int(Int64(cap)) }
+                return body
+            }
+            var chat = intake.body
+            // Anthropic requires max_tokens: the cap, else the model's own limit.
+            chat.maxOutputTokens = cap ?? asked ?? model.maxOutputTokens
+            do { return ChatRequest(body: try AnthropicWire.messagesRequest(fromChat: chat.body)) } catch {
+                throw GatewayError(.badRequest, "'\(error.param)' cannot be served: `\(intake.model)` is served by Anthropic, and "
+                    + "\(error.reason).", param: error.param, code: "unsupported_parameter")
+            }
         }
         var body = intake.body
         if let cap {
@@ -223,6 +255,14 @@ extension Gateway {
         if model.maxOutputTokens > 0 { cap = min(cap, model.maxOutputTokens) }
         if let room = model.outputRoom(promptTokens: promptTokens) { cap = min(cap, room) }
         return cap == Int.max ? nil : cap
+    }
+
+    /// The client's API and what the upstream was called with, for the log: `chat`, `responses`, `messages`,
+    /// with `→chat` or `→messages` when translated.
+    static func apiLabel(_ intake: ChatIntake, native: Bool, anthropic: Bool) -> String {
+        let client = intake.messages != nil ? "messages" : intake.responses != nil ? "responses" : "chat"
+        let upstream = anthropic ? "messages" : native ? "responses" : "chat"
+        return client == upstream ? client : "\(client)→\(upstream)"
     }
 
     static func ledgerFailure(_ error: any Error) -> GatewayError {

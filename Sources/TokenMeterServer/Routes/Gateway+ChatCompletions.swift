@@ -6,13 +6,39 @@ import TokenMeterClient
 import TokenMeterLedger
 
 extension Gateway {
-    /// The metered routes, under `/v1` behind ``APIKeyMiddleware``: `POST /chat/completions` and
-    /// `POST /responses`.
+    /// The metered routes, under `/v1` behind ``APIKeyMiddleware``: `POST /chat/completions`, `POST /responses`,
+    /// `POST /messages` and `POST /messages/count_tokens`.
     func chatRoutes() -> RouteCollection<GatewayRequestContext> {
         let routes = RouteCollection(context: GatewayRequestContext.self)
         routes.post("chat/completions") { request, context in try await chatCompletions(request, context: context) }
         routes.post("responses") { request, context in try await responses(request, context: context) }
+        routes.post("messages") { request, context in try await messages(request, context: context) }
+        routes.post("messages/count_tokens") { request, context in try await countTokens(request, context: context) }
         return routes
+    }
+
+    /// `POST /v1/messages`: Anthropic's Messages API, metered like chat completions. Passed through to an
+    /// Anthropic upstream, translated to chat completions (or Ollama's API) for the others (docs/ANTHROPIC.md).
+    func messages(_ incoming: Request, context: GatewayRequestContext) async throws -> Response {
+        let ceiling = configuration.maxTokensCeiling
+        return try await serveMetered(
+            incoming, context: context,
+            intake: { bytes throws(GatewayError) in try MessagesRequest.intake(bytes: bytes, maxTokensCeiling: ceiling) },
+            collected: { MessagesJSON(admitted: $0) },
+            streamed: { MessagesSSE(admitted: $0, writer: $1) })
+    }
+
+    /// `POST /v1/messages/count_tokens`: the pre-flight count of a Messages request, `{"input_tokens": N}`, as
+    /// TokenMeter holds it: for a Claude model the stand-in count raised by the model's margin (an upper bound
+    /// of Anthropic's count, not Anthropic's own). Calls no upstream and costs nothing.
+    func countTokens(_ incoming: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.requireAPIKey()
+        var request = incoming
+        let bytes = try await collectBody(&request)
+        let intake = try MessagesRequest.intake(bytes: bytes, maxTokensCeiling: configuration.maxTokensCeiling, forCounting: true)
+        let model = try resolve(intake.model)
+        let (_, tokens) = try countPrompt(intake, model: model)
+        return Self.json(["input_tokens": .int(tokens)])
     }
 
     /// `POST /v1/responses`: OpenAI's Responses API, metered like chat completions. Passed through to an

@@ -40,10 +40,20 @@ public struct GatewayError: Error, HTTPResponseError, Sendable, Equatable {
     /// The whole body, `{"error": {...}}`, as compact UTF-8 JSON.
     public var body: Data { Data(JSONValue.object(["error": errorObject]).encoded()) }
 
+    /// The error in Anthropic's shape, `{"type": "error", "error": {"type", "message"}}` (the type from the HTTP
+    /// status, TokenMeter's code kept as `code`), as compact UTF-8 JSON.
+    var anthropicBody: Data {
+        var error: JSONObject = ["type": .string(MessageAssembler.errorType(self)), "message": .string(message)]
+        if let code { error["code"] = .string(code) }
+        return Data(JSONValue.object(["type": "error", "error": .object(error)]).encoded())
+    }
+
+    /// Answers in Anthropic's error shape on `/v1/messages` (its SDKs read it there), in OpenAI's elsewhere.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        let anthropic = request.uri.path.hasPrefix("/v1/messages")
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: anthropic ? anthropicBody : body)))
     }
 }
 
