@@ -131,6 +131,28 @@ extension ServerTests {
             try await harness.stop()
         }
 
+        @Test("a Responses client reaches a Claude model: its request is translated to Messages, the events back to Responses events")
+        func responsesClientReachesClaude() async throws {
+            let harness = try await GatewayHarness.start(provider: .anthropic)
+            let key = try await harness.addUser("rae")
+            let scenario = UpstreamScenario(chunks: ["Claude", " answers", " ✓"], promptTokens: 15)
+            harness.upstream.setDefaultScenario(scenario)
+            let body = responsesRequest("claude-haiku-4-5", extra: ["instructions": "Be brief.", "max_output_tokens": 300])
+            let answer = try curl(harness.baseURL + "/v1/responses", key: key, body: Array(body.encoded()))
+            #expect(answer.status == 200, "\(answer.body)")
+            let events = try sseEvents(answer.body)
+            #expect(events.first?.type == "response.created" && events.last?.type == "response.completed")
+            #expect(events.filter { $0.type == "response.output_text.delta" }.compactMap { $0.object["delta"]?.stringValue }.joined() == scenario.text)
+            #expect(events.last?.object["response"]?["usage"]?["output_tokens"]?.intValue == 3)
+            let sent = try #require(harness.upstream.records.first)
+            #expect(sent.path == "/v1/messages")
+            let upstreamBody = try JSONParser.parse(sent.body)
+            #expect(upstreamBody["system"]?.stringValue == "Be brief." && upstreamBody["max_tokens"]?.intValue == 300)
+            let records = try await harness.waitForRecords(user: "rae", count: 1)
+            #expect(records.first?.billedBy == "provider" && records.first?.providerCompletionTokens == 3)
+            try await harness.stop()
+        }
+
         @Test("a budget cut on a Claude stream ends with stop_reason max_tokens, cancels the upstream, and spends no more than the budget",
               arguments: [true, false])
         func budgetCut(_ streaming: Bool) async throws {

@@ -71,7 +71,15 @@ public struct ChatPromptCounter: Sendable {
             notes.add("\(field) adds prompt tokens that are not counted")
         }
         result.approximations = notes.items
+        raiseByMargin(&result)
         return result
+    }
+
+    /// Adds the model's estimate margin to a stand-in count, with a note saying so.
+    private func raiseByMargin(_ result: inout PromptCount) {
+        guard model.estimateMarginPercent > 0 else { return }
+        result.margin = model.localCount(result.tokens) - result.tokens
+        result.approximations.append("raised by \(model.estimateMarginPercent)% (estimate_margin_percent), meant as an upper bound of the provider's count")
     }
 
     /// Prompt tokens of plain `text`: as the content of one user message (what sending it costs),
@@ -80,7 +88,9 @@ public struct ChatPromptCounter: Sendable {
         guard raw else { return count(ChatPrompt(messages: [PromptMessage(role: "user", content: text)])) }
         var notes = NoteList()
         addEncodingNote(&notes)
-        return PromptCount(text: countText(text), approximations: notes.items)
+        var result = PromptCount(text: countText(text), approximations: notes.items)
+        raiseByMargin(&result)
+        return result
     }
 
     private func addEncodingNote(_ notes: inout NoteList) {

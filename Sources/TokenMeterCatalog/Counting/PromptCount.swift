@@ -2,7 +2,7 @@
 /// exactly what the provider bills or an approximation (with every reason).
 public struct PromptCount: Sendable, Equatable {
     /// Total prompt tokens.
-    public var tokens: Int { text + framing + images + tools }
+    public var tokens: Int { text + framing + images + tools + margin }
     /// Tokens of the values themselves (content, role, name, ...).
     public var text: Int
     /// Fixed chat overhead: 3 per message, +1 per `name`, +3 reply priming.
@@ -11,6 +11,9 @@ public struct PromptCount: Sendable, Equatable {
     public var images: Int
     /// Tokens for tool definitions (cookbook heuristic).
     public var tools: Int
+    /// Tokens added by the model's `estimate_margin_percent` to a stand-in count (``CatalogModel/localCount(_:)``),
+    /// so that the total is an upper bound of the provider's count; 0 for an exact encoding.
+    public var margin = 0
     /// Why the count may differ from the provider's; empty means exact.
     public var approximations: [String]
 

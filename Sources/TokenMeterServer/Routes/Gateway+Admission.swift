@@ -188,7 +188,7 @@ extension Gateway {
                 + "hold budget for it; send text and image_url parts only.", param: part.path, code: "unsupported_content_part")
         }
         let counter = ChatPromptCounter(model: model, trustsDeclaredImageSizes: false, countText: { encoding.count($0) })
-        return (encoding, model.localCount(counter.count(intake.counted).tokens))
+        return (encoding, counter.count(intake.counted).tokens)  // a stand-in count comes raised by the model's margin
     }
 
     /// What a reservation holds of the output and what is sent upstream.
