@@ -14,9 +14,9 @@ import TokenMeterJSON
 ///
 /// Either way ``finish(_:)`` closes what is open: `content_block_stop` for each open block, `message_delta`
 /// with the stop reason and usage, `message_stop`; or an `error` event.
-struct MessageAssembler {
-    /// One event to write: its type and its object.
-    typealias Event = ResponseAssembler.Event
+struct MessageAssembler: TypedEventAssembler {
+    /// One event to write.
+    typealias Event = AssembledEvent
 
     /// How the message ends.
     enum Ending {
@@ -63,7 +63,7 @@ struct MessageAssembler {
     // MARK: Native
 
     /// Follows one upstream event that is passed through to the client.
-    mutating func observe(_ event: TypedEvent, usage eventUsage: ChatUsage?) {
+    mutating func observe(_ event: TypedEvent, usage eventUsage: ChatUsage? = nil) {
         if let eventUsage { usage = eventUsage }
         let o = event.object
         let index = event.index ?? 0

@@ -16,12 +16,9 @@ import TokenMeterJSON
 /// that ends without its terminal event, or a failure can close them (``finish(_:)``): `.done` events with the
 /// text delivered, then `response.completed`, `response.incomplete` or `response.failed` carrying the whole
 /// response object.
-struct ResponseAssembler {
-    /// One event to write: its type and its object (`type` and `sequence_number` included).
-    struct Event {
-        var type: String
-        var object: JSONObject
-    }
+struct ResponseAssembler: TypedEventAssembler {
+    /// One event to write (its object carries `type` and `sequence_number`).
+    typealias Event = AssembledEvent
 
     /// How the response ends.
     enum Ending {
@@ -84,7 +81,7 @@ struct ResponseAssembler {
     // MARK: Native: following the upstream's events
 
     /// Follows one upstream event that is passed through to the client.
-    mutating func observe(_ event: TypedEvent) {
+    mutating func observe(_ event: TypedEvent, usage: ChatUsage? = nil) {
         if let sequence = event.sequenceNumber { nextSequence = max(nextSequence, sequence + 1) }
         let o = event.object
         let index = event.outputIndex ?? 0
