@@ -128,6 +128,9 @@ extension ServerTests {
             #expect(sent["max_tokens"]?.intValue == 64_000)  // the model's own output limit: Anthropic requires one
             let records = try await harness.waitForRecords(user: "cid", count: 1)
             #expect(records.first?.billedBy == "provider" && (records.first?.costPicoUSD ?? 0) > 0)
+            // The record's local counts are stand-in counts, and the caller's usage says so.
+            let usage = try JSONParser.parse(Data(try curl(harness.baseURL + "/v1/usage", method: "GET", key: key).body.utf8))
+            #expect(usage["models"]?.arrayValue?.first?["local_count"]?.stringValue == "approximate")
             try await harness.stop()
         }
 

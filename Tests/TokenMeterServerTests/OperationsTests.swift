@@ -134,6 +134,7 @@ extension ServerTests {
             let usage = try JSONParser.parse(Data(try curl(harness.baseURL + "/v1/usage", method: "GET", key: key).body.utf8))
             #expect(usage["budget"]?["monthly_usd"]?.stringValue == "1.50")
             #expect(usage["requests"]?.intValue == 1)
+            #expect(usage["models"]?.arrayValue?.first?["local_count"]?.stringValue == "exact")
             let metrics = try curl(harness.baseURL + "/metrics", method: "GET", key: nil).body
             #expect(metrics.contains(#"tokenmeter_requests_total{status="completed"} 1"#), "\(metrics)")
             #expect(metrics.contains("tokenmeter_upstream_ttft_seconds_bucket"))

@@ -68,6 +68,7 @@ extension Gateway {
                 "model": .string(m.model), "requests": .int(m.requests), "prompt_tokens": .int(m.promptTokens),
                 "completion_tokens": .int(m.completionTokens), "billed_tokens": .int(m.billedTokens),
                 "cost_usd": .string(m.cost.decimalString), "cost_picousd": .int(m.cost.picoUSD),
+                "local_count": .string(localCountKind(of: m.model)),
             ]
         }
         return Self.json([
@@ -77,6 +78,15 @@ extension Gateway {
             "models": .array(models),
             "budget": LedgerJSON.budget(status.budget), "this_month": LedgerJSON.month(status),
         ])
+    }
+
+    /// How the gateway counts `model`'s tokens itself, which is what its records' local counts are: `exact` (its
+    /// own encoding), `approximate` (a stand-in encoding, raised by the model's margin when it has one: Claude,
+    /// local models), or `unknown` (a model the catalog no longer has).
+    func localCountKind(of model: String) -> String {
+        guard let entry = try? catalog.resolve(model).model else { return "unknown" }
+        if case .approximate = entry.encoding { return "approximate" }
+        return "exact"
     }
 
     /// `GET /healthz`: 200 `{"status":"ok"}` when the ledger answers.
