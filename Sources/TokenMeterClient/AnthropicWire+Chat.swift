@@ -22,6 +22,18 @@ extension AnthropicWire {
         "temperature", "top_p", "user", "stream", "stream_options", "service_tier", "metadata", "store",
     ]
 
+    /// Chat-completion fields some clients send at their default value, which asks for nothing a Messages request
+    /// lacks: accepted at that value, refused at any other.
+    private static let neutral: [String: JSONValue] = [
+        "n": 1, "logprobs": false, "frequency_penalty": 0, "presence_penalty": 0,
+    ]
+
+    private static func isNeutral(_ key: String, _ value: JSONValue) -> Bool {
+        guard let expected = neutral[key] else { return false }
+        if let a = value.doubleValue, let b = expected.doubleValue { return a == b }  // 0 and 0.0 alike
+        return value == expected
+    }
+
     /// The Messages request a chat-completions request means (docs/RESPONSES.md and docs/reference/ANTHROPIC.md):
     /// `system` and `developer` messages become the top-level `system`; user content parts become text and image
     /// blocks (a `data:` URL as a base64 source, another URL as a URL source); an assistant's text and
@@ -32,7 +44,7 @@ extension AnthropicWire {
     /// `max_completion_tokens` or `max_tokens` becomes `max_tokens`, `stop` `stop_sequences`, `user`
     /// `metadata.user_id`. Throws the first field that has no Messages equivalent.
     public static func messagesRequest(fromChat chat: JSONObject) throws(UntranslatableField) -> JSONObject {
-        for (key, value) in chat where value != .null && !carried.contains(key) {
+        for (key, value) in chat where value != .null && !carried.contains(key) && !isNeutral(key, value) {
             throw UntranslatableField(param: key, reason: "Anthropic's Messages API has no equivalent of '\(key)'")
         }
         var body: JSONObject = ["model": chat["model"] ?? .null]

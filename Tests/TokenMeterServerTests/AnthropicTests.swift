@@ -103,6 +103,37 @@ extension ServerTests {
             try await harness.stop()
         }
 
+        @Test("a Messages client reaches an Ollama upstream: blocks, tools and tool results translated, the answer in Anthropic's shape")
+        func messagesToOllama() async throws {
+            let harness = try await GatewayHarness.start(provider: .ollama)
+            let key = try await harness.addUser("oli")
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["Sunny", " in", " Rome"], promptTokens: 30))
+            let body: JSONObject = [
+                "model": "llama3.1", "max_tokens": 100, "system": [["type": "text", "text": "Be brief."]],
+                "tools": [["name": "get_weather", "input_schema": ["type": "object"]]],
+                "messages": [
+                    ["role": "user", "content": "Weather in Rome?"],
+                    ["role": "assistant", "content": [["type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": ["city": "Rome"]]]],
+                    ["role": "user", "content": [["type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"]]],
+                ],
+            ]
+            let answer = try anthropicCurl(harness.baseURL + "/v1/messages", key: key, body: JSONValue.object(body).encoded())
+            #expect(answer.status == 200, "\(answer.body)")
+            let message = try JSONParser.parse(Data(answer.body.utf8))
+            #expect(message["content"] == [["type": "text", "text": "Sunny in Rome"]])
+            #expect(message["stop_reason"]?.stringValue == "end_turn")
+            let sent = try #require(harness.upstream.records.first)
+            #expect(sent.path == "/api/chat")
+            let upstream = try JSONParser.parse(sent.body)
+            #expect(upstream["messages"]?[0] == ["role": "system", "content": "Be brief."])
+            #expect(upstream["messages"]?[2]?["tool_calls"]?[0]?["function"]?["name"]?.stringValue == "get_weather")
+            #expect(upstream["messages"]?[3]?["role"]?.stringValue == "tool" && upstream["messages"]?[3]?["content"]?.stringValue == "sunny")
+            #expect(upstream["tools"]?[0]?["function"]?["name"]?.stringValue == "get_weather")
+            let records = try await harness.waitForRecords(user: "oli", count: 1)
+            #expect(records.map(\.status) == ["completed"])
+            try await harness.stop()
+        }
+
         @Test("a chat-completions client reaches a Claude model: the request is translated to Messages, the stream back to chunks")
         func chatClientReachesClaude() async throws {
             let harness = try await GatewayHarness.start(provider: .anthropic)
