@@ -59,7 +59,7 @@ public struct GatewayError: Error, HTTPResponseError, Sendable, Equatable {
 
 extension GatewayError {
     /// 401 for a missing or unknown key.
-    static func invalidAPIKey(_ message: String = "Incorrect API key provided. Pass a TokenMeter key (tm_…) as `Authorization: Bearer <key>`.") -> GatewayError {
+    static func invalidAPIKey(_ message: String = "Incorrect API key provided. Pass a TokenMeter key (tm_…) as `Authorization: Bearer <key>` or `x-api-key: <key>`.") -> GatewayError {
         GatewayError(.unauthorized, message, code: "invalid_api_key")
     }
 
