@@ -11,6 +11,8 @@
 # BENCH_POSTGRES=1 adds a gateway tagged "postgres": the same binary as "gateway", its ledger a database on a
 # private PostgreSQL cluster (scripts/pg-cluster.sh) instead of a SQLite file, so the two ledgers are measured
 # in one run. Sets PG_DIR PG_URL (and PID_postgres PORT_postgres KEY_postgres).
+# BENCH_HISTORY (any value) adds a gateway tagged "nocache": the same binary with `prompt_count_cache_mib: 0`, for
+# conversations re-sent with a long history counted without the message-count cache.
 # BENCH_RESPONSES (any value) gives the gateway a second upstream entry for the same test upstream, called with
 # its Responses API (`responses: native`), for the model NATIVE_RESPONSES_MODEL.
 
@@ -64,6 +66,7 @@ routes:
   - { model: $NATIVE_RESPONSES_MODEL, upstream: bench-native }
 YAML
     fi
+    if [ "$tag" = nocache ]; then echo "prompt_count_cache_mib: 0" >>"$WORK/$tag.yaml"; fi
     if [ -n "${HOLD_SLICE_TOKENS:-}" ] && [ "$tag" != baseline ]; then
         printf 'holds:\n  max_slice_tokens: %s\n' "$HOLD_SLICE_TOKENS" >>"$WORK/$tag.yaml"
     fi
@@ -85,6 +88,7 @@ start_processes() {
     start_gateway gateway "$GATEWAY_BIN"
     GATEWAY_PID=$PID_gateway; GATEWAY_PORT=$PORT_gateway; KEY=$KEY_gateway
     if [ -n "${BASELINE_BIN:-}" ]; then start_gateway baseline "$BASELINE_BIN"; fi
+    if [ -n "${BENCH_HISTORY:-}" ]; then start_gateway nocache "$GATEWAY_BIN"; fi
     if [ "${BENCH_POSTGRES:-0}" = 1 ]; then
         # A directory of its own outside WORK: as root the cluster runs as the postgres user, and mktemp -d
         # makes WORK closed to others.
@@ -101,7 +105,8 @@ start_processes() {
 stop_processes() {
     [ -n "${PID_baseline:-}" ] && kill "$PID_baseline" 2>/dev/null && wait "$PID_baseline" 2>/dev/null || true
     [ -n "${PID_postgres:-}" ] && kill "$PID_postgres" 2>/dev/null && wait "$PID_postgres" 2>/dev/null || true
-    PID_baseline=; PID_postgres=
+    [ -n "${PID_nocache:-}" ] && kill "$PID_nocache" 2>/dev/null && wait "$PID_nocache" 2>/dev/null || true
+    PID_baseline=; PID_postgres=; PID_nocache=
     # After its gateway, which closes its ledger on the way out. The data goes (tens of MB a run); the server's
     # log stays in PG_DIR beside the gateways' logs in WORK.
     if [ -n "${PG_DIR:-}" ]; then
@@ -120,10 +125,12 @@ loadgen() {  # target(direct|gateway|baseline|postgres) label concurrency reques
     local url key pids=(--pid "gateway=$GATEWAY_PID" --pid "upstream=$UPSTREAM_PID")
     [ -n "${PID_baseline:-}" ] && pids+=(--pid "baseline=$PID_baseline")
     [ -n "${PID_postgres:-}" ] && pids+=(--pid "postgres=$PID_postgres")
+    [ -n "${PID_nocache:-}" ] && pids+=(--pid "nocache=$PID_nocache")
     case $target in
         direct) url=http://127.0.0.1:$UPSTREAM_PORT/v1; key=sk-bench ;;
         baseline) url=http://127.0.0.1:$PORT_baseline/v1; key=$KEY_baseline ;;
         postgres) url=http://127.0.0.1:$PORT_postgres/v1; key=$KEY_postgres ;;
+        nocache) url=http://127.0.0.1:$PORT_nocache/v1; key=$KEY_nocache ;;
         *) url=http://127.0.0.1:$GATEWAY_PORT/v1; key=$KEY ;;
     esac
     "$BENCH_BIN/tokenmeter-loadgen" --url "$url" --key "$key" --label "$label" -c "$c" --requests "$n" "${pids[@]}" "$@"

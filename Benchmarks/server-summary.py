@@ -6,6 +6,7 @@ import sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 by = {r.get("label"): r for r in rows if "label" in r}
 gateways = [g for g in ("baseline", "gateway", "postgres") if f"{g} c=50" in by or f"{g} c=1" in by]
+# (the "nocache" gateway of BENCH_HISTORY has its own table below)
 # BENCH_POSTGRES=1: the PostgreSQL server's CPU per phase of the "postgres" gateway, measured around the whole
 # phase; its warm-up (one request per user) is taken out in proportion, as the load generator counts neither
 # its tokens nor the gateway's CPU during it.
@@ -38,6 +39,23 @@ for c in (1, 50, 500, "500 in step"):
         print(f"| {c} | {g} | {f(gt['p50'])} / {f(gt['p99'])} | **{f(gt['p50'] - dt['p50'])} / {f(gt['p99'] - dt['p99'])}** | "
               f"{f(gg['p50'])} / {f(gg['p99'])} | {f(gg['p99'] - dg['p99'])} | {r['ok']} / {r['failures']} | {r['streams_per_s']:.0f} | "
               f"{cpu(r, g)} / {cpu(r, 'upstream')} / {cpu(r, 'loadgen')} |")
+if any(f"gateway history c={c}" in by for c in (1, 10)):
+    # A long conversation re-sent with one new message: the gateway with its message-count cache and without.
+    print()
+    print("| streams | path | TTFT p50 / p99 ms | added TTFT p50 / p99 ms | gateway CPU ms per request |")
+    print("|---:|---|---:|---:|---:|")
+    for c in (1, 10):
+        d = by.get(f"direct history c={c}")
+        if not d:
+            continue
+        print(f"| {c} | direct | {f(d['ttft_ms']['p50'])} / {f(d['ttft_ms']['p99'])} | | |")
+        for g in ("gateway", "nocache"):
+            r = by.get(f"{g} history c={c}")
+            if not r:
+                continue
+            per = r["processes"][g]["cpu_s"] * 1e3 / r["ok"] if r["ok"] else None
+            print(f"| {c} | {g} | {f(r['ttft_ms']['p50'])} / {f(r['ttft_ms']['p99'])} | "
+                  f"**{f(r['ttft_ms']['p50'] - d['ttft_ms']['p50'])}** / {f(r['ttft_ms']['p99'] - d['ttft_ms']['p99'])} | {f(per, 1)} |")
 if any(f"gateway responses c={c}" in by for c in (1, 50)):
     # The Responses API beside chat completions: each path's added TTFT over the same upstream called directly
     # with the same API (a translated response is compared with the upstream's chat completions).
@@ -67,7 +85,7 @@ print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if da
 for r in rows:
     if "label" not in r or r["label"].startswith("warmup"):
         continue
-    g = r["label"].split(" ")[0]  # direct, baseline, gateway or postgres
+    g = r["label"].split(" ")[0]  # direct, baseline, gateway, postgres or nocache
     p = r["processes"]
     gw = p.get(g)
     per_k = gw["cpu_s"] * 1e6 / r["tokens"] if gw and r["tokens"] else None

@@ -14,6 +14,8 @@
 #   BENCH_POSTGRES=1 Benchmarks/server.sh   # also the same gateway on a PostgreSQL ledger ("postgres"), beside SQLite
 #   BENCH_RESPONSES=1 Benchmarks/server.sh  # also POST /v1/responses at 1 and 50 streams, translated and native
 #   BENCH_RESPONSES=only Benchmarks/server.sh   # only chat beside the Responses API, at 1 and 50 streams
+#   BENCH_HISTORY=only Benchmarks/server.sh     # only a 100k-token conversation re-sent with one new message, at 1
+#                                               # and 10 streams: direct, the gateway, the gateway without its count cache
 #
 # Prints the machine, the load average before the run, one JSON line per phase, and a markdown summary.
 set -euo pipefail
@@ -56,6 +58,19 @@ responses_phases() {  # concurrency requests: the Responses API beside chat (the
     run gateway "gateway responses c=$1" "$1" "$2" --api responses
     run gateway "gateway responses-native c=$1" "$1" "$2" --api responses --model "$NATIVE_RESPONSES_MODEL"
 }
+if [ "${BENCH_HISTORY:-}" = only ]; then
+    HISTORY_TOKENS=${HISTORY_TOKENS:-100000}
+    for c in 1 10; do
+        n=$((c == 1 ? 60 : 300))
+        for g in direct gateway nocache; do
+            run "$g" "$g history c=$c" "$c" "$n" --history-tokens "$HISTORY_TOKENS"
+        done
+    done
+    echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT.txt" >&2
+    python3 Benchmarks/server-summary.py "$OUT" | tee -a "$OUT.txt"
+    echo "results: $OUT, $OUT.txt" >&2
+    exit 0
+fi
 if [ "${BENCH_RESPONSES:-}" = only ]; then
     for c in 1 50; do
         n_var=REQ$c; n=${!n_var}

@@ -48,7 +48,8 @@ public func buildApplication(
     let gateway = Gateway(configuration: configuration, store: store, catalog: catalog, client: client,
                           metrics: metrics, logger: logger, settlement: settlement,
                           concurrency: KeyConcurrencyLimiter(limit: configuration.maxConcurrentRequestsPerKey),
-                          connections: connections)
+                          connections: connections,
+                          messageCounts: MessageCountCache(capacityBytes: configuration.promptCountCacheMiB << 20))
 
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: RequestIDMiddleware())

@@ -30,6 +30,8 @@ struct Gateway: Sendable {
     let connections: ConnectionCloseSignals
     /// Upstreams already warned about for usage the client could not read (the warning is logged once each).
     let unreadableUsageUpstreams = NameSet()
+    /// Counts of messages already seen (`prompt_count_cache_mib`): a re-sent history costs only its new messages.
+    let messageCounts: MessageCountCache
 }
 
 /// A set of names shared by tasks: ``insert(_:)`` says whether a name is new.

@@ -66,3 +66,54 @@ import TokenMeterJSON
         #expect(JSONValue.number("0.25").doubleValue == 0.25)
     }
 }
+
+/// The eight-bytes-at-a-time paths of the writer and the parser, against a byte-by-byte reference, on random texts
+/// whose special bytes fall at every offset of a word.
+@Suite struct WordAtATimeTests {
+    /// The writer's escaping, one byte at a time (the rules of `JSONValue.writeString`).
+    static func reference(_ string: String) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        let bytes = Array(string.utf8)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == 0xE2, i + 2 < bytes.count, bytes[i + 1] == 0x80, bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9 {
+                out += Array((bytes[i + 2] == 0xA8 ? "\\u2028" : "\\u2029").utf8)
+                i += 3
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\""): out += Array("\\\"".utf8)
+            case UInt8(ascii: "\\"): out += Array("\\\\".utf8)
+            case 0x0A: out += Array("\\n".utf8)
+            case 0x0D: out += Array("\\r".utf8)
+            case 0x09: out += Array("\\t".utf8)
+            case 0x08: out += Array("\\b".utf8)
+            case 0x0C: out += Array("\\f".utf8)
+            case 0..<0x20, 0x7F:
+                let hex = Array("0123456789abcdef".utf8)
+                out += Array("\\u00".utf8) + [hex[Int(b >> 4)], hex[Int(b & 0xF)]]
+            default: out.append(b)
+            }
+            i += 1
+        }
+        return out + [UInt8(ascii: "\"")]
+    }
+
+    @Test("random texts with quotes, backslashes, controls, DEL, U+2028/9 and other E2 sequences at every offset: the writer matches the reference and the parser reads them back")
+    func randomTexts() throws {
+        let pieces = ["a", "bcdefgh", "\"", "\\", "\n", "\u{1}", "\u{7F}", "\u{2028}", "\u{2029}", "€", "—", "é", "日本", "🙂", " ", "x\ty"]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        for _ in 0..<2_000 {
+            let text = (0..<next(40)).map { _ in pieces[next(pieces.count)] }.joined()
+            var written: [UInt8] = []
+            JSONValue.writeString(text, to: &written)
+            #expect(written == Self.reference(text), "\(text.debugDescription)")
+            #expect(try JSONParser.parse(written) == .string(text))
+        }
+    }
+}

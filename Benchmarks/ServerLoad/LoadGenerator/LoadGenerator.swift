@@ -22,6 +22,7 @@ import TokenMeterJSON
 ///
 ///     tokenmeter-loadgen --url http://127.0.0.1:8080/v1 --key tm_… --label gateway -c 50 --requests 2000 \
 ///         [--model gpt-4o-mini] [--warmup N] [--ramp-ms 1000] [--engine socket|client] [--api chat|responses]
+///         [--history-tokens 100000]
 ///         [--pid gateway=123 --pid upstream=456] [--sample-every 1000]
 ///     tokenmeter-loadgen … --hold -c 500     # open C streams, wait for the first token of each, sample, close
 ///
@@ -63,6 +64,17 @@ struct LoadGenerator {
 
     /// What every request asks.
     static let prompt = "Write a short poem about meters."
+
+    /// A conversation of about `tokens` tokens (o200k_base) as JSON message objects, each followed by a comma:
+    /// user and assistant turns of about 1,000 tokens each.
+    static func history(tokens: Int) -> String {
+        // 12 tokens in o200k_base (and in cl100k_base).
+        let sentence = "The gateway meters every token of this long conversation again. "
+        let turn = String(repeating: sentence, count: 83)
+        return (0..<max(1, tokens / 1_000)).map { i in
+            "{\"role\":\"\(i % 2 == 0 ? "user" : "assistant")\",\"content\":\"Turn \(i). \(turn)\"},"
+        }.joined()
+    }
 
     /// What the measured requests saw.
     struct Outcome: Sendable {
@@ -173,11 +185,15 @@ struct LoadGenerator {
     /// The closed loop of ``run(client:target:request:options:watched:start:)`` on the socket engine, on the
     /// calling thread (this process has nothing else to run meanwhile).
     static func runSockets(options: Options, watched: [(String, Int32)], start: MeasuredStart) throws -> Outcome {
-        let body = options.api == .responses
-            ? "{\"model\":\"\(options.model)\",\"input\":\"\(prompt)\",\"stream\":true}"
-            : "{\"model\":\"\(options.model)\",\"messages\":[{\"role\":\"user\",\"content\":\"\(prompt)\"}],"
+        let history = options.historyTokens > 0 ? Self.history(tokens: options.historyTokens) : ""
+        let (model, api) = (options.model, options.api)
+        let engine = try SocketStreams(url: options.url, key: options.key, api: api) { index in
+            if api == .responses { return "{\"model\":\"\(model)\",\"input\":\"\(prompt)\",\"stream\":true}" }
+            // With a history, every request re-sends it with one new question, as a chat app does each turn.
+            let ask = history.isEmpty ? prompt : "Question \(index): \(prompt)"
+            return "{\"model\":\"\(model)\",\"messages\":[\(history){\"role\":\"user\",\"content\":\"\(ask)\"}],"
                 + "\"stream\":true,\"stream_options\":{\"include_usage\":true}}"
-        let engine = try SocketStreams(url: options.url, key: options.key, body: body, api: options.api)
+        }
         var outcome = Outcome()
         var completed = 0
         engine.run(concurrency: options.concurrency, total: options.warmup + options.requests,
@@ -314,6 +330,8 @@ struct Options {
     var hold = false
     var engine = Engine.socket
     var api = API.chat
+    /// Tokens of conversation history re-sent before the one new question of every request (socket engine).
+    var historyTokens = 0
     var pids: [(String, Int32)] = []
 
     static func parse(_ arguments: [String]) throws -> Options {
@@ -338,6 +356,7 @@ struct Options {
             case "--engine":
                 guard let engine = Engine(rawValue: value(a)) else { usage("--engine takes socket or client") }
                 o.engine = engine
+            case "--history-tokens": o.historyTokens = Int(value(a)) ?? 0
             case "--api":
                 guard let api = API(rawValue: value(a)) else { usage("--api takes chat or responses") }
                 o.api = api

@@ -19,12 +19,13 @@ import Glibc
 /// the body is not chunked; a `data:` line holds an `error` object; or the stream ends without content.
 struct SocketStreams {
     let address: sockaddr_in
-    let request: [UInt8]
+    /// The bytes of request `index` (head and body).
+    let request: @Sendable (Int) -> [UInt8]
     let api: Options.API
 
     /// Where to send `POST <path>/chat/completions` (or `<path>/responses`) for `url`
-    /// (`http://<IPv4>:<port>/<path>`), with `body`.
-    init(url: String, key: String, body: String, api: Options.API = .chat) throws {
+    /// (`http://<IPv4>:<port>/<path>`), with `body(index)` as the body of request `index`.
+    init(url: String, key: String, api: Options.API = .chat, body: @escaping @Sendable (Int) -> String) throws {
         self.api = api
         guard let parsed = URL(string: url), parsed.scheme == "http", let host = parsed.host, let port = parsed.port else {
             throw EngineError("--url must be http://<IPv4 address>:<port>/<path> for the socket engine: \(url)")
@@ -38,9 +39,12 @@ struct SocketStreams {
         self.address = address
         let path = (parsed.path.hasSuffix("/") ? String(parsed.path.dropLast()) : parsed.path)
             + (api == .responses ? "/responses" : "/chat/completions")
-        let head = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nAuthorization: Bearer \(key)\r\n"
-            + "Content-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
-        request = Array((head + body).utf8)
+        request = { index in
+            let text = body(index)
+            let head = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nAuthorization: Bearer \(key)\r\n"
+                + "Content-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: \(text.utf8.count)\r\n\r\n"
+            return Array((head + text).utf8)
+        }
     }
 
     struct EngineError: Error, CustomStringConvertible {
@@ -91,7 +95,7 @@ struct SocketStreams {
                     failure = users[u].connect(to: address, epoll: epoll, slot: u)
                     if failure == nil, users[u].connecting { running += 1; return }  // sent once connected
                 }
-                if failure == nil { failure = users[u].send(request) }
+                if failure == nil { failure = users[u].send(request(index)) }
                 if failure == nil { running += 1; return }
                 finish(u, error: failure)
             }
@@ -127,7 +131,7 @@ struct SocketStreams {
                 // An event for a connection this user has since closed (and maybe replaced) in this batch.
                 guard users[u].fd >= 0, e.data.u64 == users[u].token else { continue }
                 if users[u].connecting {
-                    if let error = users[u].finishConnect(epoll: epoll) ?? users[u].send(request) { end(u, error: error) }
+                    if let error = users[u].finishConnect(epoll: epoll) ?? users[u].send(request(users[u].index)) { end(u, error: error) }
                     continue
                 }
                 let n = buffer.withUnsafeMutableBytes { read(users[u].fd, $0.baseAddress, $0.count) }
@@ -239,13 +243,20 @@ struct SocketStreams {
             return epoll_ctl(epoll, EPOLL_CTL_MOD, fd, &event) == 0 ? nil : "epoll_ctl failed: errno \(errno)"
         }
 
-        /// Writes the whole request (a few hundred bytes; the socket buffer takes it at once).
+        /// Writes the whole request. A few hundred bytes go at once; a long one (`--history-tokens`) may fill the
+        /// socket buffer, and then this waits for room (up to a second at a time), holding up the other users for
+        /// as long as the server takes to read it.
         mutating func send(_ request: [UInt8]) -> String? {
             var offset = 0
             while offset < request.count {
                 let n = request.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
                 if n < 0 {
                     if errno == EINTR { continue }
+                    if errno == EAGAIN {
+                        var waiter = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                        _ = poll(&waiter, 1, 1000)
+                        continue
+                    }
                     return "send failed: errno \(errno)"
                 }
                 offset += n

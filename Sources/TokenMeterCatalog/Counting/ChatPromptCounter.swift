@@ -24,10 +24,19 @@ public struct ChatPromptCounter: Sendable {
     /// token could declare every image 1x1: an undeclared remote image counts at the rule's maximum.
     public let trustsDeclaredImageSizes: Bool
 
-    public init(model: CatalogModel, trustsDeclaredImageSizes: Bool = true, countText: @escaping @Sendable (String) -> Int) {
+    /// Counts of messages seen before, shared across requests (nil: every message is counted afresh).
+    public let cache: MessageCountCache?
+    /// What a message's count depends on besides the message: the model (its encoding and image rule) and the
+    /// image-size policy; prefixed to every cache key.
+    private let cacheContext: [UInt8]
+
+    public init(model: CatalogModel, trustsDeclaredImageSizes: Bool = true, cache: MessageCountCache? = nil,
+                countText: @escaping @Sendable (String) -> Int) {
         self.model = model
         self.trustsDeclaredImageSizes = trustsDeclaredImageSizes
         self.countText = countText
+        self.cache = cache
+        cacheContext = Array("\(model.name)\u{0}\(model.encoding.encodingName)\u{0}\(trustsDeclaredImageSizes)\u{0}".utf8)
     }
 
     /// Prompt tokens of `request` for `model`.
@@ -37,27 +46,19 @@ public struct ChatPromptCounter: Sendable {
         addModelNotes(&notes)
 
         for message in request.messages {
-            result.framing += ChatPromptCounter.tokensPerMessage
-            for (key, value) in message.members {
-                switch value {
-                case .text(let s):
-                    result.text += countText(s)
-                    if !["role", "content", "name"].contains(key) {
-                        notes.add("field \"\(key)\" counted as text by the cookbook rule (every value is encoded); how the API renders it is undocumented")
-                    }
-                case .null:
-                    break
-                case .parts(let parts):
-                    countParts(parts, into: &result, notes: &notes)
-                case .toolCalls(let calls):
-                    for call in calls { result.text += countText(call.name) + countText(call.arguments) }
-                    notes.add("tool_calls in the history counted as function name + arguments text; the API's rendering is undocumented")
-                case .other(let json):
-                    result.text += countText(json)
-                    notes.add("field \"\(key)\" is not a string; counted as its JSON text")
-                }
-                if key == "name", case .text = value { result.framing += ChatPromptCounter.tokensPerName }
+            // A cached message adds what it added when it was first counted, notes included, in message order.
+            let key = cache.map { _ in message.cacheKey(context: cacheContext) }
+            let share: MessageCountCache.Entry
+            if let key, let cached = cache?.entry(for: key) {
+                share = cached
+            } else {
+                share = count(message)
+                if let key { cache?.store(share, for: key) }
             }
+            result.text += share.text
+            result.framing += share.framing
+            result.images += share.images
+            for note in share.notes { notes.add(note) }
         }
         result.framing += ChatPromptCounter.replyPriming
 
@@ -80,6 +81,34 @@ public struct ChatPromptCounter: Sendable {
         guard model.estimateMarginPercent > 0 else { return }
         result.margin = model.localCount(result.tokens) - result.tokens
         result.approximations.append("raised by \(model.estimateMarginPercent)% (estimate_margin_percent), meant as an upper bound of the provider's count")
+    }
+
+    /// One message's share of a prompt count: 3 framing tokens (+1 for a `name`), every value encoded.
+    private func count(_ message: PromptMessage) -> MessageCountCache.Entry {
+        var result = PromptCount()
+        var notes = NoteList()
+        result.framing += ChatPromptCounter.tokensPerMessage
+        for (key, value) in message.members {
+            switch value {
+            case .text(let s):
+                result.text += countText(s)
+                if !["role", "content", "name"].contains(key) {
+                    notes.add("field \"\(key)\" counted as text by the cookbook rule (every value is encoded); how the API renders it is undocumented")
+                }
+            case .null:
+                break
+            case .parts(let parts):
+                countParts(parts, into: &result, notes: &notes)
+            case .toolCalls(let calls):
+                for call in calls { result.text += countText(call.name) + countText(call.arguments) }
+                notes.add("tool_calls in the history counted as function name + arguments text; the API's rendering is undocumented")
+            case .other(let json):
+                result.text += countText(json)
+                notes.add("field \"\(key)\" is not a string; counted as its JSON text")
+            }
+            if key == "name", case .text = value { result.framing += ChatPromptCounter.tokensPerName }
+        }
+        return MessageCountCache.Entry(text: result.text, framing: result.framing, images: result.images, notes: notes.items)
     }
 
     /// Prompt tokens of plain `text`: as the content of one user message (what sending it costs),

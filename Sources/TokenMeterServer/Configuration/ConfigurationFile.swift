@@ -71,6 +71,7 @@ struct ConfigurationFile: Decodable {
     var header_timeout_seconds: Double?
     var idle_timeout_seconds: Double?
     var max_connections: Int?
+    var prompt_count_cache_mib: Int?
     var holds: Holds?
     var billing: Billing?
     var catalog: String?
@@ -80,7 +81,8 @@ struct ConfigurationFile: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, database, shared_ledger, admin_key, admin_key_env, body_limit_bytes, checkpoint_interval_ms, shutdown_grace_seconds,
              max_tokens_ceiling, ledger_busy_timeout_ms, max_concurrent_requests_per_key, early_upstream_start,
-             upstream_threads, header_timeout_seconds, idle_timeout_seconds, max_connections, holds, billing, catalog, upstreams, routes
+             upstream_threads, header_timeout_seconds, idle_timeout_seconds, max_connections, prompt_count_cache_mib, holds, billing,
+             catalog, upstreams, routes
     }
 
     /// The keys of every mapping in the file.

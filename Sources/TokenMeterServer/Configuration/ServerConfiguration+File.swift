@@ -15,7 +15,7 @@ extension ServerConfiguration {
     /// `TOKENMETER_BODY_LIMIT_BYTES`, `TOKENMETER_CHECKPOINT_INTERVAL_MS`, `TOKENMETER_SHUTDOWN_GRACE_SECONDS`,
     /// `TOKENMETER_LEDGER_BUSY_TIMEOUT_MS`, `TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY`,
     /// `TOKENMETER_EARLY_UPSTREAM_START`, `TOKENMETER_UPSTREAM_THREADS`, `TOKENMETER_HEADER_TIMEOUT_SECONDS`,
-    /// `TOKENMETER_IDLE_TIMEOUT_SECONDS`, `TOKENMETER_MAX_CONNECTIONS`.
+    /// `TOKENMETER_IDLE_TIMEOUT_SECONDS`, `TOKENMETER_MAX_CONNECTIONS`, `TOKENMETER_PROMPT_COUNT_CACHE_MIB`.
     public static func load(file path: String?, environment: [String: String]) throws(ConfigurationError) -> ServerConfiguration {
         var config = zeroConfig(environment: environment)
         if let path {
@@ -60,6 +60,7 @@ extension ServerConfiguration {
         }
         if let s = file.idle_timeout_seconds { idleTimeout = try Self.timeout(seconds: s, key: "idle_timeout_seconds", origin: origin) }
         if let n = file.max_connections { maxConnections = n }
+        if let n = file.prompt_count_cache_mib { promptCountCacheMiB = n }
         if let h = file.holds {
             if let n = h.hidden_output_default_max_tokens { holds.hiddenOutputDefaultCap = n }
             if let p = h.fair_share_percent { holds.fairSharePercent = p }
@@ -147,6 +148,7 @@ extension ServerConfiguration {
         if let d = try timeout("TOKENMETER_HEADER_TIMEOUT_SECONDS") { requestHeadTimeout = d }
         if let d = try timeout("TOKENMETER_IDLE_TIMEOUT_SECONDS") { idleTimeout = d }
         if let n = try int("TOKENMETER_MAX_CONNECTIONS") { maxConnections = n }
+        if let n = try int("TOKENMETER_PROMPT_COUNT_CACHE_MIB") { promptCountCacheMiB = n }
         if let text = value("TOKENMETER_EARLY_UPSTREAM_START") {
             switch text.lowercased() {
             case "1", "true", "yes", "on": earlyUpstreamStart = true
@@ -182,6 +184,9 @@ extension ServerConfiguration {
         guard requestHeadTimeout > .zero else { throw ConfigurationError("\(origin): header_timeout_seconds must be positive") }
         guard idleTimeout > .zero else { throw ConfigurationError("\(origin): idle_timeout_seconds must be positive") }
         if let n = maxConnections, n < 1 { throw ConfigurationError("\(origin): max_connections must be at least 1") }
+        guard (0...65_536).contains(promptCountCacheMiB) else {
+            throw ConfigurationError("\(origin): prompt_count_cache_mib must be 0 (off) to 65536")
+        }
         guard holds.hiddenOutputDefaultCap >= 1 else {
             throw ConfigurationError("\(origin): holds.hidden_output_default_max_tokens must be at least 1")
         }

@@ -58,6 +58,9 @@ public struct ServerConfiguration: Sendable {
     /// Most client connections open at once; further ones wait in the listen backlog (1024) until one closes.
     /// nil (the default) sets no cap.
     public var maxConnections: Int?
+    /// Most memory (MiB) kept for the counts of messages already seen, so that a conversation re-sent with one
+    /// more message is counted by its new message only (`MessageCountCache`); 0 turns the cache off. Default 64.
+    public var promptCountCacheMiB = 64
     /// How much budget requests hold and how a stream's hold grows (docs/LEDGER.md, "Holds").
     public var holds = HoldPolicy()
     /// When a hidden-output model's stream ends without the provider's usage (cut, cancelled, failed,

@@ -187,7 +187,8 @@ extension Gateway {
             throw GatewayError(.badRequest, "TokenMeter cannot count a content part of type \"\(part.type)\", so it cannot "
                 + "hold budget for it; send text and image_url parts only.", param: part.path, code: "unsupported_content_part")
         }
-        let counter = ChatPromptCounter(model: model, trustsDeclaredImageSizes: false, countText: { encoding.count($0) })
+        let counter = ChatPromptCounter(model: model, trustsDeclaredImageSizes: false,
+                                        cache: configuration.promptCountCacheMiB > 0 ? messageCounts : nil, countText: { encoding.count($0) })
         return (encoding, counter.count(intake.counted).tokens)  // a stand-in count comes raised by the model's margin
     }
 

@@ -1,0 +1,160 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Prompt counts of single messages, kept so that a conversation re-sent with one more message costs only
+/// that message (an agent or chat app sends its whole history every turn). Bounded in bytes, least recently
+/// used entries evicted first; shared by every request of a process.
+///
+/// The key is the message's exact bytes (UTF-8 of every value, length-prefixed, with its member names and the
+/// model, encoding and image policy it was counted for), compared in full on a hit: two messages share an entry
+/// only when they are byte for byte the same, so a cached count always equals a fresh one (Swift's `String`
+/// equality would merge canonically equivalent texts that tokenize differently). The chat framing is per
+/// message, so the sum of the cached parts equals the full count.
+public final class MessageCountCache: Sendable {
+    /// One message's share of a prompt count: its text, framing and image tokens and the notes it raised.
+    public struct Entry: Sendable, Equatable {
+        public var text: Int
+        public var framing: Int
+        public var images: Int
+        public var notes: [String]
+    }
+
+    private struct Slot {
+        var entry: Entry
+        var lastUse: UInt64
+        var bytes: Int
+    }
+
+    /// A message's exact bytes as a dictionary key. Hashed in one call over the whole buffer and compared with
+    /// `memcmp`: `[UInt8]`'s own `Hashable` feeds the hasher byte by byte, which made hashing most of the
+    /// gateway's CPU for a 500 KB conversation (profiled).
+    struct Key: Hashable, Sendable {
+        let bytes: [UInt8]
+
+        func hash(into hasher: inout Hasher) {
+            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+
+        static func == (a: Key, b: Key) -> Bool {
+            a.bytes.count == b.bytes.count && a.bytes.withUnsafeBytes { x in b.bytes.withUnsafeBytes { y in
+                x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0
+            } }
+        }
+    }
+
+    private struct State {
+        var slots: [Key: Slot] = [:]
+        var bytes = 0
+        var clock: UInt64 = 0
+        var hits = 0
+        var misses = 0
+    }
+
+    /// The most bytes the cache holds: keys, notes and a fixed overhead per entry.
+    public let capacityBytes: Int
+    private let state = Mutex(State())
+    /// Bookkeeping per entry beyond its key and notes (dictionary slot, counts, clock), an estimate.
+    private static let overhead = 96
+
+    /// A cache of at most `capacityBytes` bytes (0 keeps nothing).
+    public init(capacityBytes: Int) {
+        self.capacityBytes = max(0, capacityBytes)
+    }
+
+    /// The cached count for `key`, marking it used.
+    func entry(for key: Key) -> Entry? {
+        state.withLock { s in
+            s.clock += 1
+            guard var slot = s.slots[key] else {
+                s.misses += 1
+                return nil
+            }
+            s.hits += 1
+            slot.lastUse = s.clock
+            s.slots[key] = slot
+            return slot.entry
+        }
+    }
+
+    /// Keeps `entry` for `key`; when the cache is then over its capacity, the least recently used quarter of it
+    /// goes (evicting in batches keeps the cost per insertion constant on average).
+    func store(_ entry: Entry, for key: Key) {
+        let bytes = key.bytes.count + entry.notes.reduce(0) { $0 + $1.utf8.count } + Self.overhead
+        guard bytes <= capacityBytes else { return }
+        state.withLock { s in
+            s.clock += 1
+            if let old = s.slots.updateValue(Slot(entry: entry, lastUse: s.clock, bytes: bytes), forKey: key) { s.bytes -= old.bytes }
+            s.bytes += bytes
+            guard s.bytes > capacityBytes else { return }
+            let target = capacityBytes / 4 * 3
+            for (key, slot) in s.slots.sorted(by: { $0.value.lastUse < $1.value.lastUse }) {
+                guard s.bytes > target else { break }
+                s.slots[key] = nil
+                s.bytes -= slot.bytes
+            }
+        }
+    }
+
+    /// Entries, bytes held, and lookups that found or missed an entry so far.
+    public var statistics: (entries: Int, bytes: Int, hits: Int, misses: Int) {
+        state.withLock { ($0.slots.count, $0.bytes, $0.hits, $0.misses) }
+    }
+}
+
+extension PromptMessage {
+    /// This message's exact bytes as a cache key, after `context` (what else the count depends on): every member's
+    /// name and value, each length-prefixed so that no two different messages give the same bytes.
+    func cacheKey(context: [UInt8]) -> MessageCountCache.Key {
+        var key = context
+        func put(_ n: Int) { withUnsafeBytes(of: UInt64(n).littleEndian) { key.append(contentsOf: $0) } }
+        func put(_ s: String) {
+            put(s.utf8.count)
+            key.append(contentsOf: s.utf8)
+        }
+        func put(_ n: Int?) { if let n { key.append(1); put(n) } else { key.append(0) } }
+        for (name, value) in members {
+            put(name)
+            switch value {
+            case .text(let s):
+                key.append(1)
+                put(s)
+            case .null:
+                key.append(2)
+            case .parts(let parts):
+                key.append(3)
+                put(parts.count)
+                for part in parts {
+                    switch part {
+                    case .text(let s):
+                        key.append(1)
+                        put(s)
+                    case .image(let image):
+                        // What the count of an image depends on (not its bytes: its size is read from them).
+                        key.append(2)
+                        put(image.detail ?? "")
+                        key.append(image.detail == nil ? 0 : 1)
+                        put(image.width)
+                        put(image.height)
+                        key.append(image.sizeIsDeclared ? 1 : 0)
+                    case .other(let type):
+                        key.append(3)
+                        put(type)
+                    }
+                }
+            case .toolCalls(let calls):
+                key.append(4)
+                put(calls.count)
+                for call in calls {
+                    put(call.name)
+                    put(call.arguments)
+                }
+            case .other(let json):
+                key.append(5)
+                put(json)
+            }
+        }
+        return MessageCountCache.Key(bytes: key)
+    }
+}
