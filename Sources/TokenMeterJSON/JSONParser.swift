@@ -114,14 +114,10 @@ public struct JSONParser {
         guard depth <= JSONParser.maxDepth else { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
     }
 
-    /// Whether any of the eight bytes of `word` is a quote, a backslash or a control byte (below 0x20): exact per
-    /// word, by the bit tricks of `JSONValue.mayNeedEscape`.
+    /// Whether any of the eight bytes of `word` is a quote, a backslash or a control byte (below 0x20).
     @inline(__always)
     static func mayEndPlainRun(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101, tops: UInt64 = 0x8080_8080_8080_8080
-        @inline(__always) func hasZero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & tops }
-        let control = (word &- ones &* 0x20) & ~word & tops
-        return (control | hasZero(word ^ (ones &* 0x22)) | hasZero(word ^ (ones &* 0x5C))) != 0
+        (ByteWord.controls(word) | ByteWord.matches(0x22, in: word) | ByteWord.matches(0x5C, in: word)) != 0
     }
 
     private mutating func parseString() throws(JSONSyntaxError) -> String {

@@ -85,16 +85,11 @@ extension JSONValue {
     /// text is also a valid JavaScript literal (JSON inside an HTML report's script); everything else,
     /// `/` and other non-ASCII included, as its UTF-8 bytes.
     /// Whether any of the eight bytes of `word` may need escaping: below 0x20, `"`, `\\`, DEL, or 0xE2 (the lead
-    /// byte of U+2028 and U+2029, checked exactly by the caller). Exact per word, by the usual bit tricks: a byte
-    /// is zero where `(v - 0x01…) & ~v & 0x80…` has its top bit, and below `n` (n ≤ 0x80) where
-    /// `(v - n×0x01…) & ~v & 0x80…` has.
+    /// byte of U+2028 and U+2029, checked exactly by the caller).
     @inline(__always)
     static func mayNeedEscape(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101, tops: UInt64 = 0x8080_8080_8080_8080
-        @inline(__always) func hasZero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & tops }
-        let control = (word &- ones &* 0x20) & ~word & tops
-        return (control | hasZero(word ^ (ones &* 0x22)) | hasZero(word ^ (ones &* 0x5C)) | hasZero(word ^ (ones &* 0x7F))
-            | hasZero(word ^ (ones &* 0xE2))) != 0
+        (ByteWord.controls(word) | ByteWord.matches(0x22, in: word) | ByteWord.matches(0x5C, in: word)
+            | ByteWord.matches(0x7F, in: word) | ByteWord.matches(0xE2, in: word)) != 0
     }
 
     public static func writeString(_ string: String, to out: inout [UInt8]) {
