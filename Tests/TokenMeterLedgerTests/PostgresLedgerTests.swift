@@ -91,8 +91,9 @@ struct PostgresLedgerTests {
         try PostgresTestCluster.requirement.check()
         let url = try PostgresTestCluster.freshDatabase("close")
         defer { PostgresTestCluster.dropDatabase(url: url) }
-        let a = try await PostgresUsageStore.open(url: url, configuration: configuration())
-        let b = try await PostgresUsageStore.open(url: url, configuration: configuration())
+        // A long expiry: on a loaded machine a 1 s expiry lets `b` take `a` for dead, which is another test's subject.
+        let a = try await PostgresUsageStore.open(url: url, configuration: configuration(expiry: .seconds(30)))
+        let b = try await PostgresUsageStore.open(url: url, configuration: configuration(expiry: .seconds(30)))
         let c = try await Customer.add(a, name: "ann", budget: .unlimited)
         let onA = try await a.reserve(c.request("on-a", cost: usd("0.1")))
         let onB = try await b.reserve(c.request("on-b", cost: usd("0.1")))
