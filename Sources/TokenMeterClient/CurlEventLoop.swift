@@ -57,7 +57,7 @@ final class CurlEventLoop: Sendable {
 }
 
 /// libcurl's process-wide setup (OpenSSL and friends), done once before the first multi handle.
-private let curlGlobalInit: Void = {
+let curlGlobalInit: Void = {
     curl_global_init(tm_global_default())
 }()
 

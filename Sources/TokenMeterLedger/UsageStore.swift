@@ -87,7 +87,7 @@ public protocol UsageStore: Sendable {
 /// (``LedgerAdministration``), monthly reports (``UsageReporting``) and copies (``LedgerTransfer``), plus its health
 /// and its end.
 /// ``SQLiteUsageStore`` is the embedded implementation, ``PostgresUsageStore`` the one several gateways share.
-public protocol GatewayLedger: UsageStore, LedgerAdministration, UsageReporting, LedgerTransfer {
+public protocol GatewayLedger: UsageStore, LedgerAdministration, UsageReporting, LedgerTransfer, BudgetAlertLog {
     /// The schema version (the last applied migration); reading it shows the ledger answers.
     func schemaVersion() async throws -> String?
 

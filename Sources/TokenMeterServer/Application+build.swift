@@ -44,12 +44,14 @@ public func buildApplication(
     let client = try ChatClient(configuration: .init(maxIdleConnections: 1024, eventLoopThreads: configuration.upstreamThreads))
     let connections = ConnectionCloseSignals()
     let metrics = GatewayMetrics()
-    let settlement = Settlement(store: store, metrics: metrics)
+    let alerts = BudgetAlerts(store: store, settings: configuration.alerts, metrics: metrics, logger: logger)
+    let settlement = Settlement(store: store, metrics: metrics, alerts: alerts)
     let gateway = Gateway(configuration: configuration, store: store, catalog: catalog, client: client,
                           metrics: metrics, logger: logger, settlement: settlement,
                           concurrency: KeyConcurrencyLimiter(limit: configuration.maxConcurrentRequestsPerKey),
                           connections: connections,
-                          messageCounts: MessageCountCache(capacityBytes: configuration.promptCountCacheMiB << 20))
+                          messageCounts: MessageCountCache(capacityBytes: configuration.promptCountCacheMiB << 20),
+                          alerts: alerts)
 
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: RequestIDMiddleware())

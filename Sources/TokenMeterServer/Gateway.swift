@@ -32,6 +32,8 @@ struct Gateway: Sendable {
     let unreadableUsageUpstreams = NameSet()
     /// Counts of messages already seen (`prompt_count_cache_mib`): a re-sent history costs only its new messages.
     let messageCounts: MessageCountCache
+    /// Budget alerts: checked after settles and refusals, sent off the request path (docs/ALERTS.md).
+    let alerts: BudgetAlerts
 }
 
 /// A set of names shared by tasks: ``insert(_:)`` says whether a name is new.

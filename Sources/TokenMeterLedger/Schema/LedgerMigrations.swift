@@ -7,7 +7,7 @@ import GRDB
 /// (10^-12 USD, see `Money`); token counts are whole tokens. docs/LEDGER-SCHEMA.md describes every column.
 enum LedgerMigrations {
     /// Migration identifiers in order; the last one is the current schema version.
-    static let names = ["v1-core", "v2-monthly-rollup", "v3-daily-rollup", "v4-user-holds", "v5-estimates-overruns-drift"]
+    static let names = ["v1-core", "v2-monthly-rollup", "v3-daily-rollup", "v4-user-holds", "v5-estimates-overruns-drift", "v6-budget-alerts"]
 
     /// The migrator with every migration registered.
     static var migrator: DatabaseMigrator {
@@ -17,6 +17,7 @@ enum LedgerMigrations {
         m.registerMigration("v3-daily-rollup", migrate: v3DailyRollup)
         m.registerMigration("v4-user-holds", migrate: v4UserHolds)
         m.registerMigration("v5-estimates-overruns-drift", migrate: v5EstimatesOverrunsDrift)
+        m.registerMigration("v6-budget-alerts", migrate: v6BudgetAlerts)
         return m
     }
 
@@ -374,6 +375,30 @@ enum LedgerMigrations {
                     drift_local_prompt_tokens = drift_local_prompt_tokens + excluded.drift_local_prompt_tokens,
                     drift_local_completion_tokens = drift_local_completion_tokens + excluded.drift_local_completion_tokens;
             END;
+            """)
+    }
+
+    /// Budget alerts: one row per user, month, limit and threshold (the unique key is what makes each fire
+    /// once), with the webhook's delivery state.
+    private static func v6BudgetAlerts(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE budget_alerts (
+                id                 INTEGER PRIMARY KEY,
+                user_id            INTEGER NOT NULL REFERENCES users(id),
+                period             TEXT NOT NULL CHECK (period GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]'),
+                limit_kind         TEXT NOT NULL CHECK (limit_kind IN ('usd', 'tokens')),
+                threshold_percent  INTEGER NOT NULL CHECK (threshold_percent BETWEEN 1 AND 1000),
+                limit_value        INTEGER NOT NULL CHECK (limit_value >= 0),
+                spent              INTEGER NOT NULL CHECK (spent >= 0),
+                committed          INTEGER NOT NULL CHECK (committed >= 0),
+                reason             TEXT NOT NULL CHECK (reason IN ('spent', 'limit_reached')),
+                fired_at           INTEGER NOT NULL,
+                delivered_at       INTEGER,
+                attempts           INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                last_error         TEXT,
+                UNIQUE (user_id, period, limit_kind, threshold_percent)
+            ) STRICT;
+            CREATE INDEX budget_alerts_fired ON budget_alerts(fired_at);
             """)
     }
 }

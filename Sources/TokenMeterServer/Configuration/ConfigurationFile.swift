@@ -55,6 +55,23 @@ struct ConfigurationFile: Decodable {
         enum CodingKeys: String, CodingKey, CaseIterable { case heartbeat_seconds, instance_expiry_seconds, max_connections }
     }
 
+    struct Alerts: Decodable {
+        var thresholds_percent: [Int]?
+        var webhook_url: String?
+        var webhook_secret: String?
+        var webhook_secret_env: String?
+        var webhook_attempts: Int?
+        var webhook_first_retry_seconds: Double?
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case thresholds_percent, webhook_url, webhook_secret, webhook_secret_env, webhook_attempts, webhook_first_retry_seconds
+        }
+    }
+
+    struct Console: Decodable {
+        var session_hours: Double?
+        enum CodingKeys: String, CodingKey, CaseIterable { case session_hours }
+    }
+
     var listen: Listen?
     var database: String?
     var shared_ledger: SharedLedger?
@@ -77,12 +94,14 @@ struct ConfigurationFile: Decodable {
     var catalog: String?
     var upstreams: [UpstreamEntry]?
     var routes: [Route]?
+    var alerts: Alerts?
+    var console: Console?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, database, shared_ledger, admin_key, admin_key_env, body_limit_bytes, checkpoint_interval_ms, shutdown_grace_seconds,
              max_tokens_ceiling, ledger_busy_timeout_ms, max_concurrent_requests_per_key, early_upstream_start,
              upstream_threads, header_timeout_seconds, idle_timeout_seconds, max_connections, prompt_count_cache_mib, holds, billing,
-             catalog, upstreams, routes
+             catalog, upstreams, routes, alerts, console
     }
 
     /// The keys of every mapping in the file.
@@ -93,6 +112,8 @@ struct ConfigurationFile: Decodable {
         "billing": ConfigurationKeys(Billing.CodingKeys.self),
         "upstreams": ConfigurationKeys(UpstreamEntry.CodingKeys.self, nested: ["timeouts": ConfigurationKeys(Timeouts.CodingKeys.self)]),
         "routes": ConfigurationKeys(Route.CodingKeys.self),
+        "alerts": ConfigurationKeys(Alerts.CodingKeys.self),
+        "console": ConfigurationKeys(Console.CodingKeys.self),
     ])
 
     /// Parses `text` (the file named `origin`), refuses unknown keys with their line, and decodes it.

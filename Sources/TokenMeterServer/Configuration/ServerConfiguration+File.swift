@@ -15,7 +15,8 @@ extension ServerConfiguration {
     /// `TOKENMETER_BODY_LIMIT_BYTES`, `TOKENMETER_CHECKPOINT_INTERVAL_MS`, `TOKENMETER_SHUTDOWN_GRACE_SECONDS`,
     /// `TOKENMETER_LEDGER_BUSY_TIMEOUT_MS`, `TOKENMETER_MAX_CONCURRENT_REQUESTS_PER_KEY`,
     /// `TOKENMETER_EARLY_UPSTREAM_START`, `TOKENMETER_UPSTREAM_THREADS`, `TOKENMETER_HEADER_TIMEOUT_SECONDS`,
-    /// `TOKENMETER_IDLE_TIMEOUT_SECONDS`, `TOKENMETER_MAX_CONNECTIONS`, `TOKENMETER_PROMPT_COUNT_CACHE_MIB`.
+    /// `TOKENMETER_IDLE_TIMEOUT_SECONDS`, `TOKENMETER_MAX_CONNECTIONS`, `TOKENMETER_PROMPT_COUNT_CACHE_MIB`,
+    /// `TOKENMETER_ALERTS_WEBHOOK_URL`, `TOKENMETER_ALERTS_WEBHOOK_SECRET`.
     public static func load(file path: String?, environment: [String: String]) throws(ConfigurationError) -> ServerConfiguration {
         var config = zeroConfig(environment: environment)
         if let path {
@@ -68,6 +69,19 @@ extension ServerConfiguration {
         }
         if let p = file.billing?.unreported_hidden_output_percent { unreportedHiddenOutputPercent = p }
         if let c = file.catalog { catalogPath = c }
+        if let a = file.alerts {
+            if let t = a.thresholds_percent { alerts.thresholdsPercent = t }
+            if let u = a.webhook_url { alerts.webhookURL = u }
+            if let s = a.webhook_secret { alerts.webhookSecret = s }
+            if let name = a.webhook_secret_env { alerts.webhookSecret = environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? alerts.webhookSecret }
+            if let n = a.webhook_attempts { alerts.webhookAttempts = n }
+            if let s = a.webhook_first_retry_seconds {
+                alerts.firstRetry = try Self.timeout(seconds: s, key: "alerts.webhook_first_retry_seconds", origin: origin)
+            }
+        }
+        if let h = file.console?.session_hours {
+            consoleSession = try Self.timeout(seconds: h * 3600, key: "console.session_hours", origin: origin)
+        }
         if let entries = file.upstreams {
             guard !entries.isEmpty else { throw ConfigurationError("\(origin): 'upstreams' is empty") }
             upstreams = try entries.map { entry throws(ConfigurationError) in
@@ -139,6 +153,8 @@ extension ServerConfiguration {
         if let d = try timeout("TOKENMETER_LEDGER_HEARTBEAT_SECONDS") { sharedLedger.heartbeatInterval = d }
         if let d = try timeout("TOKENMETER_LEDGER_INSTANCE_EXPIRY_SECONDS") { sharedLedger.instanceExpiry = d }
         if let k = value("TOKENMETER_ADMIN_KEY") { adminKey = k }
+        if let u = value("TOKENMETER_ALERTS_WEBHOOK_URL") { alerts.webhookURL = u }
+        if let s = value("TOKENMETER_ALERTS_WEBHOOK_SECRET") { alerts.webhookSecret = s }
         if let b = try int("TOKENMETER_BODY_LIMIT_BYTES") { bodyLimitBytes = b }
         if let ms = try int("TOKENMETER_CHECKPOINT_INTERVAL_MS") { checkpointInterval = .milliseconds(ms) }
         if let s = try int("TOKENMETER_SHUTDOWN_GRACE_SECONDS") { shutdownGrace = .seconds(s) }
@@ -199,6 +215,7 @@ extension ServerConfiguration {
         if let n = holds.maximumSlice, n < 1 { throw ConfigurationError("\(origin): holds.max_slice_tokens must be at least 1") }
         guard ledgerBusyTimeout >= .zero else { throw ConfigurationError("\(origin): the ledger busy timeout must not be negative") }
         guard !upstreams.isEmpty else { throw ConfigurationError("\(origin): no upstream configured") }
+        try alerts.validate(origin: origin)
         if let adminKey, adminKey.count < 16 { throw ConfigurationError("\(origin): the admin key must be at least 16 characters") }
     }
 }

@@ -22,6 +22,10 @@ public struct ServerConfiguration: Sendable {
     public var bodyLimitBytes: Int = 4 * 1024 * 1024
     /// Most time between two ledger checkpoint writes of a stream (and between background flushes).
     public var checkpointInterval: Duration = .seconds(1)
+    /// Budget alerts: thresholds and the webhook (docs/ALERTS.md).
+    public var alerts = AlertSettings()
+    /// How long a console sign-in lasts. Default 8 hours.
+    public var consoleSession: Duration = .seconds(8 * 3600)
     /// The key for `/admin/` routes (`Authorization: Bearer <adminKey>`); nil disables them.
     public var adminKey: String?
     /// A catalog file merged over the bundled one (models, encodings, prices); see docs/CATALOG.md.
@@ -100,6 +104,44 @@ public struct ServerConfiguration: Sendable {
             return upstreams.first { $0.name == route.upstream }
         }
         return upstreams.first
+    }
+}
+
+/// Budget alerts (docs/ALERTS.md): each threshold of each monthly limit fires once per user and month, as a log
+/// line, a metric and, with a webhook URL, a signed JSON POST retried with backoff.
+public struct AlertSettings: Sendable {
+    /// Percentages of each monthly limit. Default 80 and 100; an empty list turns alerts off.
+    public var thresholdsPercent = [80, 100]
+    /// Where alerts are POSTed; nil: log line and metric only.
+    public var webhookURL: String?
+    /// The HMAC-SHA256 key of the `X-TokenMeter-Signature` header; required with a webhook URL.
+    public var webhookSecret: String?
+    /// Attempts per alert before giving up (the first included). Default 8.
+    public var webhookAttempts = 8
+    /// The wait before the first retry; each later one doubles it (capped at 5 minutes). Default 1 s.
+    public var firstRetry: Duration = .seconds(1)
+
+    public init() {}
+
+    func validate(origin: String) throws(ConfigurationError) {
+        for t in thresholdsPercent where !(1...1000).contains(t) {
+            throw ConfigurationError("\(origin): alerts.thresholds_percent holds \(t); each must be 1–1000")
+        }
+        guard Set(thresholdsPercent).count == thresholdsPercent.count else {
+            throw ConfigurationError("\(origin): alerts.thresholds_percent lists a threshold twice")
+        }
+        guard (1...100).contains(webhookAttempts) else {
+            throw ConfigurationError("\(origin): alerts.webhook_attempts must be 1–100")
+        }
+        if let url = webhookURL {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ConfigurationError("\(origin): alerts.webhook_url must be an http:// or https:// URL, got '\(url)'")
+            }
+            guard let secret = webhookSecret, secret.utf8.count >= 16 else {
+                throw ConfigurationError("\(origin): alerts.webhook_url needs alerts.webhook_secret (at least 16 characters), "
+                    + "the key that signs each call (or TOKENMETER_ALERTS_WEBHOOK_SECRET)")
+            }
+        }
     }
 }
 

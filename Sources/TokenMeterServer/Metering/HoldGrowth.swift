@@ -31,10 +31,13 @@ final class HoldGrowth: Sendable {
     private let policy: HoldPolicy
     private let metrics: GatewayMetrics
     private let logger: Logger
+    private let alerts: BudgetAlerts?
     private let state: Mutex<State>
 
     /// Growth for `admitted`'s stream, starting from what its reservation holds.
-    init(store: any GatewayLedger, admitted: AdmittedRequest, policy: HoldPolicy, metrics: GatewayMetrics, logger: Logger) {
+    init(store: any GatewayLedger, admitted: AdmittedRequest, policy: HoldPolicy, metrics: GatewayMetrics, logger: Logger,
+         alerts: BudgetAlerts? = nil) {
+        self.alerts = alerts
         self.store = store
         self.admitted = admitted
         self.policy = policy
@@ -73,6 +76,8 @@ final class HoldGrowth: Sendable {
         let policy = policy
         let before = state.withLock { $0.granted }
         let outcome: Int
+        let exhausted = Mutex(Set<BudgetLimitKind>())
+        defer { alerts?.limitReached(userID: admitted.key.user.id, exhausted.withLock { $0 }) }
         do {
             (_, outcome) = try await store.extend(admitted.reservation) { status, held in
                 // The ledger's hold is the truth; this stream is its only writer, so it matches `before`.
@@ -80,7 +85,10 @@ final class HoldGrowth: Sendable {
                 let free = admitted.preflight.additionalCompletion(beyond: granted, status: status)
                 let more = policy.slice(free: free, wanted: admitted.outputCeiling - granted, needed: needed - granted,
                                         streams: Int(status.liveReservations))
-                guard more > 0 else { return (held, granted) }
+                guard more > 0 else {
+                    exhausted.withLock { $0 = admitted.preflight.exhaustedForOutput(status: status) }
+                    return (held, granted)
+                }
                 return (admitted.preflight.hold(completionTokens: granted + more), granted + more)
             }
         } catch {

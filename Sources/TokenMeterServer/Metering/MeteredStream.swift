@@ -104,7 +104,7 @@ struct MeteredStream {
         defer { checkpoints.finish() }
         let growth = admitted.holdGrows
             ? HoldGrowth(store: gateway.store, admitted: admitted, policy: gateway.configuration.holds,
-                         metrics: gateway.metrics, logger: logger)
+                         metrics: gateway.metrics, logger: logger, alerts: gateway.alerts)
             : nil
         var next = first
         while let event = next {

@@ -118,4 +118,23 @@ struct Preflight: Sendable {
         }
         return allowance
     }
+
+    /// The monthly limits with nothing left for this request at admission: the money left does not pay for the
+    /// prompt and one output token, or the tokens left do not cover them (budget alerts, docs/ALERTS.md).
+    func exhaustedAtAdmission(status: BudgetStatus) -> Set<BudgetLimitKind> {
+        var limits: Set<BudgetLimitKind> = []
+        if let money = status.remainingCost, (affordableCompletion(within: money) ?? 0) == 0 { limits.insert(.usd) }
+        if let tokens = status.remainingTokens, tokens <= Int64(promptTokens) { limits.insert(.tokens) }
+        return limits
+    }
+
+    /// The monthly limits with nothing left for one more output token of a live stream, from a status that
+    /// counts the stream's own hold.
+    func exhaustedForOutput(status: BudgetStatus) -> Set<BudgetLimitKind> {
+        var limits: Set<BudgetLimitKind> = []
+        let rate = rates(forPromptTokens: promptTokens).output.picoUSD
+        if let money = status.remainingCost, rate > 0, money.picoUSD < rate { limits.insert(.usd) }
+        if let tokens = status.remainingTokens, tokens == 0 { limits.insert(.tokens) }
+        return limits
+    }
 }

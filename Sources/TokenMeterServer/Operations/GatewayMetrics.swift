@@ -1,5 +1,6 @@
 import CoreMetrics
 import Prometheus
+import Synchronization
 import TokenMeterLedger
 
 /// The gateway's Prometheus metrics, through swift-metrics with an app-owned factory (no global
@@ -15,6 +16,8 @@ import TokenMeterLedger
 /// - `tokenmeter_hold_extensions_total{outcome}`: a stream's hold grew (`granted`), found nothing free
 ///   (`refused`), or the ledger failed (`failed`).
 /// - `tokenmeter_hold_waits_total`: deltas that waited for their stream's hold to grow.
+/// - `tokenmeter_budget_alerts_total{limit, threshold}`: budget alerts fired (docs/ALERTS.md).
+/// - `tokenmeter_alert_webhook_calls_total{outcome}`: webhook attempts: `delivered`, `failed` (retried), `gave_up`.
 struct GatewayMetrics: Sendable {
     /// The registry `/metrics` renders.
     let registry: PrometheusCollectorRegistry
@@ -26,6 +29,12 @@ struct GatewayMetrics: Sendable {
     private let budgetCuts: CoreMetrics.Counter
     private let ttft: CoreMetrics.Timer
     private let holdWaits: CoreMetrics.Counter
+    /// Streams between reservation and settlement, readable (the console shows it); the meter above exports it.
+    private let live = LiveCount()
+
+    private final class LiveCount: Sendable {
+        let value = Atomic<Int>(0)
+    }
 
     /// Metrics in a fresh registry.
     init() {
@@ -65,7 +74,26 @@ struct GatewayMetrics: Sendable {
     }
 
     /// A reservation was taken.
-    func streamStarted() { activeStreams.increment() }
+    func streamStarted() {
+        activeStreams.increment()
+        live.value.add(1, ordering: .relaxed)
+    }
+
+    /// Requests between reservation and settlement on this instance.
+    var liveStreams: Int { live.value.load(ordering: .relaxed) }
+
+    /// A budget alert fired.
+    func alertFired(_ alert: BudgetAlertEvent) {
+        CoreMetrics.Counter(label: "tokenmeter_budget_alerts_total",
+                            dimensions: [("limit", alert.limit.rawValue), ("threshold", "\(alert.thresholdPercent)")],
+                            factory: factory).increment()
+    }
+
+    /// A webhook attempt ended: `delivered`, `failed` (to be retried) or `gave_up`.
+    func alertWebhookCall(_ outcome: String) {
+        CoreMetrics.Counter(label: "tokenmeter_alert_webhook_calls_total", dimensions: [("outcome", outcome)],
+                            factory: factory).increment()
+    }
 
     /// The upstream's first event arrived `duration` after the request started.
     func firstEvent(after duration: Duration) { ttft.recordNanoseconds(duration.nanoseconds) }
@@ -73,6 +101,7 @@ struct GatewayMetrics: Sendable {
     /// A request was settled with `usage` and `status`.
     func settled(_ usage: MeteredUsage, status: UsageStatus) {
         activeStreams.decrement()
+        live.value.subtract(1, ordering: .relaxed)
         CoreMetrics.Counter(label: "tokenmeter_requests_total", dimensions: [("status", status.rawValue)], factory: factory).increment()
         let prompt = usage.billedBy == .provider ? usage.provider?.promptTokens ?? 0 : usage.promptTokens
         let completion = usage.billedBy == .provider ? usage.provider?.completionTokens ?? 0 : usage.completionTokens

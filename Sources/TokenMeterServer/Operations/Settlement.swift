@@ -35,11 +35,13 @@ final class Settlement: Sendable {
 
     private let store: any GatewayLedger
     private let metrics: GatewayMetrics
+    private let alerts: BudgetAlerts?
     private let state = Mutex(State())
 
-    init(store: any GatewayLedger, metrics: GatewayMetrics) {
+    init(store: any GatewayLedger, metrics: GatewayMetrics, alerts: BudgetAlerts? = nil) {
         self.store = store
         self.metrics = metrics
+        self.alerts = alerts
     }
 
     /// Writes the one usage record of `admitted` and updates the metrics. Never throws, and returns within
@@ -123,7 +125,10 @@ final class Settlement: Sendable {
 
     private func write(_ entry: Entry) async throws {
         let outcome = try await store.settle(entry.admitted.reservation, usage: entry.usage, status: entry.status)
-        if !outcome.wasAlreadySettled { metrics.settled(entry.usage, status: entry.status) }
+        if !outcome.wasAlreadySettled {
+            metrics.settled(entry.usage, status: entry.status)
+            alerts?.spendChanged(userID: entry.admitted.key.user.id, budget: entry.admitted.budget.budget)
+        }
         entry.logger.info("settled", metadata: [
             "status": "\(entry.status.rawValue)", "model": "\(entry.admitted.requestedModel)",
             "prompt_tokens": "\(entry.usage.promptTokens)", "completion_tokens": "\(entry.usage.completionTokens)",

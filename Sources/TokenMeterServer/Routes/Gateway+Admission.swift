@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import TokenMeterCatalog
 import TokenMeterClient
@@ -117,12 +118,17 @@ extension Gateway {
         let budget: BudgetStatus
         let hints = budgetHints
         let policy = configuration.holds
+        let exhausted = Mutex(Set<BudgetLimitKind>())
         do {
             (reservation, (plan, budget)) = try await store.reserve(ReservationRequest(
                 requestID: requestID, userID: key.user.id, apiKeyID: key.apiKeyID, model: intake.model,
                 upstream: upstream.name, estimate: UsageEstimate(cost: .zero, tokens: 0))
             ) { status in
-                let free = try preflight.budgetAllowance(status: status)
+                let free: Int
+                do { free = try preflight.budgetAllowance(status: status) } catch {
+                    exhausted.withLock { $0 = preflight.exhaustedAtAdmission(status: status) }
+                    throw error
+                }
                 let cap = Self.outputCap(allowance: free, asked: cappedAsk, model: model, promptTokens: promptTokens)
                 let plan: OutputPlan
                 if hiddenOutput {
@@ -140,6 +146,7 @@ extension Gateway {
             }
         } catch {
             stream?.cancel()
+            alerts.limitReached(userID: key.user.id, exhausted.withLock { $0 })
             if let error = error as? GatewayError { throw error }
             throw Self.ledgerFailure(error)
         }

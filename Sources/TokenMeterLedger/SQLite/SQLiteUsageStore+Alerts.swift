@@ -1,0 +1,61 @@
+import Foundation
+import GRDB
+
+extension SQLiteUsageStore: BudgetAlertLog {
+    public func recordBudgetAlert(_ event: BudgetAlertEvent) async throws -> BudgetAlert? {
+        let now = configuration.now().ledgerMilliseconds
+        return try await write { db in
+            try db.execute(sql: """
+                INSERT INTO budget_alerts (user_id, period, limit_kind, threshold_percent, limit_value, spent, committed,
+                                           reason, fired_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (user_id, period, limit_kind, threshold_percent) DO NOTHING
+                """, arguments: [event.userID, event.period.description, event.limit.rawValue, event.thresholdPercent,
+                                 event.limitValue, event.spent, event.committed, event.reason.rawValue, now])
+            guard db.changesCount == 1 else { return nil }
+            return try Self.alerts(db, where: "a.id = ?", [db.lastInsertedRowID], limit: 1).first
+        }
+    }
+
+    public func recordAlertDelivery(alertID: Int64, attempts: Int, deliveredAt: Date?, error: String?) async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE budget_alerts SET attempts = ?, delivered_at = ?, last_error = ? WHERE id = ?",
+                           arguments: [attempts, deliveredAt?.ledgerMilliseconds, error, alertID])
+        }
+    }
+
+    public func budgetAlerts(userID: Int64?, limit: Int) async throws -> [BudgetAlert] {
+        try await read { db in
+            if let userID { return try Self.alerts(db, where: "a.user_id = ?", [userID], limit: limit) }
+            return try Self.alerts(db, where: "1", [], limit: limit)
+        }
+    }
+
+    public func recentRecords(userID: Int64, limit: Int) async throws -> [UsageRecord] {
+        try await read { db in
+            try UsageRecordRow.fetchAll(db, sql: "SELECT * FROM usage_records WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+                                        arguments: [userID, limit]).map(\.record)
+        }
+    }
+
+    private static func alerts(_ db: Database, where condition: String, _ arguments: [Int64], limit: Int) throws -> [BudgetAlert] {
+        try Row.fetchAll(db, sql: """
+            SELECT a.*, u.name AS user_name FROM budget_alerts a JOIN users u ON u.id = a.user_id
+            WHERE \(condition) ORDER BY a.id DESC LIMIT ?
+            """, arguments: StatementArguments(arguments + [Int64(limit)])).map { row in
+            guard let period = BillingPeriod(parsing: row["period"]),
+                  let kind = BudgetLimitKind(rawValue: row["limit_kind"]),
+                  let reason = BudgetAlertReason(rawValue: row["reason"]) else {
+                throw LedgerError.storage("budget_alerts row \(row["id"] as Int64) does not decode")
+            }
+            return BudgetAlert(
+                id: row["id"], userName: row["user_name"],
+                event: BudgetAlertEvent(userID: row["user_id"], period: period, limit: kind,
+                                        thresholdPercent: row["threshold_percent"], limitValue: row["limit_value"],
+                                        spent: row["spent"], committed: row["committed"], reason: reason),
+                firedAt: Date(ledgerMilliseconds: row["fired_at"]),
+                deliveredAt: (row["delivered_at"] as Int64?).map(Date.init(ledgerMilliseconds:)),
+                attempts: row["attempts"], lastError: row["last_error"])
+        }
+    }
+}
