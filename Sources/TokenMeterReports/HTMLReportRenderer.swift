@@ -26,6 +26,21 @@ public enum HTMLReportRenderer {
             <main>
 
             """
+        html += body(report, title: title) + "\n"
+        html += """
+            </main>
+            </body>
+            </html>
+
+            """
+        return html
+    }
+
+    /// The report's content (heading, cards, charts, tables, footer) without the document around it: the
+    /// console shows it inside its own page, with ``styleSheet``.
+    public static func body(_ report: MonthlyReport, title: String? = nil) -> String {
+        let title = title ?? "TokenMeter usage report \(report.period)" + (report.userFilter.map { " for \($0)" } ?? "")
+        var html = ""
         html += header(report, title: title)
         html += cards(report)
         html += panel("Daily cost by user (UTC days)", DailyCostChart.html(report))
@@ -44,13 +59,18 @@ public enum HTMLReportRenderer {
             <footer>Generated \(ReportText.timestamp(report.generatedAt)) by TokenMeter. Amounts are exact USD \
             from the usage ledger; months and days are UTC; only settled requests are counted. Budgets are the \
             limits in force when the report was made.</footer>
-            </main>
-            </body>
-            </html>
-
             """
         return html
     }
+
+    /// The style sheet the report's markup needs.
+    public static var styleSheet: String { ReportStyle.css }
+
+    /// The daily cost chart (bars stacked by user) alone.
+    public static func dailyCostChart(_ report: MonthlyReport) -> String { DailyCostChart.html(report) }
+
+    /// The cost-by-model chart alone.
+    public static func modelCostChart(_ report: MonthlyReport) -> String { ModelCostChart.html(report) }
 
     private static func header(_ report: MonthlyReport, title: String) -> String {
         let coverage = report.coverage

@@ -1,9 +1,9 @@
 /// Escaping for text placed in HTML (and the inline SVG in it), which the tests also parse as XML.
-enum HTMLText {
+public enum HTMLText {
     /// `text` safe in element content and in double- or single-quoted attribute values: `& < > " '`
     /// become character references, and characters XML 1.0 forbids (most C0 controls, U+FFFE, U+FFFF)
     /// become U+FFFD, so a model name cannot open a tag, end an attribute or break the document.
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             switch scalar {

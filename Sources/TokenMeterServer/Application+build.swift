@@ -13,6 +13,7 @@ import TokenMeterLedger
 ///
 /// - `POST /v1/chat/completions`, `GET /v1/models`, `GET /v1/usage?month=YYYY-MM` (caller's key)
 /// - `/admin/...` (admin key from the configuration)
+/// - `/console` (the operator's web console, signed in with the admin key; docs/CONSOLE.md)
 /// - `GET /healthz`, `GET /metrics`
 ///
 /// The returned application also runs a background service that flushes ledger checkpoints every
@@ -61,6 +62,8 @@ public func buildApplication(
         .addRoutes(gateway.accountRoutes())
     router.group("admin").add(middleware: AdminKeyMiddleware(adminKey: configuration.adminKey))
         .addRoutes(gateway.adminRoutes())
+    router.addRoutes(gateway.consoleRoutes(
+        sessions: configuration.adminKey.map { ConsoleSessions(adminKey: $0, lifetime: configuration.consoleSession) }))
 
     let headTimeout = configuration.requestHeadTimeout
     let http1 = HTTP1Channel.Configuration(
