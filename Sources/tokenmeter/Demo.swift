@@ -80,12 +80,15 @@ struct Demo: AsyncParsableCommand {
         configuration.catalogPath = catalogPath
         // Ctrl-C should end the demo at once, not wait out the production grace for running streams.
         configuration.shutdownGrace = .seconds(1)
+        // A fresh admin key per demo turns the console on; it dies with the temporary ledger.
+        let adminKey = "tm_admin_" + (0..<24).map { _ in String("abcdefghijkmnpqrstuvwxyz23456789".randomElement()!) }.joined()
+        configuration.adminKey = adminKey
         // The label is on every log line, so the log, too, says the upstream is simulated.
         var logger = Logger(label: "tokenmeter demo, simulated upstream")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
 
         let guide = DemoGuide(gatewayURL: "", upstreamURL: upstream.openAIBaseURL, directory: directory,
-                              ledgerPath: ledgerPath, key: key, executable: CommandLine.arguments[0])
+                              ledgerPath: ledgerPath, key: key, adminKey: adminKey, executable: CommandLine.arguments[0])
         let app = try await buildApplication(configuration, logger: logger) { port in
             var guide = guide
             guide.gatewayURL = "http://127.0.0.1:\(port)/v1"

@@ -14,6 +14,8 @@ struct DemoGuide {
     var ledgerPath: String
     /// The demo user's API key.
     var key: String
+    /// The demo's admin key, which signs in to the console.
+    var adminKey: String
     /// How the user ran this binary (for the `report` command line).
     var executable: String
 
@@ -60,6 +62,13 @@ struct DemoGuide {
             """)
         lines.append("curl -s \(gatewayURL)/usage \(auth)   # the demo user's spend on simulated models")
         lines.append("\(shellQuoted(executable)) report --db \(shellQuoted(ledgerPath))   # monthly report from the temporary ledger (simulated requests)")
+        let root = gatewayURL.hasSuffix("/v1") ? String(gatewayURL.dropLast(3)) : gatewayURL
+        lines += tagged("""
+
+            5. The console, in a browser: \(root)/console, signed in with the admin key
+               \(adminKey)
+               (spend per day and model, the demo user's budget and keys, reports, alerts; all simulated usage).
+            """)
         lines += tagged("""
 
             This terminal logs each request as it is admitted and settled.

@@ -15,6 +15,7 @@ extension Console {
         H.page("Sign in", section: nil, session: nil, error: error, body: """
             <section class="panel sign-in"><h1>TokenMeter console</h1>
             <form method="post" action="/console/sign-in" id="sign-in-form">
+            <input type="text" name="username" value="admin" autocomplete="username" hidden=""/>
             <label for="admin-key">Admin key</label>
             <input type="password" id="admin-key" name="admin_key" autocomplete="current-password" required=""/>
             <p><button id="sign-in" type="submit">Sign in</button></p></form>
@@ -93,6 +94,11 @@ extension Console {
         let path = "/console/users/\(Self.path(user.name))"
 
         var body = "<h1>\(H.e(user.name)) <span class=\"badge status-\(user.status.rawValue)\">\(user.status.rawValue)</span></h1>"
+        if let newKey {
+            // First on the page: the only time anyone sees the key.
+            body += H.panel("New API key", "<p>Shown this once: copy it and give it to \(H.e(user.name)) now. The ledger keeps "
+                + "only its hash.</p><code id=\"new-key\" class=\"secret\">\(H.e(newKey))</code>", id: "new-key-panel")
+        }
         body += "<section class=\"cards\">"
         body += H.card("Spent this month", status.settledCost.description, live: "spent", id: "user-spent")
         body += H.card("Held by live requests", status.heldCost.description, live: "held", id: "user-held")
@@ -111,10 +117,6 @@ extension Console {
         body += H.panel("Spend per day (UTC)", HTMLReportRenderer.dailyCostChart(report))
 
         var keyPanel = ""
-        if let newKey {
-            keyPanel += "<p>New key, shown this once: give it to \(H.e(user.name)) now.</p><code id=\"new-key\" class=\"secret\">"
-                + "\(H.e(newKey))</code>"
-        }
         keyPanel += H.table(id: "keys", heads: ["Key", "Created", "Last used", "Status", ""], rows: keys.map { key in
             let state = key.revokedAt.map { "<span class=\"revoked\">revoked \(H.e(H.time($0)))</span>" } ?? "active"
             let action = key.revokedAt == nil

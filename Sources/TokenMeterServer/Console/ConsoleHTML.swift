@@ -40,6 +40,7 @@ enum ConsoleHTML {
             <meta charset="utf-8"/>
             <meta name="viewport" content="width=device-width, initial-scale=1"/>
             <title>\(e(title)) · TokenMeter console</title>
+            <link rel="icon" href="data:,"/>
             <link rel="stylesheet" href="/console/static/console.css"/>
             <script src="/console/static/console.js" defer=""></script>
             </head>

@@ -12,6 +12,8 @@ import TokenMeterReports
 extension Gateway {
     func consoleRoutes(sessions: ConsoleSessions?) -> RouteCollection<GatewayRequestContext> {
         let routes = RouteCollection(context: GatewayRequestContext.self)
+        routes.get("console/static/console.css") { _, _ in Self.asset(ConsoleAssets.css, type: "text/css; charset=utf-8") }
+        routes.get("console/static/console.js") { _, _ in Self.asset(ConsoleAssets.script, type: "text/javascript; charset=utf-8") }
         guard let sessions else {
             let off: @Sendable (Request, GatewayRequestContext) async throws -> Response = { _, _ in
                 Self.html(ConsoleHTML.page("Console off", section: nil, session: nil, body: """
@@ -24,8 +26,6 @@ extension Gateway {
             return routes
         }
         let console = Console(gateway: self, sessions: sessions)
-        routes.get("console/static/console.css") { _, _ in Self.asset(ConsoleAssets.css, type: "text/css; charset=utf-8") }
-        routes.get("console/static/console.js") { _, _ in Self.asset(ConsoleAssets.script, type: "text/javascript; charset=utf-8") }
         routes.get("console") { request, _ in
             guard let session = console.session(request) else { return Self.html(console.signInPage(), status: .ok) }
             return try await console.show(request, session) { try await console.overview($0) }
