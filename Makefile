@@ -3,9 +3,10 @@ SWIFT    ?= swift
 PREFIX   ?= /usr/local
 CONFIG   ?= release
 APT_PKGS := libpcre2-dev libcurl4-openssl-dev libsqlite3-dev curl
-# Only the tests need these: Chromium renders the HTML report in the browser test; the PostgreSQL ledger tests
-# run against a private PostgreSQL cluster that scripts/run-tests.sh starts (scripts/pg-cluster.sh).
-TEST_APT_PKGS := chromium postgresql
+# Only the tests need these: Chromium renders the HTML report, and with its driver (Selenium) runs the console's
+# browser test; the PostgreSQL ledger tests run against a private PostgreSQL cluster that scripts/run-tests.sh
+# starts (scripts/pg-cluster.sh).
+TEST_APT_PKGS := chromium chromium-driver postgresql
 BIN       = .build/$(CONFIG)/tokenmeter
 
 .PHONY: deps test-deps build release test run demo install bench bench-server soak clean
@@ -22,9 +23,9 @@ define apt_install
 endef
 
 ## deps: install the Debian -dev packages the build links against (only those missing).
-## test-deps: also what the tests need: Debian's chromium (the HTML report's browser test), Debian's postgresql
-## (the PostgreSQL ledger tests' private cluster) and the official openai and anthropic Python SDKs, which the
-## server's end-to-end tests drive.
+## test-deps: also what the tests need: Debian's chromium and chromium-driver (the HTML report's and the console's
+## browser tests), Debian's postgresql (the PostgreSQL ledger tests' private cluster), the official openai and
+## anthropic Python SDKs, which the server's end-to-end tests drive, and Selenium, which drives the browser.
 deps:
 	$(call apt_install,$(APT_PKGS))
 
@@ -42,6 +43,8 @@ test-deps: deps
 	  echo "make test-deps: could not install the openai SDK; its end-to-end test will fail under make test"
 	@python3 -c 'import anthropic' 2>/dev/null || python3 -m pip install --quiet anthropic || \
 	  echo "make test-deps: could not install the anthropic SDK; its end-to-end test will fail under make test"
+	@python3 -c 'import selenium' 2>/dev/null || python3 -m pip install --quiet selenium || \
+	  echo "make test-deps: could not install selenium; the console's browser test will fail under make test"
 
 ## test: every test target (Swift Testing), after setup, with a private PostgreSQL cluster started for the run
 ## and stopped after it. TOKENMETER_REQUIRE_ALL=1 turns a missing Chromium, PostgreSQL, openai SDK or root (for

@@ -118,6 +118,6 @@ struct MigrationTests {
     func names() throws {
         #expect(LedgerMigrations.migrator.migrations == LedgerMigrations.names)
         #expect(LedgerMigrations.names == ["v1-core", "v2-monthly-rollup", "v3-daily-rollup", "v4-user-holds",
-                                           "v5-estimates-overruns-drift"])
+                                           "v5-estimates-overruns-drift", "v6-budget-alerts"])
     }
 }

@@ -11,7 +11,7 @@ struct SchemaTests {
     func connectionSettings() async throws {
         let dir = try TemporaryDirectory()
         let store = try SQLiteUsageStore(path: dir.path("l.sqlite"))
-        #expect(try await store.schemaVersion() == "v5-estimates-overruns-drift")
+        #expect(try await store.schemaVersion() == "v6-budget-alerts")
         let pragmas = try await store.pool.write { db in
             try (String.fetchOne(db, sql: "PRAGMA journal_mode"), Int.fetchOne(db, sql: "PRAGMA foreign_keys"),
                  Int.fetchOne(db, sql: "PRAGMA synchronous"), Int.fetchOne(db, sql: "PRAGMA busy_timeout"))

@@ -31,7 +31,7 @@ struct DailyRollupMigrationTests {
         configuration.role = .administration
         configuration.now = { utc(2028, 4, 1) }
         let store = try SQLiteUsageStore(path: path, configuration: configuration)
-        #expect(try await store.schemaVersion() == "v5-estimates-overruns-drift")
+        #expect(try await store.schemaVersion() == "v6-budget-alerts")
         try assertDailyRollupMatchesRecords(path: path)
         let february = try await store.monthlyReport(for: february2028, userName: nil)
         #expect(february.totals.requests == 2)
