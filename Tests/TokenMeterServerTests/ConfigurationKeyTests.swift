@@ -58,8 +58,8 @@ struct ConfigurationKeyTests {
               tls: true
             """)
         #expect(message == "\(path):3: unknown configuration key 'tls' in listen; the keys allowed here are host, port")
-        let (_, topLevel) = try loadError("alerts:\n  email: ops@example.com\n")
-        #expect(topLevel?.contains(":1: unknown configuration key 'alerts'; the keys allowed here are listen, database,") == true,
+        let (_, topLevel) = try loadError("notifications:\n  email: ops@example.com\n")
+        #expect(topLevel?.contains(":1: unknown configuration key 'notifications'; the keys allowed here are listen, database,") == true,
                 "\(topLevel ?? "loaded")")
     }
 

@@ -51,6 +51,46 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("alerts: thresholds, a webhook needs a secret, the environment overrides; console.session_hours")
+    func alertsAndConsole() throws {
+        func load(_ yaml: String, _ env: [String: String] = [:]) throws -> ServerConfiguration {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("tm-config-\(UUID().uuidString).yaml").path
+            try ("upstreams: [{name: local, provider: ollama, base_url: \"http://127.0.0.1:11434\"}]\n" + yaml)
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            return try ServerConfiguration.load(file: path, environment: env)
+        }
+        let defaults = try load("")
+        #expect(defaults.alerts.thresholdsPercent == [80, 100] && defaults.alerts.webhookURL == nil)
+        #expect(defaults.consoleSession == .seconds(8 * 3600))
+        let c = try load("""
+            console: {session_hours: 0.5}
+            alerts:
+              thresholds_percent: [50, 90, 110]
+              webhook_url: https://hooks.example.com/x
+              webhook_secret_env: HOOK_SECRET
+              webhook_attempts: 3
+              webhook_first_retry_seconds: 0.25
+            """, ["HOOK_SECRET": "0123456789abcdefXYZ"])
+        #expect(c.alerts.thresholdsPercent == [50, 90, 110] && c.alerts.webhookAttempts == 3)
+        #expect(c.alerts.webhookSecret == "0123456789abcdefXYZ" && c.alerts.firstRetry == .milliseconds(250))
+        #expect(c.consoleSession == .seconds(1800))
+        let env = try load("", ["TOKENMETER_ALERTS_WEBHOOK_URL": "http://127.0.0.1:9/h", "TOKENMETER_ALERTS_WEBHOOK_SECRET": "s".padding(toLength: 16, withPad: "s", startingAt: 0)])
+        #expect(env.alerts.webhookURL == "http://127.0.0.1:9/h")
+        for (yaml, message) in [
+            ("alerts: {webhook_url: \"https://h.example/x\"}", "needs alerts.webhook_secret"),
+            ("alerts: {webhook_url: \"https://h.example/x\", webhook_secret: short}", "needs alerts.webhook_secret"),
+            ("alerts: {webhook_url: \"ftp://h.example/x\", webhook_secret: \"0123456789abcdef\"}", "http:// or https://"),
+            ("alerts: {thresholds_percent: [0]}", "1–1000"),
+            ("alerts: {thresholds_percent: [80, 80]}", "twice"),
+            ("alerts: {webhook_attempts: 0}", "webhook_attempts"),
+            ("alerts: {webhok_url: x}", "webhok_url"),
+        ] {
+            #expect(throws: ConfigurationError.self, "\(yaml)") { try load(yaml) }
+            do { _ = try load(yaml) } catch { #expect("\(error)".contains(message), "\(error)") }
+        }
+    }
+
     @Test("responses: native or translate per upstream; native by default for api.openai.com only; native needs provider openai")
     func responsesRoute() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tm-config-\(UUID().uuidString).yaml").path

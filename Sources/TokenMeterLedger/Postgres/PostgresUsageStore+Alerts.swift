@@ -13,12 +13,12 @@ extension PostgresUsageStore: BudgetAlertLog {
                 ON CONFLICT (user_id, period, limit_kind, threshold_percent) DO NOTHING RETURNING id
                 """, logger: self.logger)
             guard let id = try await rows.decode(Int64.self).first(where: { _ in true }) else { return nil }
-            return try await self.alerts(c, where: "a.id = $1", id, limit: 1).first
+            return try await self.alerts(c, sql: "WHERE a.id = $1", id, limit: 1).first
         }
     }
 
     public func recordAlertDelivery(alertID: Int64, attempts: Int, deliveredAt: Date?, error: String?) async throws {
-        try await write { c in
+        _ = try await write { c in
             try await c.query("""
                 UPDATE budget_alerts SET attempts = \(attempts), delivered_at = \(deliveredAt?.ledgerMilliseconds),
                     last_error = \(error) WHERE id = \(alertID)
@@ -28,8 +28,8 @@ extension PostgresUsageStore: BudgetAlertLog {
 
     public func budgetAlerts(userID: Int64?, limit: Int) async throws -> [BudgetAlert] {
         try await read { c in
-            if let userID { return try await self.alerts(c, where: "a.user_id = $1", userID, limit: limit) }
-            return try await self.alerts(c, where: "$1 = $1", 0, limit: limit)
+            if let userID { return try await self.alerts(c, sql: "WHERE a.user_id = $1", userID, limit: limit) }
+            return try await self.alerts(c, sql: "WHERE $1 = $1", 0, limit: limit)
         }
     }
 
@@ -45,13 +45,15 @@ extension PostgresUsageStore: BudgetAlertLog {
         }
     }
 
-    private func alerts(_ c: PostgresConnection, where condition: String, _ argument: Int64, limit: Int) async throws -> [BudgetAlert] {
-        let rows = try await c.query(PostgresQuery(unsafeSQL: """
+    /// The alerts `filter` selects (`WHERE …` on `a` with `$1`, a constant of this file), newest first.
+    private func alerts(_ c: PostgresConnection, sql filter: StaticString, _ argument: Int64, limit: Int) async throws -> [BudgetAlert] {
+        let select = """
             SELECT a.id, u.name, a.user_id, a.period, a.limit_kind, a.threshold_percent, a.limit_value, a.spent,
                    a.committed, a.reason, a.fired_at, a.delivered_at, a.attempts, a.last_error
             FROM budget_alerts a JOIN users u ON u.id = a.user_id
-            WHERE \(condition) ORDER BY a.id DESC LIMIT $2
-            """, binds: Self.bindings(argument, Int64(limit))), logger: logger)
+            """
+        let rows = try await c.query(PostgresQuery(unsafeSQL: select + " " + filter.description + " ORDER BY a.id DESC LIMIT $2",
+                                                   binds: Self.bindings(argument, Int64(limit))), logger: logger)
         var alerts: [BudgetAlert] = []
         for try await row in rows {
             let r = row.makeRandomAccess()

@@ -13,7 +13,7 @@ extension SQLiteUsageStore: BudgetAlertLog {
                 """, arguments: [event.userID, event.period.description, event.limit.rawValue, event.thresholdPercent,
                                  event.limitValue, event.spent, event.committed, event.reason.rawValue, now])
             guard db.changesCount == 1 else { return nil }
-            return try Self.alerts(db, where: "a.id = ?", [db.lastInsertedRowID], limit: 1).first
+            return try Self.alerts(db, sql: "WHERE a.id = ?", [db.lastInsertedRowID], limit: 1).first
         }
     }
 
@@ -26,8 +26,8 @@ extension SQLiteUsageStore: BudgetAlertLog {
 
     public func budgetAlerts(userID: Int64?, limit: Int) async throws -> [BudgetAlert] {
         try await read { db in
-            if let userID { return try Self.alerts(db, where: "a.user_id = ?", [userID], limit: limit) }
-            return try Self.alerts(db, where: "1", [], limit: limit)
+            if let userID { return try Self.alerts(db, sql: "WHERE a.user_id = ?", [userID], limit: limit) }
+            return try Self.alerts(db, sql: "", [], limit: limit)
         }
     }
 
@@ -38,11 +38,11 @@ extension SQLiteUsageStore: BudgetAlertLog {
         }
     }
 
-    private static func alerts(_ db: Database, where condition: String, _ arguments: [Int64], limit: Int) throws -> [BudgetAlert] {
-        try Row.fetchAll(db, sql: """
-            SELECT a.*, u.name AS user_name FROM budget_alerts a JOIN users u ON u.id = a.user_id
-            WHERE \(condition) ORDER BY a.id DESC LIMIT ?
-            """, arguments: StatementArguments(arguments + [Int64(limit)])).map { row in
+    /// The alerts `filter` selects (`WHERE …` on `a`, a constant of this file), newest first.
+    private static func alerts(_ db: Database, sql filter: StaticString, _ arguments: [Int64], limit: Int) throws -> [BudgetAlert] {
+        let select = "SELECT a.*, u.name AS user_name FROM budget_alerts a JOIN users u ON u.id = a.user_id "
+        return try Row.fetchAll(db, sql: select + filter.description + " ORDER BY a.id DESC LIMIT ?",
+                                arguments: StatementArguments(arguments + [Int64(limit)])).map { row in
             guard let period = BillingPeriod(parsing: row["period"]),
                   let kind = BudgetLimitKind(rawValue: row["limit_kind"]),
                   let reason = BudgetAlertReason(rawValue: row["reason"]) else {
