@@ -7,7 +7,7 @@ The only address typed is BASE_URL/console; everything after is clicks and form 
 sign in with the admin key, open Users, open USER, read this month's spend (it must equal EXPECTED_SPENT, the
 exact amount the caller's streamed requests settled), revoke the key KEY_TO_REVOKE by its row and check over
 HTTP that it now gets 401, edit the budget and see it saved, issue a key and check over HTTP that it works,
-open Reports (and fetch its CSV download with the session's cookie) and Alerts, look at the user's page at a
+open Reports (and fetch its CSV download with the session's cookie) and Alerts, look at every page at a
 phone's width (no sideways scrolling of the page), and sign out. Every page gets a screenshot in
 SCREENSHOT_DIR, and the browser's console must stay free of warnings and errors throughout (the one expected
 message is the 401 of a deliberately wrong admin key).
@@ -162,14 +162,19 @@ def main() -> int:
         click("#nav-alerts")
         page("alerts")
 
+        # At a phone's width no page scrolls sideways (wide charts and tables scroll inside their panels).
         driver.set_window_size(390, 844)
-        click("#nav-users")
-        click(f'tr[data-user="{user}"] a.user-link')
-        overflow = driver.execute_script(
-            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
-        seen["phone_overflow_px"] = overflow
-        check(overflow <= 1, f"at a phone's width the page scrolls sideways by {overflow} px")
-        page("user-phone")
+        seen["phone_overflow_px"] = {}
+        for name, selector in (("overview", "#nav-overview"), ("users", "#nav-users"),
+                               ("user", f'tr[data-user="{user}"] a.user-link'), ("reports", "#nav-reports"),
+                               ("alerts", "#nav-alerts")):
+            click(selector)
+            overflow = driver.execute_script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+            seen["phone_overflow_px"][name] = overflow
+            check(overflow <= 1, f"at a phone's width the {name} page scrolls sideways by {overflow} px")
+            if name == "user":
+                page("user-phone")
         driver.set_window_size(1280, 1000)
 
         click("#sign-out")

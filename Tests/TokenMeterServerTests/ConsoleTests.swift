@@ -136,6 +136,23 @@ extension ServerTests {
             #expect(user.contains("\(r.promptTokens) / \(r.promptTokens)"), "local and provider prompt counts")
             #expect(user.contains(#"data-key-prefix=""#))
             #expect(try consoleRequest(base + "/console/users/nobody", cookie: cookie).status == 404)
+            // Disable from the users page: the key is refused until the user is enabled again.
+            let token = try #require(try consoleRequest(base + "/console/users", cookie: cookie).csrfToken)
+            let disabled = try consoleRequest(base + "/console/users/ann/disable", method: "POST", cookie: cookie,
+                                              form: [("csrf", token), ("back", "users")], origin: base)
+            #expect(disabled.status == 303 && disabled.headers["location"] == "/console/users?done=disabled")
+            #expect(try curl(base + "/v1/models", method: "GET", key: key).status == 401)
+            #expect(try consoleRequest(base + "/console/users?done=disabled", cookie: cookie).body.contains("User disabled"))
+            _ = try consoleRequest(base + "/console/users/ann/enable", method: "POST", cookie: cookie, form: [("csrf", token)], origin: base)
+            #expect(try curl(base + "/v1/models", method: "GET", key: key).status == 200)
+            // Add a user from the form; a bad budget value is a 400 page naming it, and adds nobody.
+            let added = try consoleRequest(base + "/console/users", method: "POST", cookie: cookie,
+                                           form: [("csrf", token), ("name", "bea"), ("monthly_usd", "2.50")], origin: base)
+            #expect(added.status == 303 && added.headers["location"] == "/console/users/bea?done=added")
+            let bad = try consoleRequest(base + "/console/users", method: "POST", cookie: cookie,
+                                         form: [("csrf", token), ("name", "cy"), ("monthly_usd", "1,5")], origin: base)
+            #expect(bad.status == 400 && bad.body.contains("1,5"))
+            #expect(try consoleRequest(base + "/console/users/cy", cookie: cookie).status == 404)
 
             let live = try consoleRequest(base + "/console/live.json?user=ann", cookie: cookie)
             #expect(live.status == 200 && live.body.contains(#""spent":"\#(spent)""#) && live.body.contains(#""live_streams":"0""#))
