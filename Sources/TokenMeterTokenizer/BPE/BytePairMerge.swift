@@ -7,8 +7,9 @@
 /// one `UInt64` holding `rank << 32 | start`, so the minimum of the packed values is the lowest rank
 /// and, among equal ranks, the leftmost pair: exactly tiktoken's choice, found with one compare per
 /// part. Long pieces (a 100 KB run of one letter is a single piece) would make that scan quadratic,
-/// so above `longPiece` bytes a heap over the same (rank, start) keys with a linked list of parts does
-/// the same merges in O(n log n).
+/// so above `longPiece` bytes ``BacktrackingMerge`` finds the same tokens in about linear time. The heap
+/// merge (O(n log n), the same merges as the scan) stays as the fallback for a vocabulary without a
+/// ``MergeTree`` and as the tests' second reference.
 enum BytePairMerge {
     static let longPiece = 256
     static let noRank = UInt64(UInt32.max)
@@ -17,7 +18,10 @@ enum BytePairMerge {
     @inline(__always)
     static func merge(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable,
                       _ emit: (UInt32) -> Void) {
-        if n > longPiece { return mergeLong(piece, n, table) { s, e in emit(table.rank(piece + s, e - s)) } }
+        if n > longPiece {
+            if let tree = table.mergeTree, BacktrackingMerge.encode(piece, n, table, tree, { rank, _ in emit(rank) }) { return }
+            return mergeLong(piece, n, table) { s, e in emit(table.rank(piece + s, e - s)) }
+        }
         withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n + 1) { parts in
             let length = mergeShort(piece, n, table, parts)
             for j in 0..<(length - 1) {
@@ -33,6 +37,7 @@ enum BytePairMerge {
     static func count(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable) -> Int {
         if n > longPiece {
             var c = 0
+            if let tree = table.mergeTree, BacktrackingMerge.encode(piece, n, table, tree, { _, _ in c += 1 }) { return c }
             mergeLong(piece, n, table) { _, _ in c += 1 }
             return c
         }
@@ -52,6 +57,8 @@ enum BytePairMerge {
             if n == 1 || table.rank(piece, n) != .max { out[at] = offset + Int32(n); return at + 1 }
             if n > longPiece {
                 var k = at
+                if let tree = table.mergeTree,
+                   BacktrackingMerge.encode(piece, n, table, tree, { _, e in out[k] = offset + Int32(e); k += 1 }) { return k }
                 mergeLong(piece, n, table) { _, e in out[k] = offset + Int32(e); k += 1 }
                 return k
             }
@@ -98,7 +105,14 @@ enum BytePairMerge {
         return length
     }
 
-    /// The long-piece algorithm on any piece, so tests can compare it with the scan.
+    /// The backtracking encoder on any piece (n ≥ 2), so tests can compare it with the scan and the heap.
+    static func mergeBacktrackingForTesting(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable,
+                                            _ emit: (UInt32) -> Void) -> Bool {
+        guard let tree = table.mergeTree else { return false }
+        return BacktrackingMerge.encode(piece, n, table, tree) { rank, _ in emit(rank) }
+    }
+
+    /// The heap algorithm on any piece, so tests can compare it with the scan.
     static func mergeLongForTesting(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable,
                                     _ emit: (UInt32) -> Void) {
         mergeLong(piece, n, table) { s, e in emit(table.rank(piece + s, e - s)) }

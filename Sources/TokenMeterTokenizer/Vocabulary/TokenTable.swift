@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -33,6 +35,8 @@ final class TokenTable: @unchecked Sendable {
     /// the first round of every BPE looks up each adjacent byte pair, and this makes it one load.
     /// Written once in init, read-only afterwards, freed in deinit.
     let pairRanks: UnsafeMutablePointer<UInt32>
+    /// ``MergeTree`` of this table once a long piece needed it (`.some(nil)`: it cannot be built).
+    let mergeTreeSlot = Mutex<MergeTree??>(nil)
 
     /// Wraps a serialized table. `release` frees the memory when the table goes away.
     init(serialized: UnsafeRawBufferPointer, release: @escaping @Sendable () -> Void) throws(TokenTableFormatError) {
