@@ -3,6 +3,8 @@
 //   tokenizer-bench throughput FILE   encode / count / regex-only MB/s per encoding, best of 5 runs
 //   tokenizer-bench incremental FILE [TOKENS] [--no-verify] [--encoding E]
 //                                     IncrementalCounter over ~1-token deltas vs one batch count
+//   tokenizer-bench pathological DIR  count of each *.txt in DIR (one long piece each): the first call in
+//                                     the process, then the best of 5
 import Foundation
 @_spi(Benchmark) import TokenMeterTokenizer
 
@@ -107,6 +109,25 @@ func incremental(_ path: String, tokens: Int, verify: Bool = true, encoding: Enc
                  encoding.rawValue, ids.count, deltas.count, text.count, batch * 1e3, streamed * 1e3, streamed / batch, mismatches))
 }
 
+/// Texts that are one huge pre-tokenizer piece (1 MB of one letter, of spaces): the BPE of a single piece.
+/// The first call builds the vocabulary's merge tree (once per process), so it is reported apart.
+func pathological(_ directory: String) throws {
+    let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".txt") }.sorted()
+    for name in [EncodingName.cl100k_base, .o200k_base] {
+        let enc = try Encoding.named(name)
+        for file in files {
+            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/" + file)))
+            bytes.withUnsafeBufferPointer { b in
+                var count = 0
+                let first = bestSeconds(1) { count = enc.count(utf8: b) }
+                let best = bestSeconds(5) { count = enc.count(utf8: b) }
+                print(String(format: "tokenmeter %@ %@ bytes=%d tokens=%d first %.1f ms  best %.1f ms",
+                             name.rawValue, file, bytes.count, count, first * 1e3, best * 1e3))
+            }
+        }
+    }
+}
+
 let args = CommandLine.arguments
 guard args.count >= 3 else {
     FileHandle.standardError.write(Data("usage: tokenizer-bench throughput|incremental FILE\n".utf8))
@@ -114,6 +135,7 @@ guard args.count >= 3 else {
 }
 switch args[1] {
 case "throughput": try throughput(args[2])
+case "pathological": try pathological(args[2])
 case "incremental":
     let encoding = args.firstIndex(of: "--encoding").flatMap { EncodingName(rawValue: args[$0 + 1]) } ?? .o200k_base
     try incremental(args[2], tokens: args.count > 3 ? Int(args[3]) ?? 20_000 : 20_000, verify: !args.contains("--no-verify"),

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TokenMeterTestSupport
 @testable import TokenMeterTokenizer
@@ -52,6 +53,34 @@ import TokenMeterTestSupport
                 #expect(scan == heap, "\(piece.count) bytes")
             }
             #expect(backtracked == heap, "\(piece.count) bytes: \(String(decoding: piece.prefix(40), as: UTF8.self))…")
+        }
+    }
+
+    /// The merge tree's cache file reads back as the tree it was written from; one that does not fit is refused.
+    @Test func mergeTreeCacheFileRoundTrips() throws {
+        let enc = try Encoding.named(.cl100k_base)
+        let tree = try #require(MergeTree(enc.table))
+        let bytes = tree.serialized()
+        let back = try #require(MergeTree(serialized: bytes, tokenCount: enc.table.tokenCount))
+        #expect(back.serialized() == bytes)
+        #expect(back.left == tree.left && back.right == tree.right && back.lengths == tree.lengths)
+        #expect(MergeTree(serialized: Array(bytes.dropLast()), tokenCount: enc.table.tokenCount) == nil)
+        #expect(MergeTree(serialized: bytes, tokenCount: enc.table.tokenCount + 1) == nil)
+        var wrongVersion = bytes
+        wrongVersion[8] &+= 1
+        #expect(MergeTree(serialized: wrongVersion, tokenCount: enc.table.tokenCount) == nil)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tm-tree-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let derived = try #require(MergeTree.load(enc.table, cacheDirectory: directory))
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+        #expect(files.count == 1 && files[0].hasSuffix(".tmtree"))
+        let cached = try #require(MergeTree.load(enc.table, cacheDirectory: directory))
+        #expect(cached.serialized() == derived.serialized())
+        // For every token, the split halves rank below it and spell it.
+        for t in 0..<enc.table.tokenCount where tree.left[t] != UInt32(t) {
+            let l = Int(tree.left[t]), r = Int(tree.right[t])
+            #expect(l < t && r < t)
+            #expect(Array(enc.table.bytes(ofRank: l)!) + Array(enc.table.bytes(ofRank: r)!) == Array(enc.table.bytes(ofRank: t)!))
         }
     }
 

@@ -72,9 +72,12 @@ enum BytePairMerge {
 
     /// Runs the merges in `parts` (capacity n + 1); returns how many entries remain, the last being
     /// the end sentinel. Entry j is `rank(part j + part j+1) << 32 | start of part j`.
+    /// `merged(start, middle, end)` sees each merge as it is made (the merge tree records a token's last one;
+    /// the other callers pass nothing, and the inlined empty closure costs nothing).
     @inline(__always)
-    private static func mergeShort(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable,
-                                   _ parts: UnsafeMutableBufferPointer<UInt64>) -> Int {
+    static func mergeShort(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable,
+                           _ parts: UnsafeMutableBufferPointer<UInt64>,
+                           merged: (Int, Int, Int) -> Void = { _, _, _ in }) -> Int {
         let pairs = table.pairRanks
         for j in 0..<(n - 1) {
             parts[j] = UInt64(pairs[Int(piece[j]) << 8 | Int(piece[j + 1])]) << 32 | UInt64(j)
@@ -96,6 +99,7 @@ enum BytePairMerge {
             for j in 1..<(length - 2) where parts[j] < best { best = parts[j]; bestIndex = j }
             if best >> 32 == noRank { break }
             let i = bestIndex
+            merged(start(i), start(i + 1), start(i + 2))
             // Merge part i with part i+1: drop entry i+1, then re-rank the pairs around i.
             for j in (i + 1)..<(length - 1) { parts[j] = parts[j + 1] }
             length -= 1

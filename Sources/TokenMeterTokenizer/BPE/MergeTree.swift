@@ -23,6 +23,18 @@ final class MergeTree: Sendable {
     let lengthStart: [UInt32]
     let lengths: [UInt8]
 
+    private init(left: [UInt32], right: [UInt32], reachableBits: [UInt64], pairKeys: [UInt64], pairValues: [UInt32],
+                 lengthStart: [UInt32], lengths: [UInt8]) {
+        self.left = left
+        self.right = right
+        self.reachableBits = reachableBits
+        self.pairKeys = pairKeys
+        self.pairValues = pairValues
+        self.pairMask = pairKeys.count - 1
+        self.lengthStart = lengthStart
+        self.lengths = lengths
+    }
+
     /// Derives the tree of `table`; nil when a token is longer than 255 bytes (no bundled vocabulary has one;
     /// the caller then keeps the heap merge).
     init?(_ table: TokenTable) {
@@ -138,32 +150,104 @@ final class MergeTree: Sendable {
     /// The last merge BPE makes on `bytes[0..<n]` (2 ≤ n ≤ 255) when they end as one token: the ranks of the
     /// two parts it joins; nil when they do not end as one token.
     private static func lastMerge(_ piece: UnsafePointer<UInt8>, _ n: Int, _ table: TokenTable) -> (UInt32, UInt32)? {
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: n + 1) { starts in
-            for i in 0...n { starts[i] = i }
-            var parts = n
-            var last: (Int, Int, Int) = (0, 0, 0)
-            while parts > 1 {
-                var best = UInt32.max, at = -1
-                for j in 0..<(parts - 1) {
-                    let r = table.rank(piece + starts[j], starts[j + 2] - starts[j])
-                    if r < best { best = r; at = j }
-                }
-                guard at >= 0 else { return nil }
-                last = (starts[at], starts[at + 1], starts[at + 2])
-                for j in (at + 1)..<parts { starts[j] = starts[j + 1] }
-                parts -= 1
-            }
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n + 1) { parts in
+            var last = (0, 0, 0)
+            let remaining = BytePairMerge.mergeShort(piece, n, table, parts) { last = ($0, $1, $2) }
+            guard remaining == 2 else { return nil }  // one part and the end sentinel
             return (table.rank(piece + last.0, last.1 - last.0), table.rank(piece + last.1, last.2 - last.1))
         }
     }
 }
 
+// MARK: - Cache file
+
+/// Deriving a tree takes about 50-100 ms (one merge per token, 2 × 10⁵ tokens, bound by random table probes), so
+/// it is stored beside the token-table cache (``VocabularyCache``) and read back in a few milliseconds: a
+/// process that meets its first long piece pays the read, not the derivation. The file is named by the
+/// vocabulary's SHA-256 (the tree depends on nothing else) and checked for its magic, version and sizes; a
+/// file that does not fit is ignored and written again.
+extension MergeTree {
+    static let magic = Array("TMTREE\0\0".utf8)
+    static let formatVersion: UInt32 = 1
+    static let headerSize = 64
+
+    /// The tree of `table`: from the cache file when there is a good one, else derived (and cached).
+    static func load(_ table: TokenTable, cacheDirectory: String? = VocabularyCache.directory()) -> MergeTree? {
+        let hash = VocabularyFile.hex(table.header.source.sha256)
+        let path = cacheDirectory.map { "\($0)/mergetree-\(hash.prefix(32)).tmtree" }
+        if let path, case .success(let bytes) = FileSystem.read(path), let tree = MergeTree(serialized: bytes, tokenCount: table.tokenCount) {
+            return tree
+        }
+        guard let tree = MergeTree(table) else { return nil }
+        if let path, let directory = cacheDirectory, FileSystem.makeDirectories(directory) {
+            _ = FileSystem.writeAtomically(tree.serialized(), to: path)
+        }
+        return tree
+    }
+
+    func serialized() -> [UInt8] {
+        var out = Self.magic
+        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) } }
+        func append<T: FixedWidthInteger>(_ values: [T]) { for v in values { append(v) } }
+        append(Self.formatVersion)
+        append(UInt32(left.count))
+        append(UInt32(pairKeys.count))
+        append(UInt32(lengths.count))
+        out.append(contentsOf: repeatElement(0, count: Self.headerSize - out.count))
+        append(left)
+        append(right)
+        append(reachableBits)
+        append(pairKeys)
+        append(pairValues)
+        append(lengthStart)
+        out.append(contentsOf: lengths)
+        return out
+    }
+
+    /// A tree read from `bytes`, or nil when they are not a tree of a `tokenCount`-token vocabulary.
+    convenience init?(serialized bytes: [UInt8], tokenCount: Int) {
+        guard bytes.count >= Self.headerSize, Array(bytes[0..<8]) == Self.magic else { return nil }
+        var offset = 8
+        func read<T: FixedWidthInteger>(_: T.Type) -> T {
+            let v = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
+            offset += MemoryLayout<T>.size
+            return T(littleEndian: v)
+        }
+        // One copy per section (the file is little-endian, as every platform Swift runs on here).
+        func read<T: FixedWidthInteger>(_: T.Type, count: Int) -> [T] {
+            let start = offset
+            offset += count * MemoryLayout<T>.size
+            return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                bytes.withUnsafeBytes { raw in
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                        from: UnsafeRawBufferPointer(rebasing: raw[start..<(start + count * MemoryLayout<T>.size)]))
+                }
+                initialized = count
+            }
+        }
+        guard read(UInt32.self) == Self.formatVersion else { return nil }
+        let count = Int(read(UInt32.self)), capacity = Int(read(UInt32.self)), lengthCount = Int(read(UInt32.self))
+        let words = (count + 63) / 64
+        guard count == tokenCount, capacity > 0, capacity & (capacity - 1) == 0,
+              bytes.count == Self.headerSize + 8 * count + 8 * words + 12 * capacity + 4 * 65537 + lengthCount else { return nil }
+        offset = Self.headerSize
+        let left = read(UInt32.self, count: count), right = read(UInt32.self, count: count)
+        let reachable = read(UInt64.self, count: words)
+        let keys = read(UInt64.self, count: capacity), values = read(UInt32.self, count: capacity)
+        let starts = read(UInt32.self, count: 65537)
+        guard Int(starts[65536]) == lengthCount, left.allSatisfy({ Int($0) < count }), right.allSatisfy({ Int($0) < count }),
+              values.allSatisfy({ Int($0) < count }) else { return nil }
+        self.init(left: left, right: right, reachableBits: reachable, pairKeys: keys, pairValues: values,
+                  lengthStart: starts, lengths: Array(bytes[offset...]))
+    }
+}
+
 extension TokenTable {
-    /// The merge tree of this vocabulary, derived on first use (one short merge per token) and kept.
+    /// The merge tree of this vocabulary, read from its cache file or derived on first use, and kept.
     var mergeTree: MergeTree? {
         mergeTreeSlot.withLock { slot in
             if let built = slot { return built }
-            let tree = MergeTree(self)
+            let tree = MergeTree.load(self)
             slot = .some(tree)
             return tree
         }
