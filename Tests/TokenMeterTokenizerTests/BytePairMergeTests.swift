@@ -92,3 +92,38 @@ import TokenMeterTestSupport
         #expect(enc.count(text) == ids.count)
     }
 }
+
+@Suite struct PieceCacheTests {
+    /// Long texts go through the piece cache: ids and counts must be those of merging every piece afresh, with
+    /// many repeats, more distinct pieces than the cache has slots (collisions replace entries), and pieces
+    /// that are equal in hash slot and length but not in bytes.
+    @Test(arguments: [EncodingName.cl100k_base, .o200k_base])
+    func cachedEqualsUncached(encoding: EncodingName) throws {
+        let enc = try Encoding.named(encoding)
+        var rng = SeededGenerator(seed: 11)
+        let syllables = ["ka", "το", "ни", "日本", "語", "ข้", "าว", "ß", "é", "qu", "x", "zz", "数据", "ción", "😀", "ــ"]
+        var words: [String] = []
+        for _ in 0..<12_000 {
+            words.append((0..<Int.random(in: 1...6, using: &rng)).map { _ in syllables.randomElement(using: &rng)! }.joined())
+        }
+        var text = ""
+        for _ in 0..<60_000 {
+            // Zipf-like: a few words very often, the rest rarely.
+            let i = min(words.count - 1, Int(Double(words.count) * pow(Double.random(in: 0..<1, using: &rng), 4)))
+            text += words[i] + (Bool.random(using: &rng) ? " " : ", ")
+        }
+        var bytes = Array(text.utf8)
+        let cached = bytes.withUnsafeBufferPointer { enc.encode(utf8: $0) }
+        var plain: [Int] = []
+        bytes.withUnsafeBufferPointer { b in enc.forEachPieceToken(b.baseAddress!, b.count) { plain.append(Int($0)) } }
+        #expect(bytes.count > 100_000)
+        #expect(cached == plain)
+        #expect(bytes.withUnsafeBufferPointer { enc.count(utf8: $0) } == plain.count)
+        bytes.removeLast(bytes.count - 4_000)  // below the cache's threshold: the plain path
+        while bytes.last.map({ $0 & 0xC0 == 0x80 }) == true { bytes.removeLast() }
+        if let last = bytes.last, last >= 0xC0 { bytes.removeLast() }
+        var shortPlain: [Int] = []
+        bytes.withUnsafeBufferPointer { b in enc.forEachPieceToken(b.baseAddress!, b.count) { shortPlain.append(Int($0)) } }
+        #expect(bytes.withUnsafeBufferPointer { enc.encode(utf8: $0) } == shortPlain)
+    }
+}

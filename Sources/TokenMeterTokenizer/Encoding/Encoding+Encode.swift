@@ -11,7 +11,27 @@ extension Encoding {
         var ids: [Int] = []
         ids.reserveCapacity(bytes.count / 3)
         guard let base = bytes.baseAddress else { return ids }
-        forEachPieceToken(base, bytes.count) { ids.append(Int($0)) }
+        guard bytes.count >= PieceCache.minimumText, bytes.count < Int(UInt32.max) else {
+            forEachPieceToken(base, bytes.count) { ids.append(Int($0)) }
+            return ids
+        }
+        let cache = PieceCache(text: base)
+        var splitter = PieceSplitter(self)
+        splitter.forEachPiece(base, bytes.count) { start, end in
+            let n = end - start
+            let p = base + start
+            if n == 1 { ids.append(Int(byteRanks[Int(p.pointee)])); return }
+            let h = TokenHash.hash(p, n)
+            let whole = table.rank(p, n, hash: h)
+            if whole != .max { ids.append(Int(whole)); return }
+            if let (tokens, first) = cache.lookup(hash: h, start: start, length: n), first + tokens <= ids.count {
+                for i in first..<(first + tokens) { ids.append(ids[i]) }
+                return
+            }
+            let first = ids.count
+            BytePairMerge.merge(p, n, table) { ids.append(Int($0)) }
+            cache.store(hash: h, start: start, length: n, tokens: ids.count - first, firstID: first)
+        }
         return ids
     }
 
@@ -26,7 +46,22 @@ extension Encoding {
         guard let base = bytes.baseAddress else { return 0 }
         var splitter = PieceSplitter(self)
         var total = 0
-        splitter.forEachPiece(base, bytes.count) { start, end in total += pieceCount(base + start, end - start) }
+        guard bytes.count >= PieceCache.minimumText, bytes.count < Int(UInt32.max) else {
+            splitter.forEachPiece(base, bytes.count) { start, end in total += pieceCount(base + start, end - start) }
+            return total
+        }
+        let cache = PieceCache(text: base)
+        splitter.forEachPiece(base, bytes.count) { start, end in
+            let n = end - start
+            let p = base + start
+            if n == 1 { total += 1; return }
+            let h = TokenHash.hash(p, n)
+            if table.rank(p, n, hash: h) != .max { total += 1; return }
+            if let (tokens, _) = cache.lookup(hash: h, start: start, length: n) { total += tokens; return }
+            let tokens = BytePairMerge.count(p, n, table)
+            cache.store(hash: h, start: start, length: n, tokens: tokens)
+            total += tokens
+        }
         return total
     }
 

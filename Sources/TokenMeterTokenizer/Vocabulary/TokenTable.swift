@@ -63,7 +63,12 @@ final class TokenTable: @unchecked Sendable {
     /// The rank of the token whose bytes are `bytes[0..<count]`, or `UInt32.max` if there is none.
     @inline(__always)
     func rank(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> UInt32 {
-        let h = TokenHash.hash(bytes, count)
+        rank(bytes, count, hash: TokenHash.hash(bytes, count))
+    }
+
+    /// ``rank(_:_:)`` with the bytes' ``TokenHash`` already computed (a caller that keys its own table by it).
+    @inline(__always)
+    func rank(_ bytes: UnsafePointer<UInt8>, _ count: Int, hash h: UInt64) -> UInt32 {
         let tag = h & 0xFFFF_FFFF_0000_0000
         var i = Int(truncatingIfNeeded: h) & slotMask
         while true {
