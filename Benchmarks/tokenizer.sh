@@ -61,6 +61,78 @@ for e in ["cl100k_base", "o200k_base"]:
     print(f"{e}: tiktoken encode {mb/dt:.1f} MB/s | quicktok encode {mb/dq:.1f} MB/s (single thread, best of 3)")
 PY
 
+echo "== per part and long pieces: tokenmeter count vs quicktok and tiktoken encode (same files, same run)"
+# Each corpus part repeated to 1 MB (prose, multilingual, code), the multilingual part with every letter
+# replaced by another of its script (seeded), so no piece repeats and no tokenizer's cache helps, and texts
+# that are a single 1 MB piece: one letter, spaces, "ab" repeated.
+mkdir -p "$WORK/files"
+python3 - "$CORPUS" "$WORK/files" <<'PY'
+import random, sys, unicodedata
+d, out = sys.argv[1:3]
+read = lambda n: open(f"{d}/{n}", encoding="utf-8", newline="").read()
+def mb(t): return t * (1_000_000 // len(t.encode()) + 1)
+parts = {"prose": read("prose_en.txt"), "multilingual": read("multilingual.txt"),
+         "code": read("code_swift.txt") + read("code_misc.txt")}
+for name, t in parts.items():
+    open(f"{out}/{name}.txt", "w", newline="").write(mb(t))
+rng = random.Random(3)
+def script(c):
+    return unicodedata.name(c, "").split(" ")[0]
+def swap(c):
+    if not c.isalpha():
+        return c
+    if ord(c) < 0x80:
+        return rng.choice("abcdefghijklmnopqrstuvwxyz")
+    for _ in range(5):
+        o = chr(max(0x80, ord(c) + rng.randint(-8, 8)))
+        if o.isalpha() and script(o) == script(c):
+            return o
+    return c
+open(f"{out}/multilingual-unique.txt", "w", newline="").write("".join(swap(c) for c in mb(parts["multilingual"])))
+for name, t in {"long-letter": "a", "long-spaces": " ", "long-ab": "ab"}.items():
+    open(f"{out}/{name}.txt", "w", newline="").write(t * (1_000_000 // len(t)))
+PY
+$BENCH files "$WORK/files" > "$WORK/files.out"
+python3 - "$WORK/files" "$WORK/files.out" <<'PY'
+import os, re, sys, threading, time
+sys.path.insert(0, "../shared/tools")
+import tiktoken_ref, quicktok
+d, ours = sys.argv[1:3]
+tm = {}
+for line in open(ours):
+    m = re.match(r"tokenmeter (\S+) (\S+)\.txt bytes=(\d+) tokens=(\d+) first ([\d.]+) ms  best ([\d.]+) ms", line)
+    e, f, size, tokens, first, best = m.groups()
+    tm[(e, f)] = (int(size), int(tokens), float(first), float(best))
+def best_of(f, n):
+    r = None
+    for _ in range(n):
+        s = time.perf_counter(); out = f(); t = time.perf_counter() - s
+        r = t if r is None or t < r else r
+    return out, r
+rows = []
+def run():  # tiktoken recurses per merge: a large stack, and a crash is reported, not fatal
+    for e in ["cl100k_base", "o200k_base"]:
+        q, t = quicktok.get_encoding(e), tiktoken_ref.encoding(e)
+        for f in ["prose", "multilingual", "multilingual-unique", "code", "long-letter", "long-spaces", "long-ab"]:
+            text = open(f"{d}/{f}.txt", encoding="utf-8", newline="").read()
+            size, tokens, first, best = tm[(e, f)]
+            qids, qt = best_of(lambda: q.encode(text, disallowed_special=()), 5)
+            try:
+                tids, tt = best_of(lambda: t.encode_ordinary(text), 1 if f.startswith("long") else 3)
+                tk = f"{size / tt / 1e6:8.1f}" + ("" if len(tids) == tokens else " (differs)")
+            except BaseException as err:
+                tk = f"   fails ({type(err).__name__})"
+            same = "" if len(qids) == tokens else " (quicktok differs)"
+            rows.append(f"{e:12} {f:20} {size / best / 1e3:8.1f} {size / qt / 1e6:8.1f} {qt / (best / 1e3):6.2f}x {tk:>10}  "
+                        f"{best:7.1f} ms (first {first:.1f}) vs quicktok {qt * 1e3:.1f} ms{same}")
+threading.stack_size(1 << 29)
+th = threading.Thread(target=run)
+th.start()
+th.join()
+print(f"{'encoding':12} {'text':20} {'TM MB/s':>8} {'qt MB/s':>8} {'TM/qt':>7} {'tiktoken':>10}  TokenMeter count time")
+print("\n".join(rows))
+PY
+
 echo "== tokenmeter in-process throughput (single thread, best of 5)"
 $BENCH throughput "$WORK/mixed.txt"
 

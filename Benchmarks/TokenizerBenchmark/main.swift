@@ -3,8 +3,8 @@
 //   tokenizer-bench throughput FILE   encode / count / regex-only MB/s per encoding, best of 5 runs
 //   tokenizer-bench incremental FILE [TOKENS] [--no-verify] [--encoding E]
 //                                     IncrementalCounter over ~1-token deltas vs one batch count
-//   tokenizer-bench pathological DIR  count of each *.txt in DIR (one long piece each): the first call in
-//                                     the process, then the best of 5
+//   tokenizer-bench files DIR         count of each *.txt in DIR: the first call in the process (for a long
+//                                     piece it reads the merge tree), then the best of 5
 import Foundation
 @_spi(Benchmark) import TokenMeterTokenizer
 
@@ -109,9 +109,10 @@ func incremental(_ path: String, tokens: Int, verify: Bool = true, encoding: Enc
                  encoding.rawValue, ids.count, deltas.count, text.count, batch * 1e3, streamed * 1e3, streamed / batch, mismatches))
 }
 
-/// Texts that are one huge pre-tokenizer piece (1 MB of one letter, of spaces): the BPE of a single piece.
-/// The first call builds the vocabulary's merge tree (once per process), so it is reported apart.
-func pathological(_ directory: String) throws {
+/// `count` on each file of a directory: corpus parts, and texts that are one huge pre-tokenizer piece (1 MB of
+/// one letter, of spaces). The first call of a process reads the vocabulary's merge tree when a piece is long,
+/// so it is reported apart from the best of 5.
+func files(_ directory: String) throws {
     let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".txt") }.sorted()
     for name in [EncodingName.cl100k_base, .o200k_base] {
         let enc = try Encoding.named(name)
@@ -135,7 +136,7 @@ guard args.count >= 3 else {
 }
 switch args[1] {
 case "throughput": try throughput(args[2])
-case "pathological": try pathological(args[2])
+case "files": try files(args[2])
 case "incremental":
     let encoding = args.firstIndex(of: "--encoding").flatMap { EncodingName(rawValue: args[$0 + 1]) } ?? .o200k_base
     try incremental(args[2], tokens: args.count > 3 ? Int(args[3]) ?? 20_000 : 20_000, verify: !args.contains("--no-verify"),
