@@ -2,7 +2,9 @@
 # Tokenizer benchmark: TokenMeter side by side with tiktoken and quicktok, in one run.
 # Needs: pip install tiktoken quicktok-v1 (reference tools, not product dependencies).
 # Prints the results, with machine and date, for BENCHMARKS.md ("Tokenizer").
+# `Benchmarks/tokenizer.sh parts` runs only the per-part and long-piece comparison (a minute, for repeats).
 set -euo pipefail
+ONLY=${1:-all}
 cd "$(dirname "$0")/.."
 swift build -c release --static-swift-stdlib --product tokenmeter >/dev/null   # as `make release`
 swift build --package-path Benchmarks -c release --static-swift-stdlib --product tokenizer-bench >/dev/null
@@ -34,6 +36,7 @@ open(multi, "w", newline="").write(read("multilingual.txt") * 8)
 PY
 echo "corpus: $(wc -c < "$WORK/mixed.txt") bytes"
 
+if [ "$ONLY" = all ]; then
 echo "== identical ids (tokenmeter encode vs tiktoken vs quicktok)"
 for e in cl100k_base o200k_base; do
   $BIN encode -e $e "$WORK/mixed.txt" > "$WORK/tm_$e.ids"
@@ -60,6 +63,8 @@ for e in ["cl100k_base", "o200k_base"]:
     print(f"{e}: tokens {len(ids)}; tokenmeter identical: {ours == ids}; quicktok identical: {qids == ids}")
     print(f"{e}: tiktoken encode {mb/dt:.1f} MB/s | quicktok encode {mb/dq:.1f} MB/s (single thread, best of 3)")
 PY
+
+fi
 
 echo "== per part and long pieces: tokenmeter count vs quicktok and tiktoken encode (same files, same run)"
 # Each corpus part repeated to 1 MB (prose, multilingual, code), the multilingual part with every letter
@@ -133,6 +138,7 @@ print(f"{'encoding':12} {'text':20} {'TM MB/s':>8} {'qt MB/s':>8} {'TM/qt':>7} {
 print("\n".join(rows))
 PY
 
+[ "$ONLY" = all ] || exit 0
 echo "== tokenmeter in-process throughput (single thread, best of 5)"
 $BENCH throughput "$WORK/mixed.txt"
 
