@@ -33,7 +33,7 @@ build: deps
 	$(SWIFT) build
 
 # Release builds link the Swift runtime and Foundation statically: a third less start-up time for
-# every CLI run (BENCHMARKS.md), at the cost of a larger binary.
+# every CLI run (docs/history/benchmarks-tokenizer-2026-11.md), at the cost of a larger binary.
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib --product tokenmeter
 

@@ -97,7 +97,8 @@ open(f"{out}/multilingual-unique.txt", "w", newline="").write("".join(swap(c) fo
 for name, t in {"long-letter": "a", "long-spaces": " ", "long-ab": "ab"}.items():
     open(f"{out}/{name}.txt", "w", newline="").write(t * (1_000_000 // len(t)))
 PY
-$BENCH files "$WORK/files" > "$WORK/files.out"
+# Three processes, best of each: this shared 2-core machine varies by up to 2x between minutes.
+for round in 1 2 3; do $BENCH files "$WORK/files" >> "$WORK/files.out"; done
 python3 - "$WORK/files" "$WORK/files.out" <<'PY'
 import os, re, sys, threading, time
 sys.path.insert(0, "../shared/tools")
@@ -107,7 +108,8 @@ tm = {}
 for line in open(ours):
     m = re.match(r"tokenmeter (\S+) (\S+)\.txt bytes=(\d+) tokens=(\d+) first ([\d.]+) ms  best ([\d.]+) ms", line)
     e, f, size, tokens, first, best = m.groups()
-    tm[(e, f)] = (int(size), int(tokens), float(first), float(best))
+    old = tm.get((e, f))
+    tm[(e, f)] = (int(size), int(tokens), float(first) if old is None else old[2], min(float(best), old[3] if old else 1e9))
 def best_of(f, n):
     r = None
     for _ in range(n):
@@ -129,7 +131,7 @@ def run():  # tiktoken recurses per merge: a large stack, and a crash is reporte
                 tk = f"   fails ({type(err).__name__})"
             same = "" if len(qids) == tokens else " (quicktok differs)"
             rows.append(f"{e:12} {f:20} {size / best / 1e3:8.1f} {size / qt / 1e6:8.1f} {qt / (best / 1e3):6.2f}x {tk:>10}  "
-                        f"{best:7.1f} ms (first {first:.1f}) vs quicktok {qt * 1e3:.1f} ms{same}")
+                        f"{best:7.1f} ms (first call {first:.1f}) vs quicktok {qt * 1e3:.1f} ms{same}")
 threading.stack_size(1 << 29)
 th = threading.Thread(target=run)
 th.start()
