@@ -11,10 +11,13 @@ struct PieceSplitter {
     private let encoding: Encoding
     private let fast: PieceMatcher
     private var compatible: PieceMatcher?
+    /// Which pattern `AsciiPiece` follows.
+    private let o200k: Bool
 
     init(_ encoding: Encoding) {
         self.encoding = encoding
         fast = PieceMatcher(encoding.preTokenizer)
+        o200k = encoding.name.splitsCaseRuns
     }
 
     /// Calls `body(start, end)` for every piece of `base[0..<count]` (valid UTF-8), in order.
@@ -24,7 +27,14 @@ struct PieceSplitter {
         var changed = ChangedScalars.firstIndex(base, from: 0, count: count)
         while offset < count {
             if changed == count {
-                while case let .piece(start, end) = fast.next(in: base, count: count, from: offset) {
+                // ASCII pieces by hand (`AsciiPiece`), the rest by the regex.
+                while offset < count {
+                    if base[offset] < 0x80, let end = AsciiPiece.end(base, from: offset, count: count, o200k: o200k) {
+                        body(offset, end)
+                        offset = end
+                        continue
+                    }
+                    guard case let .piece(start, end) = fast.next(in: base, count: count, from: offset) else { return }
                     body(start, end)
                     offset = end
                 }
