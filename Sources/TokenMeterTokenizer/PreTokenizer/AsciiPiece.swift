@@ -48,15 +48,8 @@ enum AsciiPiece {
         }
         // [^\r\n\p{L}\p{N}]?+\p{L}++ : an optional non-letter, non-digit, non-line-break first character, then
         // every letter (possessive: a first character taken is never given back).
-        var j = start
         let kc = k[Int(c)]
-        if kc == other || (kc == space && !isLineBreak(c)) {
-            if start + 1 < n {
-                let next = p[start + 1]
-                if next >= 0x80 { return nil }
-                if isLetter(k[Int(next)]) { j = start + 1 }
-            }
-        }
+        guard var j = lettersStart(p, start, n, k) else { return nil }
         if isLetter(k[Int(p[j])]) {
             while j < n && isLetter(k[Int(p[j])]) { j += 1 }
             return j < n && p[j] >= 0x80 ? nil : j
@@ -69,12 +62,7 @@ enum AsciiPiece {
         }
         guard kc == space else { return nil }
         // White space: \s++$ | \s*[\r\n] | \s+(?!\S) | \s
-        var e = start
-        var lastBreak = -1
-        while e < n && k[Int(p[e])] == space {
-            if isLineBreak(p[e]) { lastBreak = e }
-            e += 1
-        }
+        let (e, lastBreak) = spaceRun(p, start, n, k)
         if e == n { return n }
         if p[e] >= 0x80 { return nil }  // could be white space (U+0085, U+00A0...)
         if lastBreak >= 0 { return lastBreak + 1 }
@@ -86,14 +74,7 @@ enum AsciiPiece {
     private static func o200kEnd(_ p: UnsafePointer<UInt8>, _ start: Int, _ n: Int, _ k: UnsafePointer<UInt8>) -> Int? {
         let c = p[start]
         let kc = k[Int(c)]
-        var j = start
-        if kc == other || (kc == space && !isLineBreak(c)) {
-            if start + 1 < n {
-                let next = p[start + 1]
-                if next >= 0x80 { return nil }
-                if isLetter(k[Int(next)]) { j = start + 1 }
-            }
-        }
+        guard let j = lettersStart(p, start, n, k) else { return nil }
         if isLetter(k[Int(p[j])]) {
             // Capitals then small letters (the first alternative); with no small letter after the capitals,
             // the second alternative takes the capitals alone. Either may end in a contraction.
@@ -116,16 +97,35 @@ enum AsciiPiece {
         }
         guard kc == space else { return nil }
         // White space: \s*[\r\n]+ | \s+(?!\S) | \s+
+        let (e, lastBreak) = spaceRun(p, start, n, k)
+        if e < n && p[e] >= 0x80 { return nil }
+        if lastBreak >= 0 { return lastBreak + 1 }
+        if e == n { return n }
+        return e - 1 > start ? e - 1 : e
+    }
+
+    /// Where a letter piece's letters would start: after the optional first character `[^\r\n\p{L}\p{N}]` when
+    /// a letter follows it, else at `start` (a letter there or not); nil when the character after it is outside
+    /// ASCII and could be a letter.
+    @inline(__always)
+    private static func lettersStart(_ p: UnsafePointer<UInt8>, _ start: Int, _ n: Int, _ k: UnsafePointer<UInt8>) -> Int? {
+        let c = p[start], kc = k[Int(c)]
+        guard kc == other || (kc == space && !isLineBreak(c)), start + 1 < n else { return start }
+        let next = p[start + 1]
+        if next >= 0x80 { return nil }
+        return isLetter(k[Int(next)]) ? start + 1 : start
+    }
+
+    /// The ASCII white-space run at `start`: where it ends, and its last line break (-1: none).
+    @inline(__always)
+    private static func spaceRun(_ p: UnsafePointer<UInt8>, _ start: Int, _ n: Int, _ k: UnsafePointer<UInt8>) -> (end: Int, lastBreak: Int) {
         var e = start
         var lastBreak = -1
         while e < n && k[Int(p[e])] == space {
             if isLineBreak(p[e]) { lastBreak = e }
             e += 1
         }
-        if e < n && p[e] >= 0x80 { return nil }
-        if lastBreak >= 0 { return lastBreak + 1 }
-        if e == n { return n }
-        return e - 1 > start ? e - 1 : e
+        return (e, lastBreak)
     }
 
     /// A contraction at `at` (`p[at]` is `'`): cl100k's `'(?i:[sdmt]|ll|ve|re)`, or o200k's suffix
