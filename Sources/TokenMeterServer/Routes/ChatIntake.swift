@@ -2,6 +2,7 @@ import Foundation
 import TokenMeterCatalog
 import TokenMeterClient
 import TokenMeterJSON
+import TokenMeterTokenizer
 
 /// A chat request body that passed validation: the catalog's view (for counting) and the client library's
 /// view (the JSON object passed upstream with unknown fields kept).
@@ -39,7 +40,7 @@ struct ChatIntake: Sendable {
     /// a missing `model`, `n` other than 1, and `max_tokens` / `max_completion_tokens` that are not whole
     /// numbers from 1 to `maxTokensCeiling`, each with OpenAI's 400 body naming the field.
     init(bytes: [UInt8], maxTokensCeiling: Int) throws(GatewayError) {
-        guard String(validating: bytes, as: UTF8.self) != nil else {
+        guard UTF8Validation.firstInvalidOffset(in: bytes) == nil else {
             throw .badRequest("The request body is not valid UTF-8.")
         }
         let root: JSONValue

@@ -1,6 +1,7 @@
 import TokenMeterCatalog
 import TokenMeterClient
 import TokenMeterJSON
+import TokenMeterTokenizer
 
 /// A `POST /v1/messages` body (Anthropic's Messages API) that passed validation, read two ways: as the client
 /// sent it (passed through to an Anthropic upstream) and translated to a chat-completions request (for counting
@@ -22,7 +23,7 @@ struct MessagesRequest: Sendable {
     /// type, each with a 400 naming the field.
     /// `forCounting` (`/v1/messages/count_tokens`) does not require `max_tokens`.
     static func intake(bytes: [UInt8], maxTokensCeiling: Int, forCounting: Bool = false) throws(GatewayError) -> ChatIntake {
-        guard String(validating: bytes, as: UTF8.self) != nil else { throw .badRequest("The request body is not valid UTF-8.") }
+        guard UTF8Validation.firstInvalidOffset(in: bytes) == nil else { throw .badRequest("The request body is not valid UTF-8.") }
         let root: JSONValue
         do { root = try JSONParser.parse(bytes) } catch {
             throw .badRequest("We could not parse the JSON body of your request: \(error).")

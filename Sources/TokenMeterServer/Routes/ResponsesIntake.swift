@@ -1,6 +1,7 @@
 import TokenMeterCatalog
 import TokenMeterClient
 import TokenMeterJSON
+import TokenMeterTokenizer
 
 /// A `POST /v1/responses` body that passed validation, read two ways: as the client sent it (passed through to
 /// an upstream that speaks the Responses API) and translated to a chat-completions request (for counting the
@@ -19,7 +20,7 @@ struct ResponsesRequest: Sendable {
     /// request ends, where nothing can meter it) and a `max_output_tokens` that is not 1 to
     /// `maxTokensCeiling`, each with a 400 in OpenAI's error shape naming the field.
     static func intake(bytes: [UInt8], maxTokensCeiling: Int) throws(GatewayError) -> ChatIntake {
-        guard String(validating: bytes, as: UTF8.self) != nil else { throw .badRequest("The request body is not valid UTF-8.") }
+        guard UTF8Validation.firstInvalidOffset(in: bytes) == nil else { throw .badRequest("The request body is not valid UTF-8.") }
         let root: JSONValue
         do { root = try JSONParser.parse(bytes) } catch {
             throw .badRequest("We could not parse the JSON body of your request: \(error). "

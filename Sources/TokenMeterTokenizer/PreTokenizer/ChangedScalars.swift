@@ -4,8 +4,8 @@
 /// 14.0) and U+180E (in PCRE2's `\s`, not in Unicode's White_Space). All lie in U+0800...U+3FFFF, so
 /// ASCII and two-byte characters are skipped without decoding, and the rest is one bitmap lookup.
 /// Text without them tokenizes identically under tiktoken's verbatim pattern, which PCRE2's JIT runs
-/// 2-4 times faster than the pattern with explicit additions (docs/history/benchmarks-tokenizer-2026-11.md), so `Encoding` uses
-/// the compatibility pattern only around the characters that need it (`PieceSplitter`).
+/// 2-4 times faster than the pattern with explicit additions (docs/history/benchmarks-tokenizer-2026-11.md),
+/// so `Encoding` uses the compatibility pattern only around the characters that need it (`PieceSplitter`).
 enum ChangedScalars {
     static let limit: UInt32 = 0x40000
 

@@ -21,34 +21,33 @@ struct PieceSplitter {
     }
 
     /// Calls `body(start, end)` for every piece of `base[0..<count]` (valid UTF-8), in order.
+    ///
+    /// A piece that starts with an ASCII character is first tried by hand (`AsciiPiece`). Its answers never
+    /// depend on a character outside ASCII (it hands those pieces back), so they hold for both patterns and
+    /// need no care around `ChangedScalars`.
     @inline(__always)
     mutating func forEachPiece(_ base: UnsafePointer<UInt8>, _ count: Int, _ body: (Int, Int) -> Void) {
         var offset = 0
         var changed = ChangedScalars.firstIndex(base, from: 0, count: count)
         while offset < count {
+            if base[offset] < 0x80, let end = AsciiPiece.end(base, from: offset, count: count, o200k: o200k) {
+                body(offset, end)
+                offset = end
+                continue
+            }
             if changed == count {
-                // ASCII pieces by hand (`AsciiPiece`), the rest by the regex.
-                while offset < count {
-                    if base[offset] < 0x80, let end = AsciiPiece.end(base, from: offset, count: count, o200k: o200k) {
-                        body(offset, end)
-                        offset = end
-                        continue
-                    }
-                    guard case let .piece(start, end) = fast.next(in: base, count: count, from: offset) else { return }
-                    body(start, end)
-                    offset = end
-                }
-                return
+                guard case let .piece(start, end) = fast.next(in: base, count: count, from: offset) else { return }
+                body(start, end)
+                offset = end
+                continue
             }
             // Verbatim pattern up to the changed character, keeping only pieces that never saw the cut.
-            partial: while true {
-                switch fast.next(in: base, count: changed, from: offset, partial: true) {
-                case let .piece(start, end): body(start, end); offset = end
-                case let .partial(start): offset = start; break partial
-                case .none: break partial
-                }
+            if offset < changed, case let .piece(start, end) = fast.next(in: base, count: changed, from: offset, partial: true) {
+                body(start, end)
+                offset = end
+                continue
             }
-            // Compatibility pattern until a piece covers the changed character.
+            // A piece reached the cut: the compatibility pattern until a piece covers the changed character.
             if compatible == nil { compatible = PieceMatcher(encoding.compatiblePreTokenizer) }
             repeat {
                 guard case let .piece(start, end) = compatible!.next(in: base, count: count, from: offset) else { return }
