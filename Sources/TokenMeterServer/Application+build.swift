@@ -83,7 +83,8 @@ public func buildApplication(
         server: .http1(configuration: http1),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TokenMeter",
                              backlog: 1024, availableConnectionsDelegate: connectionLimit),
-        services: [CheckpointFlusher(store: store, settlement: settlement, interval: configuration.checkpointInterval, logger: logger)],
+        services: [CheckpointFlusher(store: store, settlement: settlement, interval: configuration.checkpointInterval, logger: logger),
+                   AlertSweeper(alerts: alerts, interval: configuration.alerts.sweepInterval)],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )

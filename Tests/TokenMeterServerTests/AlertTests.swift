@@ -93,6 +93,50 @@ extension ServerTests {
             try await receiver.stop()
         }
 
+        @Test("an alert whose sender stopped before delivering it is sent by the next instance, once", arguments: LedgerKind.available)
+        func resentAfterStop(_ ledger: LedgerKind) async throws {
+            // The first gateway's webhook refuses connections, and its next retry is a minute away when it stops.
+            let first = try await GatewayHarness.start(ledger: ledger) { c in
+                c.alerts.webhookURL = "http://127.0.0.1:9/hook"
+                c.alerts.webhookSecret = Self.secret
+                c.alerts.thresholdsPercent = [50]
+                c.alerts.firstRetry = .seconds(60)
+                c.alerts.resendAfter = .seconds(1)
+            }
+            let key = try await first.addUser("resend", budget: Budget(monthlyTokenLimit: 20))
+            _ = await collect(first.client.stream(chat(), to: first.gateway(key: key)))
+            _ = try await first.waitForRecords(user: "resend", count: 1)
+            let cookie = try first.consoleSignIn()
+            let deadline = ContinuousClock.now + .seconds(10)
+            var page = ""
+            while ContinuousClock.now < deadline {
+                page = try consoleRequest(first.baseURL + "/console/alerts", cookie: cookie).body
+                if page.contains("not delivered after 1 attempt") { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(page.contains("not delivered after 1 attempt"), "\(page)")
+            try await first.stop(keepUpstream: true)
+
+            let receiver = try await WebhookReceiver.start()
+            let second = try await GatewayHarness.start(upstream: first.upstream, databasePath: first.databasePath) { c in
+                c.alerts.webhookURL = receiver.url
+                c.alerts.webhookSecret = Self.secret
+                c.alerts.thresholdsPercent = [50]
+                c.alerts.resendAfter = .seconds(1)
+                c.alerts.sweepInterval = .milliseconds(200)
+            }
+            let calls = try await receiver.waitFor(1)
+            try await Task.sleep(for: .milliseconds(800))  // more sweeps: none may send it again
+            #expect(receiver.received.count == 1)
+            #expect(calls.first.map { $0.isSigned(with: Self.secret) } == true)
+            #expect(calls.first?.json["user"] as? String == "resend" && calls.first?.json["threshold_percent"] as? Int == 50)
+            let after = try consoleRequest(second.baseURL + "/console/alerts", cookie: try second.consoleSignIn()).body
+            #expect(after.contains("delivered 20"), "\(after)")
+            try await second.stop()
+            try await first.upstream.shutdown()
+            try await receiver.stop()
+        }
+
         @Test("with no webhook an alert is still recorded once, logged and counted in the metrics")
         func withoutWebhook() async throws {
             let harness = try await GatewayHarness.start()

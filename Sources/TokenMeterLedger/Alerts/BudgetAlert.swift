@@ -75,8 +75,14 @@ public struct BudgetAlert: Sendable, Hashable {
 /// many gateway instances and concurrent requests see it cross, and the recent-requests view of the console.
 public protocol BudgetAlertLog: Sendable {
     /// Records `event` unless an alert for the same user, month, limit and threshold exists; returns the new
-    /// alert, or nil when one was already recorded (by this or another instance).
-    func recordBudgetAlert(_ event: BudgetAlertEvent) async throws -> BudgetAlert?
+    /// alert, or nil when one was already recorded (by this or another instance). The new alert is claimed for
+    /// `claim` by its recorder: no one else sends it before then.
+    func recordBudgetAlert(_ event: BudgetAlertEvent, claim: Duration) async throws -> BudgetAlert?
+
+    /// Claims for `claim` up to `limit` alerts that are not delivered, had fewer than `attempts` webhook attempts,
+    /// fired within `within`, and are not claimed by anyone now (a sender that stopped leaves its claim to run
+    /// out); oldest first. Each alert is claimed by one caller at a time, across instances.
+    func claimUndeliveredAlerts(attempts: Int, within: Duration, claim: Duration, limit: Int) async throws -> [BudgetAlert]
 
     /// Notes a webhook attempt: how many so far, and either when it was delivered or the error.
     func recordAlertDelivery(alertID: Int64, attempts: Int, deliveredAt: Date?, error: String?) async throws

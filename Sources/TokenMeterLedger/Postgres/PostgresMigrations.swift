@@ -39,6 +39,7 @@ enum PostgresMigrations {
             delivered_at       bigint,
             attempts           integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
             last_error         text,
+            claimed_until      bigint,
             UNIQUE (user_id, period, limit_kind, threshold_percent)
         )
         """,

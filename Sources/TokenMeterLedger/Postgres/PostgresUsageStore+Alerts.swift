@@ -2,18 +2,41 @@ import Foundation
 import PostgresNIO
 
 extension PostgresUsageStore: BudgetAlertLog {
-    public func recordBudgetAlert(_ event: BudgetAlertEvent) async throws -> BudgetAlert? {
+    public func recordBudgetAlert(_ event: BudgetAlertEvent, claim: Duration) async throws -> BudgetAlert? {
         let now = configuration.now().ledgerMilliseconds
+        let claimedUntil = now + claim.ledgerMilliseconds
         return try await write { c in
             let rows = try await c.query("""
                 INSERT INTO budget_alerts (user_id, period, limit_kind, threshold_percent, limit_value, spent, committed,
-                                           reason, fired_at)
+                                           reason, fired_at, claimed_until)
                 VALUES (\(event.userID), \(event.period.description), \(event.limit.rawValue), \(event.thresholdPercent),
-                        \(event.limitValue), \(event.spent), \(event.committed), \(event.reason.rawValue), \(now))
+                        \(event.limitValue), \(event.spent), \(event.committed), \(event.reason.rawValue), \(now),
+                        \(claimedUntil))
                 ON CONFLICT (user_id, period, limit_kind, threshold_percent) DO NOTHING RETURNING id
                 """, logger: self.logger)
             guard let id = try await rows.decode(Int64.self).first(where: { _ in true }) else { return nil }
             return try await self.alerts(c, sql: "WHERE a.id = $1", id, limit: 1).first
+        }
+    }
+
+    public func claimUndeliveredAlerts(attempts: Int, within: Duration, claim: Duration, limit: Int) async throws -> [BudgetAlert] {
+        let now = configuration.now().ledgerMilliseconds
+        let since = now - within.ledgerMilliseconds, until = now + claim.ledgerMilliseconds
+        return try await write { c in
+            // SKIP LOCKED: instances sweeping at the same moment each take other rows instead of waiting.
+            let rows = try await c.query("""
+                UPDATE budget_alerts SET claimed_until = \(until)
+                WHERE id IN (SELECT id FROM budget_alerts
+                             WHERE delivered_at IS NULL AND attempts < \(Int64(attempts)) AND fired_at >= \(since)
+                               AND (claimed_until IS NULL OR claimed_until <= \(now))
+                             ORDER BY id LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
+                RETURNING id
+                """, logger: self.logger)
+            var ids: [Int64] = []
+            for try await id in rows.decode(Int64.self) { ids.append(id) }
+            var claimed: [BudgetAlert] = []
+            for id in ids.sorted() { claimed += try await self.alerts(c, sql: "WHERE a.id = $1", id, limit: 1) }
+            return claimed
         }
     }
 

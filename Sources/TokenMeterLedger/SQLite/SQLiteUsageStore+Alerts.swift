@@ -2,18 +2,37 @@ import Foundation
 import GRDB
 
 extension SQLiteUsageStore: BudgetAlertLog {
-    public func recordBudgetAlert(_ event: BudgetAlertEvent) async throws -> BudgetAlert? {
+    public func recordBudgetAlert(_ event: BudgetAlertEvent, claim: Duration) async throws -> BudgetAlert? {
         let now = configuration.now().ledgerMilliseconds
         return try await write { db in
             try db.execute(sql: """
                 INSERT INTO budget_alerts (user_id, period, limit_kind, threshold_percent, limit_value, spent, committed,
-                                           reason, fired_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                           reason, fired_at, claimed_until)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (user_id, period, limit_kind, threshold_percent) DO NOTHING
                 """, arguments: [event.userID, event.period.description, event.limit.rawValue, event.thresholdPercent,
-                                 event.limitValue, event.spent, event.committed, event.reason.rawValue, now])
+                                 event.limitValue, event.spent, event.committed, event.reason.rawValue, now,
+                                 now + claim.ledgerMilliseconds])
             guard db.changesCount == 1 else { return nil }
             return try Self.alerts(db, sql: "WHERE a.id = ?", [db.lastInsertedRowID], limit: 1).first
+        }
+    }
+
+    public func claimUndeliveredAlerts(attempts: Int, within: Duration, claim: Duration, limit: Int) async throws -> [BudgetAlert] {
+        let now = configuration.now().ledgerMilliseconds
+        return try await write { db in
+            let ids = try Int64.fetchAll(db, sql: """
+                SELECT id FROM budget_alerts
+                WHERE delivered_at IS NULL AND attempts < ? AND fired_at >= ? AND (claimed_until IS NULL OR claimed_until <= ?)
+                ORDER BY id LIMIT ?
+                """, arguments: [attempts, now - within.ledgerMilliseconds, now, limit])
+            var claimed: [BudgetAlert] = []
+            for id in ids {
+                try db.execute(sql: "UPDATE budget_alerts SET claimed_until = ? WHERE id = ?",
+                               arguments: [now + claim.ledgerMilliseconds, id])
+                claimed += try Self.alerts(db, sql: "WHERE a.id = ?", [id], limit: 1)
+            }
+            return claimed
         }
     }
 

@@ -396,6 +396,7 @@ enum LedgerMigrations {
                 delivered_at       INTEGER,
                 attempts           INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
                 last_error         TEXT,
+                claimed_until      INTEGER,
                 UNIQUE (user_id, period, limit_kind, threshold_percent)
             ) STRICT;
             CREATE INDEX budget_alerts_fired ON budget_alerts(fired_at);

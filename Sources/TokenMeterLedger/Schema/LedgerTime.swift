@@ -10,3 +10,11 @@ extension Date {
         self.init(timeIntervalSince1970: TimeInterval(milliseconds) / 1000)
     }
 }
+
+extension Duration {
+    /// The duration in whole ledger milliseconds (rounded down).
+    var ledgerMilliseconds: Int64 {
+        let c = components
+        return c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -120,6 +120,23 @@ public struct AlertSettings: Sendable {
     public var webhookAttempts = 8
     /// The wait before the first retry; each later one doubles it (capped at 5 minutes). Default 1 s.
     public var firstRetry: Duration = .seconds(1)
+    /// How often each instance looks for alerts whose sender stopped before they were delivered. Default 30 s.
+    public var sweepInterval: Duration = .seconds(30)
+    /// How long the sender of an alert keeps it before another instance (or a restart) may send it again; nil:
+    /// the whole retry schedule (every wait and every attempt's 10 s timeout) and a minute more.
+    public var resendAfter: Duration?
+
+    /// ``resendAfter`` in effect.
+    var claim: Duration {
+        if let resendAfter { return resendAfter }
+        var total = Duration.seconds(60) + .seconds(10) * webhookAttempts
+        var wait = firstRetry
+        for _ in 1..<max(1, webhookAttempts) {
+            total += wait
+            wait = min(wait * 2, .seconds(300))
+        }
+        return total
+    }
 
     public init() {}
 

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 import TokenMeterClient
 import TokenMeterJSON
@@ -47,6 +48,9 @@ final class BudgetAlerts: Sendable {
     private let state = Mutex(State())
     /// Checks and deliveries in flight, so tests and shutdown can wait for them.
     private let work = Mutex(0)
+    /// Webhook deliveries running, by a serial number: cancelled at shutdown (their claims then run out and
+    /// the next instance to sweep sends them).
+    private let deliveries = Mutex((next: UInt64(0), tasks: [UInt64: Task<Void, Never>](), stopped: false))
 
     init(store: any GatewayLedger, settings: AlertSettings, metrics: GatewayMetrics, logger: Logger,
          now: @escaping @Sendable () -> Date = { Date() }) {
@@ -137,7 +141,7 @@ final class BudgetAlerts: Sendable {
                 let event = BudgetAlertEvent(userID: userID, period: status.period, limit: kind, thresholdPercent: threshold,
                                              limitValue: limit, spent: spent, committed: committed, reason: reason)
                 do {
-                    if let alert = try await store.recordBudgetAlert(event) { fired(alert) }
+                    if let alert = try await store.recordBudgetAlert(event, claim: settings.claim) { fired(alert) }
                     _ = state.withLock { $0.recorded.insert(key) }
                 } catch {
                     logger.warning("budget alerts: cannot record an alert; the next settle tries again",
@@ -157,18 +161,63 @@ final class BudgetAlerts: Sendable {
         ])
         metrics.alertFired(e)
         guard let url = settings.webhookURL, let secret = settings.webhookSecret else { return }
+        startDelivery(alert, to: url, secret: secret)
+    }
+
+    private func startDelivery(_ alert: BudgetAlert, to url: String, secret: String) {
         began()
-        Task {
-            defer { ended() }
-            await deliver(alert, to: url, secret: secret)
+        deliveries.withLock { d in
+            guard !d.stopped else { ended(); return }
+            let id = d.next
+            d.next += 1
+            d.tasks[id] = Task {
+                defer {
+                    ended()
+                    _ = deliveries.withLock { $0.tasks.removeValue(forKey: id) }
+                }
+                await deliver(alert, to: url, secret: secret)
+            }
         }
     }
 
-    /// POSTs `alert`, retrying with doubling waits, and notes each attempt in the ledger.
+    /// At shutdown: cancels the deliveries waiting for a retry; later sweeps (here after a restart, or on another
+    /// instance) send them once their claims run out.
+    func stop() {
+        let running = deliveries.withLock { d in
+            d.stopped = true
+            return Array(d.tasks.values)
+        }
+        for task in running { task.cancel() }
+    }
+
+    /// Sends the alerts whose sender stopped before delivering them (a crash, a restart, a lost instance):
+    /// those not delivered, with attempts left, fired in the last week, whose sender's claim ran out. Each is
+    /// claimed in the ledger first, so one instance sends it; its attempts go on from where they stopped.
+    func sweep() async {
+        guard let url = settings.webhookURL, let secret = settings.webhookSecret else { return }
+        let claimed: [BudgetAlert]
+        do {
+            claimed = try await store.claimUndeliveredAlerts(attempts: settings.webhookAttempts, within: .seconds(7 * 86_400),
+                                                              claim: settings.claim, limit: 100)
+        } catch {
+            logger.warning("budget alerts: cannot look for undelivered alerts", metadata: ["error": "\(error)"])
+            return
+        }
+        for alert in claimed {
+            logger.notice("budget alert: sending again, its sender stopped", metadata: [
+                "alert_id": "\(alert.id)", "attempts_before": "\(alert.attempts)"])
+            startDelivery(alert, to: url, secret: secret)
+        }
+    }
+
+    /// POSTs `alert`, retrying with doubling waits, and notes each attempt in the ledger. Attempts go on from
+    /// those the ledger already counts.
     private func deliver(_ alert: BudgetAlert, to url: String, secret: String) async {
         let body = Self.payload(alert)
         var wait = settings.firstRetry
-        for attempt in 1...settings.webhookAttempts {
+        guard alert.attempts < settings.webhookAttempts else { return }
+        for attempt in (alert.attempts + 1)...settings.webhookAttempts {
+            if Task.isCancelled { return }
             let timestamp = Int(now().timeIntervalSince1970)
             let headers = ["Content-Type: application/json", "User-Agent: TokenMeter",
                            "X-TokenMeter-Alert-Id: \(alert.id)", "X-TokenMeter-Timestamp: \(timestamp)",
@@ -199,7 +248,7 @@ final class BudgetAlerts: Sendable {
             metrics.alertWebhookCall("failed")
             logger.warning("budget alert webhook failed; retrying", metadata: [
                 "alert_id": "\(alert.id)", "attempt": "\(attempt)", "retry_in": "\(wait)", "error": "\(failure)"])
-            try? await Task.sleep(for: wait)
+            do { try await Task.sleep(for: wait) } catch { return }  // shutdown: the claim runs out, a sweep resends
             wait = min(wait * 2, .seconds(300))
         }
     }
@@ -246,4 +295,20 @@ final class BudgetAlerts: Sendable {
 
     /// Checks and webhook deliveries still running.
     var inFlight: Int { work.withLock { $0 } }
+}
+
+/// Runs ``BudgetAlerts/sweep()`` at start and every `interval`, until shutdown.
+struct AlertSweeper: Service {
+    let alerts: BudgetAlerts
+    let interval: Duration
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await alerts.sweep()
+                do { try await Task.sleep(for: interval) } catch { break }
+            }
+        }
+        alerts.stop()
+    }
 }
