@@ -4,7 +4,7 @@ import Synchronization
 
 /// Console sign-in sessions, kept in the cookie itself and signed with a key derived from the admin key.
 ///
-/// The cookie holds `v1.<expiry>.<nonce>.<mac>`: an expiry (Unix seconds), 16 random bytes, and an
+/// The cookie holds `v1.<expiry>.<nonce>.<mac>`: an expiry (Unix milliseconds), 16 random bytes, and an
 /// HMAC-SHA256 over both under `HMAC(admin key, "tokenmeter console session v1")`. The admin key never
 /// reaches the browser, and a cookie cannot be forged or extended without it. Every gateway sharing the
 /// admin key accepts the same cookie (several instances behind one address need no shared session store),
@@ -42,10 +42,12 @@ final class ConsoleSessions: Sendable {
     func start() -> (session: Session, cookie: String) {
         var random = SystemRandomNumberGenerator()
         let nonce = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
-        let expiry = Int(now().timeIntervalSince1970) + Int(lifetime.components.seconds)
+        // Milliseconds, so a session lasts its lifetime to the millisecond, not up to a second less.
+        let expiry = Int((now().timeIntervalSince1970 * 1000).rounded(.down)) + Int(lifetime.components.seconds) * 1000
+            + Int(lifetime.components.attoseconds / 1_000_000_000_000_000)
         let payload = "v1.\(expiry).\(nonce)"
         let cookie = payload + "." + mac(payload)
-        return (Session(nonce: nonce, expires: Date(timeIntervalSince1970: TimeInterval(expiry)), csrfToken: csrf(nonce)), cookie)
+        return (Session(nonce: nonce, expires: Date(timeIntervalSince1970: TimeInterval(expiry) / 1000), csrfToken: csrf(nonce)), cookie)
     }
 
     /// The session a cookie value carries, if it is genuine, unexpired and not signed out.
@@ -54,7 +56,7 @@ final class ConsoleSessions: Sendable {
         guard parts.count == 4, parts[0] == "v1", let expiry = Int(parts[1]), parts[2].count == 32 else { return nil }
         let payload = parts[0..<3].joined(separator: ".")
         guard Self.constantTimeEqual(mac(payload), String(parts[3])) else { return nil }
-        let expires = Date(timeIntervalSince1970: TimeInterval(expiry))
+        let expires = Date(timeIntervalSince1970: TimeInterval(expiry) / 1000)
         guard expires > now() else { return nil }
         let nonce = String(parts[2])
         if signedOut.withLock({ $0[nonce] != nil }) { return nil }
