@@ -54,8 +54,7 @@ enum AsciiPiece {
             while j < n && isLetter(k[Int(p[j])]) { j += 1 }
             return j < n && p[j] >= 0x80 ? nil : j
         }
-        if kc == digit { return digits(p, start, n, k) }
-        switch punctuation(p, start, n, k, slash: false) {
+        switch numberOrPunctuation(p, start, n, k, slash: false) {
         case .end(let e): return e
         case .unknown: return nil
         case .noMatch: break
@@ -89,8 +88,7 @@ enum AsciiPiece {
             if end + 1 < n && p[end + 1] >= 0x80 { return nil }
             return contraction(p, end, n) ?? end
         }
-        if kc == digit { return digits(p, start, n, k) }
-        switch punctuation(p, start, n, k, slash: true) {
+        switch numberOrPunctuation(p, start, n, k, slash: true) {
         case .end(let e): return e
         case .unknown: return nil
         case .noMatch: break
@@ -156,6 +154,15 @@ enum AsciiPiece {
     }
 
     private enum Match { case end(Int), noMatch, unknown }
+
+    /// The two alternatives both patterns try after their letter ones, in order: `\p{N}{1,3}` at a digit, then
+    /// ` ?[^\s\p{L}\p{N}]+` with its trailing line breaks (`slash`: o200k's `[\r\n/]*`).
+    @inline(__always)
+    private static func numberOrPunctuation(_ p: UnsafePointer<UInt8>, _ start: Int, _ n: Int, _ k: UnsafePointer<UInt8>,
+                                            slash: Bool) -> Match {
+        if k[Int(p[start])] == digit { return digits(p, start, n, k).map(Match.end) ?? .unknown }
+        return punctuation(p, start, n, k, slash: slash)
+    }
 
     /// ` ?[^\s\p{L}\p{N}]+` and the trailing `[\r\n]*` (o200k: `[\r\n/]*`). Callers have returned nil already
     /// when the character after a first space or punctuation mark is outside ASCII.
