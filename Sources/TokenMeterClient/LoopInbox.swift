@@ -27,8 +27,8 @@ struct TransferRequest: Sendable {
     var caBundle: String?
 }
 
-/// The command queue into the loop thread: other threads post commands and wake the loop with
-/// `curl_multi_wakeup`; the loop takes them in order.
+/// The command queue into the loop thread: other threads post commands and wake the loop through its
+/// eventfd; the loop takes them in order.
 final class LoopInbox: Sendable {
     enum Command: Sendable {
         case start(TransferRequest, StreamBuffer)
@@ -43,14 +43,13 @@ final class LoopInbox: Sendable {
     }
 
     private let state = Mutex(State())
-    /// The multi handle, used here only for `curl_multi_wakeup`, which libcurl documents as safe to
-    /// call from any thread. Every call happens under `state`'s lock and only while `closed` is
-    /// false; the loop thread cleans the handle up only after it saw `closed` under that lock, so
-    /// no wakeup can race with the cleanup.
-    nonisolated(unsafe) private let multi: UnsafeMutableRawPointer
+    /// The loop's eventfd, written here to wake it. Every write happens under `state`'s lock and only while
+    /// `closed` is false; the loop thread closes the descriptor only after it saw `closed` under that lock, so
+    /// no wake can race with the close (or reach a reused descriptor).
+    private let wakeFD: Int32
 
-    init(multi: UnsafeMutableRawPointer) {
-        self.multi = multi
+    init(wakeFD: Int32) {
+        self.wakeFD = wakeFD
     }
 
     func makeID() -> TransferID {
@@ -66,7 +65,7 @@ final class LoopInbox: Sendable {
         state.withLock { state in
             guard !state.closed else { return false }
             state.commands.append(command)
-            curl_multi_wakeup(multi)
+            wake()
             return true
         }
     }
@@ -85,7 +84,14 @@ final class LoopInbox: Sendable {
         state.withLock { state in
             guard !state.closed else { return }
             state.closed = true
-            curl_multi_wakeup(multi)
+            wake()
         }
+    }
+
+    /// Adds one to the eventfd's counter. It cannot fail short of overflowing that 64-bit counter, which the
+    /// loop resets on every wake.
+    private func wake() {
+        var one: UInt64 = 1
+        _ = withUnsafeBytes(of: &one) { write(wakeFD, $0.baseAddress, 8) }
     }
 }
