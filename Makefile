@@ -9,7 +9,7 @@ APT_PKGS := libpcre2-dev libcurl4-openssl-dev libsqlite3-dev curl
 TEST_APT_PKGS := chromium chromium-driver postgresql
 BIN       = .build/$(CONFIG)/tokenmeter
 
-.PHONY: deps test-deps build release test run demo install bench bench-server soak clean
+.PHONY: deps test-deps build release test run demo install bench bench-server bench-all soak clean
 
 # Installs those of the Debian packages $(1) that are missing (as root, or through sudo).
 define apt_install
@@ -75,11 +75,16 @@ install: release
 bench: release
 	Benchmarks/tokenizer.sh
 
-## bench-server: the gateway against its upstream called directly, three processes, 1/50/500 streams
+## bench-server: the gateway against its upstream called directly, three processes, 1/50/200/500 streams
 ## (Benchmarks/server.sh; results go in BENCHMARKS.md). BENCH_POSTGRES=1 also runs the same gateway on a
 ## PostgreSQL ledger in a private cluster (needs Debian's postgresql, as make test-deps installs it).
 bench-server: deps
 	Benchmarks/server.sh
+
+## bench-all: the tokenizer and the gateway beside their anchors in one run (about 20 minutes), and this run's
+## figures written into BENCHMARKS.md's "Current figures" (Benchmarks/run.sh).
+bench-all: deps
+	Benchmarks/run.sh
 
 ## soak: 20,000 streamed requests at 50 concurrent through the gateway; RSS, FDs and threads every 1,000.
 soak: deps

@@ -24,7 +24,7 @@ def cpu(r, name):
 
 print("| streams | path | TTFT p50 / p99 ms | **added TTFT p50 / p99 ms** | gap p50 / p99 ms | added gap p99 ms | ok / failed | streams/s | CPU s: this gateway / upstream / loadgen |")
 print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
-for c in (1, 50, 500, "500 in step"):
+for c in (1, 50, 200, 500, "500 in step"):
     d = by.get(f"direct c={c}")
     if not d:
         continue

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gateway benchmark with three separate processes (see Benchmarks/server-processes.sh): added time to first
-# token and inter-chunk delay of `tokenmeter serve` over calling the same upstream directly, at 1, 50 and 500
+# token and inter-chunk delay of `tokenmeter serve` over calling the same upstream directly, at 1, 50, 200 and 500
 # concurrent closed-loop streams, direct and gateway back to back in one run; the most streams per second;
 # RSS per idle open stream; CPU per 1,000 streamed tokens; CPU, RSS, FDs and threads of every process.
 # The load generator's users start spread over a second (its --ramp-ms), so the streams are not in step;
@@ -8,7 +8,7 @@
 # burst of 500 chunks.
 #
 #   make bench-server          # or: Benchmarks/server.sh [results.jsonl]
-#   TOKENS=32 INTERVAL_MS=20 REQ1=60 REQ50=1500 REQ500=5000 Benchmarks/server.sh
+#   TOKENS=32 INTERVAL_MS=20 REQ1=60 REQ50=1500 REQ200=4000 REQ500=5000 Benchmarks/server.sh
 #   BASELINE_BIN=/path/to/older/tokenmeter Benchmarks/server.sh   # before and after side by side
 #   BENCH_BUDGET_USD=100000 HOLD_SLICE_TOKENS=8 Benchmarks/server.sh   # a budgeted user; holds grow every 8 tokens
 #   BENCH_POSTGRES=1 Benchmarks/server.sh   # also the same gateway on a PostgreSQL ledger ("postgres"), beside SQLite
@@ -22,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . Benchmarks/server-processes.sh
 
-REQ1=${REQ1:-60}; REQ50=${REQ50:-1500}; REQ500=${REQ500:-5000}; REQFAST=${REQFAST:-4000}
+REQ1=${REQ1:-60}; REQ50=${REQ50:-1500}; REQ200=${REQ200:-4000}; REQ500=${REQ500:-5000}; REQFAST=${REQFAST:-4000}
 OUT=${1:-/tmp/tokenmeter-server-bench-$(date -u +%Y%m%dT%H%M%SZ).jsonl}
 SKIP_BUILD=${SKIP_BUILD:-0}
 
@@ -85,11 +85,11 @@ if [ "${BENCH_RESPONSES:-}" = only ]; then
     exit 0
 fi
 for g in $GATEWAYS; do run "$g" "$g hold 500" 500 0 --hold --model gpt-4o-mini-2024-01-01; done
-for c in 1 50 500; do
+for c in 1 50 200 500; do
     n_var=REQ$c; n=${!n_var}
     run direct "direct c=$c" "$c" "$n"
     for g in $GATEWAYS; do run "$g" "$g c=$c" "$c" "$n"; done
-    if [ -n "${BENCH_RESPONSES:-}" ] && [ "$c" != 500 ]; then responses_phases "$c" "$n"; fi
+    if [ -n "${BENCH_RESPONSES:-}" ] && [ "$c" -lt 200 ]; then responses_phases "$c" "$n"; fi
 done
 run direct "direct c=500 in step" 500 "$REQ500" --ramp-ms 0
 for g in $GATEWAYS; do run "$g" "$g c=500 in step" 500 "$REQ500" --ramp-ms 0; done

@@ -28,6 +28,7 @@ try:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 except ImportError:
     print(json.dumps({"skipped": "the selenium package is not installed (pip install selenium)"}))
     sys.exit(77)
@@ -86,11 +87,18 @@ def main() -> int:
         """Clicks a link or a form's button and waits until the next page has replaced this one."""
         old = driver.find_element(By.TAG_NAME, "html")
         driver.find_element(By.CSS_SELECTOR, selector).click()
-        WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))
-        WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        # While a POST's redirect replaces the page, Chrome may answer about the old document with "node does not
+        # belong to the document" instead of "stale element": both mean the page is changing, so both wait on.
+        settling = (StaleElementReferenceException, WebDriverException)
+        WebDriverWait(driver, 15, ignored_exceptions=settling).until(expected_conditions.staleness_of(old))
+        WebDriverWait(driver, 15, ignored_exceptions=settling).until(
+            lambda d: d.execute_script("return document.readyState") == "complete")
 
     def text(selector):
-        return driver.find_element(By.CSS_SELECTOR, selector).text
+        """The element's text, read again while the page is still settling (see click)."""
+        settling = (StaleElementReferenceException, WebDriverException)
+        return WebDriverWait(driver, 10, ignored_exceptions=settling).until(
+            lambda d: (d.find_element(By.CSS_SELECTOR, selector).text,))[0]
 
     try:
         driver.get(base + "/console")

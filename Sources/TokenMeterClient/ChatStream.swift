@@ -41,6 +41,10 @@ public struct ChatStream: AsyncSequence, Sendable {
             self.token = token
         }
 
+        /// Whether `next()` would return without waiting: an event is already here, or the stream has ended.
+        /// A consumer that batches its output (one socket write for several events) flushes when this is false.
+        public var hasBufferedResult: Bool { token.buffer.hasResultReady }
+
         /// The next event; nil after the end of the stream.
         public mutating func next() async throws(ChatClientError) -> ChatEvent? {
             try await token.buffer.next().get()

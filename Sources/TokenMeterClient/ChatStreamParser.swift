@@ -38,7 +38,16 @@ struct ChatStreamParser {
 
     /// Parses the next piece of the body; returns the events it completes.
     mutating func parse(_ bytes: UnsafeRawBufferPointer) throws(ChatClientError) -> [ChatEvent] {
-        guard !isComplete else { return [] }
+        var events: [ChatEvent] = []
+        try parse(bytes, into: &events)
+        return events
+    }
+
+    /// Parses the next piece of the body, appending the events it completes to `events`. When it throws,
+    /// `events` holds those completed before the failure: one read may carry the last deltas and then the
+    /// provider's error event, and the deltas were still sent (and billed).
+    mutating func parse(_ bytes: UnsafeRawBufferPointer, into events: inout [ChatEvent]) throws(ChatClientError) {
+        guard !isComplete else { return }
         if sse != nil {
             let messages: [SSEEvent]
             do {
@@ -46,7 +55,6 @@ struct ChatStreamParser {
             } catch {
                 throw .malformedStream(line: error.prefix, reason: "an SSE line is longer than \(sse!.maxLineBytes) bytes")
             }
-            var events: [ChatEvent] = []
             for message in messages where !isComplete {
                 if message.data.starts(with: Self.doneMarker) {
                     isComplete = true
@@ -73,7 +81,7 @@ struct ChatStreamParser {
                     events.append(event)
                 }
             }
-            return events
+            return
         }
         let lines: [[UInt8]]
         do {
@@ -81,7 +89,7 @@ struct ChatStreamParser {
         } catch {
             throw .malformedStream(line: error.prefix, reason: "an NDJSON line is longer than \(ndjson!.maxLineBytes) bytes")
         }
-        return try events(fromLines: lines)
+        try append(lines: lines, to: &events)
     }
 
     /// Ends the body. Throws `connectionLost` when the provider never said the stream was
@@ -89,7 +97,7 @@ struct ChatStreamParser {
     mutating func finish() throws(ChatClientError) -> [ChatEvent] {
         var events: [ChatEvent] = []
         if ndjson != nil, !isComplete {
-            events = try self.events(fromLines: ndjson!.finish())
+            try append(lines: ndjson!.finish(), to: &events)
         }
         guard isComplete || sawFinishReason else {
             throw .connectionLost(reason: "the upstream ended the response before the end-of-stream marker")
@@ -97,8 +105,7 @@ struct ChatStreamParser {
         return events
     }
 
-    private mutating func events(fromLines lines: [[UInt8]]) throws(ChatClientError) -> [ChatEvent] {
-        var events: [ChatEvent] = []
+    private mutating func append(lines: [[UInt8]], to events: inout [ChatEvent]) throws(ChatClientError) {
         for line in lines where !isComplete {
             let (event, done) = try OllamaWire.event(fromLine: line, decoder: decoder, toolCallsSeen: &toolCallsSeen)
             if done {
@@ -107,6 +114,5 @@ struct ChatStreamParser {
             }
             events.append(event)
         }
-        return events
     }
 }

@@ -120,9 +120,13 @@ final class EasyTransfer {
             }
             collected.append(contentsOf: bytes)
         case .stream:
+            var events: [ChatEvent] = []
             do {
-                buffer.produce(try parser.parse(bytes))
+                try parser.parse(bytes, into: &events)
+                buffer.produce(events)
             } catch {
+                // What the read completed before the failure still reaches the consumer, then the error.
+                buffer.produce(events)
                 failure = error
                 return 0
             }

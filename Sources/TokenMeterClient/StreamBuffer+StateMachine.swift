@@ -82,6 +82,12 @@ extension StreamBuffer {
             case suspend
         }
 
+        /// Whether `next()` would return at once: an event is waiting, or the stream has ended.
+        var hasResultReady: Bool {
+            if case .streaming(let pending, _, _) = state { return !pending.isEmpty }
+            return true
+        }
+
         mutating func next() -> NextAction {
             switch state {
             case .streaming(var pending, let waiter, var paused):

@@ -16,6 +16,8 @@ final class StreamBuffer: Sendable {
 
     /// Bytes of decoded events waiting for the consumer.
     var bufferedBytes: Int { state.withLock { $0.bufferedBytes } }
+    /// Whether `next()` would return without waiting.
+    var hasResultReady: Bool { state.withLock { $0.hasResultReady } }
     /// The most bytes ever waiting at once.
     var peakBufferedBytes: Int { state.withLock { $0.peakBytes } }
 

@@ -67,6 +67,21 @@ import TokenMeterTestSupport
         #expect(String(decoding: events[1].raw, as: UTF8.self).hasPrefix(#"{"id":"chatcmpl-123""#))
     }
 
+    @Test("deltas and then an error event in one read: the deltas are kept, then the error")
+    func deltasBeforeAnErrorInOneReadAreKept() {
+        let lines = Self.openAIStream.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
+        let body = Array((lines[0] + [10, 10] + lines[1] + [10, 10]
+            + Array(#"data: {"error":{"message":"model crashed","type":"server_error"}}"#.utf8) + [10, 10]))
+        var parser = ChatStreamParser(provider: .openAICompatible)
+        var events: [ChatEvent] = []
+        let failure: ChatClientError? = body.withUnsafeBytes { bytes in
+            do throws(ChatClientError) { try parser.parse(bytes, into: &events); return nil } catch { return error }
+        }
+        #expect(events.compactMap(\.content).joined() == "Hello")
+        guard case .providerError(let error)? = failure else { Issue.record("expected the provider's error, got \(String(describing: failure))"); return }
+        #expect(error.message == "model crashed")
+    }
+
     @Test func factsExampleStreamGivesTheSameEventsUnderRandomSplits() throws {
         let whole = try parse([Self.openAIStream], provider: .openAICompatible)
         var generator = SeededGenerator(seed: 42)

@@ -11,7 +11,7 @@ import TokenMeterJSON
 /// (dropped unless the client asked for it), and every chunk of an Ollama-native or Anthropic upstream (translated).
 struct ChatCompletionSSE: StreamedAnswer {
     /// The response body; the route finishes it after the driver returns.
-    var writer: any ResponseBodyWriter
+    var output: SSEOutput
     private let admitted: AdmittedRequest
     private let passThrough: Bool
     private var factory: ChunkFactory
@@ -20,7 +20,7 @@ struct ChatCompletionSSE: StreamedAnswer {
 
     init(admitted: AdmittedRequest, writer: any ResponseBodyWriter) {
         self.admitted = admitted
-        self.writer = writer
+        output = SSEOutput(writer)
         passThrough = admitted.upstream.provider == .openAICompatible
         factory = ChunkFactory(id: admitted.requestID, model: admitted.requestedModel)
     }
@@ -56,15 +56,17 @@ struct ChatCompletionSSE: StreamedAnswer {
             }
             frames += cutFrames(completionTokens: completionTokens)
         }
-        try await SSEFrame.write(frames, to: &writer)
+        output.append(frames)
     }
 
     mutating func complete() async throws {
-        try await SSEFrame.write([.done], to: &writer)
+        output.append([.done])
+        try await output.flush()
     }
 
     mutating func fail(_ error: GatewayError) async {
-        try? await SSEFrame.write([.data(error.body)], to: &writer)
+        output.append([.data(error.body)])
+        try? await output.flush()
     }
 
     /// TokenMeter's own chunks carry the upstream's id, created time and model (OpenAI-compatible upstreams).
@@ -102,24 +104,51 @@ enum SSEFrame {
     /// `event: <type>`, `data: <json>` and a blank line (a typed event, as the Responses API sends them).
     case event(String, Data)
 
-    /// Writes `frames` in one buffer (one socket write).
-    static func write(_ frames: [SSEFrame], to writer: inout any ResponseBodyWriter) async throws {
-        guard !frames.isEmpty else { return }
-        var buffer = ByteBuffer()
-        for frame in frames {
-            switch frame {
-            case .data(let json):
-                buffer.writeString("data: ")
-                buffer.writeBytes(json)
-                buffer.writeString("\n\n")
-            case .comment(let text): buffer.writeString(": \(text)\n\n")
-            case .done: buffer.writeString("data: [DONE]\n\n")
-            case .event(let type, let json):
-                buffer.writeString("event: \(type)\ndata: ")
-                buffer.writeBytes(json)
-                buffer.writeString("\n\n")
-            }
+    /// Appends the frame's bytes to `buffer`.
+    func write(to buffer: inout ByteBuffer) {
+        switch self {
+        case .data(let json):
+            buffer.writeString("data: ")
+            buffer.writeBytes(json)
+            buffer.writeString("\n\n")
+        case .comment(let text): buffer.writeString(": \(text)\n\n")
+        case .done: buffer.writeString("data: [DONE]\n\n")
+        case .event(let type, let json):
+            buffer.writeString("event: \(type)\ndata: ")
+            buffer.writeBytes(json)
+            buffer.writeString("\n\n")
         }
+    }
+}
+
+/// A streamed answer's response body, with the frames written since the last flush.
+///
+/// The stream driver flushes after a step only when no further upstream event is already waiting, so a
+/// burst of chunks that arrived together (a fast upstream, or a gateway catching up under load) leaves in one
+/// socket write instead of one each; a paced stream still sends every chunk as it comes.
+struct SSEOutput {
+    private var writer: any ResponseBodyWriter
+    private var pending = ByteBuffer()
+
+    init(_ writer: any ResponseBodyWriter) {
+        self.writer = writer
+    }
+
+    mutating func append(_ frames: [SSEFrame]) {
+        for frame in frames { frame.write(to: &pending) }
+    }
+
+    /// Sends what was appended since the last flush. Throws when the client can no longer be written to.
+    mutating func flush() async throws {
+        guard pending.readableBytes > 0 else { return }
+        let buffer = pending
+        pending = ByteBuffer()
         try await writer.write(buffer)
+    }
+
+    /// Flushes and ends the response body.
+    consuming func finish() async throws {
+        try await flush()
+        try await writer.finish(nil)
     }
 }

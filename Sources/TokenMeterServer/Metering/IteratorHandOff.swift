@@ -25,6 +25,9 @@ final class IteratorHandOff: @unchecked Sendable {
         return try await it.next()
     }
 
+    /// Whether `next()` would return without waiting (true once the iterator is gone).
+    var hasBufferedResult: Bool { iterator?.hasBufferedResult ?? true }
+
     /// Drops the iterator, which aborts the transfer and closes the upstream connection.
     func close() { iterator = nil }
 }

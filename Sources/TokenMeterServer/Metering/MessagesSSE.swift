@@ -12,11 +12,11 @@ import TokenMeterLedger
 /// `stop_reason: "max_tokens"` (and `"tokenmeter": {"cut_by_budget": true, ...}`) and `message_stop`; and an
 /// `error` event when the upstream fails mid-stream.
 struct MessagesSSE: StreamedAnswer {
-    var writer: any ResponseBodyWriter
+    var output: SSEOutput
     private var assembler: MessageAssembler
 
     init(admitted: AdmittedRequest, writer: any ResponseBodyWriter) {
-        self.writer = writer
+        output = SSEOutput(writer)
         assembler = MessageAssembler(admitted: admitted)
     }
 
@@ -26,16 +26,18 @@ struct MessagesSSE: StreamedAnswer {
             frames.append(.comment("tokenmeter: budget exhausted; message ended after \(completionTokens) output tokens"))
             frames += assembler.finish(.cut(completionTokens: completionTokens)).map(\.frame)
         }
-        try await SSEFrame.write(frames, to: &writer)
+        output.append(frames)
     }
 
     mutating func complete() async throws {
         // An Anthropic upstream ended the message on the wire already; close it only when it did not.
         guard !assembler.stopped else { return }
-        try await SSEFrame.write(assembler.finish(.finished(nil)).map(\.frame), to: &writer)
+        output.append(assembler.finish(.finished(nil)).map(\.frame))
+        try await output.flush()
     }
 
     mutating func fail(_ error: GatewayError) async {
-        try? await SSEFrame.write(assembler.finish(.failed(error)).map(\.frame), to: &writer)
+        output.append(assembler.finish(.failed(error)).map(\.frame))
+        try? await output.flush()
     }
 }

@@ -111,6 +111,11 @@ struct MeteredStream {
             var decided = pipeline.step(for: event)
             // Past what the stream holds, with a hold that can still grow (the meter's limit is final otherwise).
             while decided == nil, let growth, let needs = pipeline.waiting?.needs {
+                // What was written goes out before waiting for the ledger.
+                do { try await adapter.flush() } catch {
+                    stream.cancel()
+                    return .clientGone
+                }
                 let (held, final) = await growth.waitFor(needs)
                 decided = pipeline.resume(limit: held, final: final)
             }
@@ -119,6 +124,8 @@ struct MeteredStream {
             if case .cut = step { stream.cancel() }
             do {
                 try await adapter.write(step, completionTokens: pipeline.meteredTokens)
+                // Events that already arrived go out with this one, in one write; otherwise it goes now.
+                if case .cut = step { try await adapter.flush() } else if !events.hasBufferedResult { try await adapter.flush() }
             } catch {
                 stream.cancel()
                 return .clientGone

@@ -18,6 +18,16 @@ protocol MeteredStreamAdapter {
     /// The stream stops early with an error the client should see: an upstream failure mid-stream, or the
     /// server shutting down. Best effort; the client may be gone.
     mutating func fail(_ error: GatewayError) async
+
+    /// Sends what the adapter has written but holds back (``SSEOutput``): the driver calls it after a step
+    /// when no further upstream event is waiting, and before a cut ends the stream. Throws when the client can
+    /// no longer be written to.
+    mutating func flush() async throws
+}
+
+extension MeteredStreamAdapter {
+    /// An answer collected whole holds everything until the end.
+    mutating func flush() async throws {}
 }
 
 /// An adapter that collects the whole answer into one JSON object (`stream: false`).
@@ -30,6 +40,12 @@ protocol CollectedAnswer: MeteredStreamAdapter {
 
 /// An adapter that writes events to the response body as the stream goes (`stream: true`).
 protocol StreamedAnswer: MeteredStreamAdapter, SendableMetatype {
-    /// The response body; the route finishes it after the driver returns.
-    var writer: any ResponseBodyWriter { get set }
+    /// The response body (sent at each flush); the route finishes it after the driver returns.
+    var output: SSEOutput { get set }
+}
+
+extension StreamedAnswer {
+    mutating func flush() async throws {
+        try await output.flush()
+    }
 }

@@ -13,7 +13,7 @@ import TokenMeterLedger
 /// `incomplete_details.reason: "max_output_tokens"` (and `"tokenmeter": {"cut_by_budget": true, ...}`), and
 /// `response.failed` when the upstream fails mid-stream.
 struct ResponsesSSE: StreamedAnswer {
-    var writer: any ResponseBodyWriter
+    var output: SSEOutput
     private let admitted: AdmittedRequest
     private var assembler: ResponseAssembler
     private var providerUsage: ChatUsage?
@@ -21,7 +21,7 @@ struct ResponsesSSE: StreamedAnswer {
 
     init(admitted: AdmittedRequest, writer: any ResponseBodyWriter) {
         self.admitted = admitted
-        self.writer = writer
+        output = SSEOutput(writer)
         assembler = ResponseAssembler(admitted: admitted)
     }
 
@@ -35,7 +35,7 @@ struct ResponsesSSE: StreamedAnswer {
             let usage = ResponseAssembler.usage(input: Int64(admitted.promptTokens), output: Int64(completionTokens), cached: nil, reasoning: nil)
             frames += assembler.finish(.cut(completionTokens: completionTokens, usage: usage)).map(\.frame)
         }
-        try await SSEFrame.write(frames, to: &writer)
+        output.append(frames)
     }
 
     mutating func complete() async throws {
@@ -45,10 +45,12 @@ struct ResponsesSSE: StreamedAnswer {
             ResponseAssembler.usage(input: Int64($0.promptTokens), output: Int64($0.completionTokens),
                                     cached: $0.cachedTokens.map(Int64.init), reasoning: $0.reasoningTokens.map(Int64.init))
         } ?? ResponseAssembler.usage(input: Int64(admitted.promptTokens), output: Int64(completionTokens), cached: nil, reasoning: nil)
-        try await SSEFrame.write(assembler.finish(.finished(nil, usage: usage)).map(\.frame), to: &writer)
+        output.append(assembler.finish(.finished(nil, usage: usage)).map(\.frame))
+        try await output.flush()
     }
 
     mutating func fail(_ error: GatewayError) async {
-        try? await SSEFrame.write(assembler.finish(.failed(error)).map(\.frame), to: &writer)
+        output.append(assembler.finish(.failed(error)).map(\.frame))
+        try? await output.flush()
     }
 }

@@ -132,7 +132,7 @@ extension Gateway {
             var events = streamed(admitted, writer)
             _ = await driver.run(first: first, adapter: &events)
             watch.end()
-            try await events.writer.finish(nil)
+            try await events.output.finish()
             withExtendedLifetime(slot) {}
         })
     }
