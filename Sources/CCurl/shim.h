@@ -51,8 +51,8 @@ static inline int tm_epoll_watch(int ep, int fd, int curl_what) {
 static inline void tm_epoll_unwatch(int ep, int fd) { epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL); }
 // Waits up to timeout_ms; fills fds[i] and the matching CURL_CSELECT_* flags; returns the count or -1.
 static inline int tm_epoll_wait(int ep, int *fds, int *flags, int max, int timeout_ms) {
-    struct epoll_event events[64];
-    if (max > 64) max = 64;
+    struct epoll_event events[1024];
+    if (max > 1024) max = 1024;
     int n = epoll_wait(ep, events, max, timeout_ms);
     for (int i = 0; i < n; i++) {
         uint32_t e = events[i].events;
