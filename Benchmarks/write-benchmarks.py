@@ -179,7 +179,8 @@ def current(run):
     say("")
     summary = subprocess.run([sys.executable, "Benchmarks/server-summary.py", f"{run}/server.jsonl"], check=True,
                              capture_output=True, text=True).stdout.strip()
-    say(summary)
+    # The per-phase table without its direct rows, which repeat the first table's but for the upstream's CPU.
+    say("\n".join(line for line in summary.split("\n") if not line.startswith("| direct ")))
     say("")
     history = subprocess.run([sys.executable, "Benchmarks/server-summary.py", f"{run}/history.jsonl"], check=True,
                              capture_output=True, text=True).stdout.strip()
