@@ -67,14 +67,15 @@ public final class MessageCountCache: Sendable {
     func entry(for key: Key) -> Entry? {
         state.withLock { s in
             s.clock += 1
-            guard var slot = s.slots[key] else {
+            // One lookup by index: a second `slots[key]` to store the new `lastUse` would hash the whole key
+            // again, and keys are whole messages (a re-sent conversation hashes hundreds of KB per request).
+            guard let index = s.slots.index(forKey: key) else {
                 s.misses += 1
                 return nil
             }
             s.hits += 1
-            slot.lastUse = s.clock
-            s.slots[key] = slot
-            return slot.entry
+            s.slots.values[index].lastUse = s.clock
+            return s.slots.values[index].entry
         }
     }
 
