@@ -56,9 +56,11 @@ final class EasyTransfer {
         ok = ok && tm_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, errorBuffer) == CURLE_OK
         ok = ok && tm_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)) == CURLE_OK
         if request.body.count > 64 << 10 {
-            // A long body (a conversation re-sent with its history) leaves in a few large writes rather than one
-            // per 64 KiB, libcurl's default upload buffer; small bodies keep the default, as every transfer
-            // allocates a buffer of this size. libcurl caps it at 2 MiB.
+            // A long body (a conversation re-sent with its history) leaves in one or two writes rather than one
+            // per 64 KiB, libcurl's default upload buffer (a 535 KB body: 9 sendto calls). Fewer calls, but no
+            // change in time to first token measured (docs/history/benchmarks-server-history-2026-12-06.md).
+            // Small bodies keep the default, as every transfer allocates a buffer of this size; libcurl caps it
+            // at 2 MiB.
             ok = ok && tm_easy_setopt_long(easy, CURLOPT_UPLOAD_BUFFERSIZE, min(request.body.count, 2 << 20)) == CURLE_OK
         }
         ok = ok && request.body.withUnsafeBytes { bytes in
