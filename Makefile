@@ -81,7 +81,7 @@ bench: release
 bench-server: deps
 	Benchmarks/server.sh
 
-## bench-all: the tokenizer and the gateway beside their anchors in one run (about 20 minutes), and this run's
+## bench-all: the tokenizer and the gateway beside their anchors in one run (about 10 minutes), and this run's
 ## figures written into BENCHMARKS.md's "Current figures" (Benchmarks/run.sh).
 bench-all: deps
 	Benchmarks/run.sh

@@ -8,7 +8,7 @@
 #   make bench-all             # or: Benchmarks/run.sh [run-dir]
 #   pip install tiktoken quicktok-v1 first (reference tools, not product dependencies)
 #
-# About 20 minutes on 2 cores. Nothing else should run meanwhile: every figure is CPU time or latency.
+# About 10 minutes on 2 cores. Nothing else should run meanwhile: every figure is CPU time or latency.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${1:-/tmp/tokenmeter-bench-$(date -u +%Y%m%dT%H%M%SZ)}
