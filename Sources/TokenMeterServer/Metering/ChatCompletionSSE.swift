@@ -60,13 +60,11 @@ struct ChatCompletionSSE: StreamedAnswer {
     }
 
     mutating func complete() async throws {
-        output.append([.done])
-        try await output.flush()
+        try await output.send([.done])
     }
 
     mutating func fail(_ error: GatewayError) async {
-        output.append([.data(error.body)])
-        try? await output.flush()
+        try? await output.send([.data(error.body)])
     }
 
     /// TokenMeter's own chunks carry the upstream's id, created time and model (OpenAI-compatible upstreams).
@@ -144,6 +142,12 @@ struct SSEOutput {
         let buffer = pending
         pending = ByteBuffer()
         try await writer.write(buffer)
+    }
+
+    /// Appends `frames` and flushes: the last frames of an answer, which nothing will follow.
+    mutating func send(_ frames: [SSEFrame]) async throws {
+        append(frames)
+        try await flush()
     }
 
     /// Flushes and ends the response body.

@@ -32,12 +32,10 @@ struct MessagesSSE: StreamedAnswer {
     mutating func complete() async throws {
         // An Anthropic upstream ended the message on the wire already; close it only when it did not.
         guard !assembler.stopped else { return }
-        output.append(assembler.finish(.finished(nil)).map(\.frame))
-        try await output.flush()
+        try await output.send(assembler.finish(.finished(nil)).map(\.frame))
     }
 
     mutating func fail(_ error: GatewayError) async {
-        output.append(assembler.finish(.failed(error)).map(\.frame))
-        try? await output.flush()
+        try? await output.send(assembler.finish(.failed(error)).map(\.frame))
     }
 }

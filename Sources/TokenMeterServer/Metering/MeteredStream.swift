@@ -121,17 +121,17 @@ struct MeteredStream {
             }
             guard let step = decided else { preconditionFailure("a final limit always decides") }
             // The budget is spent: stop the upstream now, before writing anything more.
-            if case .cut = step { stream.cancel() }
+            if step.isCut { stream.cancel() }
             do {
                 try await adapter.write(step, completionTokens: pipeline.meteredTokens)
-                // Events that already arrived go out with this one, in one write; otherwise it goes now.
-                if case .cut = step { try await adapter.flush() } else if !events.hasBufferedResult { try await adapter.flush() }
+                // Events that already arrived go out with this one, in one write; otherwise (or at a cut) it goes now.
+                if step.isCut || !events.hasBufferedResult { try await adapter.flush() }
             } catch {
                 stream.cancel()
                 return .clientGone
             }
             pipeline.deliveredTokens = pipeline.meteredTokens
-            if case .cut = step { return .cut }
+            if step.isCut { return .cut }
             if let growth { pipeline.holdGrew(to: growth.delivered(pipeline.deliveredTokens)) }
             checkpoints.submit(admitted.usage(completionTokens: pipeline.deliveredTokens, provider: nil))
             do {

@@ -45,12 +45,10 @@ struct ResponsesSSE: StreamedAnswer {
             ResponseAssembler.usage(input: Int64($0.promptTokens), output: Int64($0.completionTokens),
                                     cached: $0.cachedTokens.map(Int64.init), reasoning: $0.reasoningTokens.map(Int64.init))
         } ?? ResponseAssembler.usage(input: Int64(admitted.promptTokens), output: Int64(completionTokens), cached: nil, reasoning: nil)
-        output.append(assembler.finish(.finished(nil, usage: usage)).map(\.frame))
-        try await output.flush()
+        try await output.send(assembler.finish(.finished(nil, usage: usage)).map(\.frame))
     }
 
     mutating func fail(_ error: GatewayError) async {
-        output.append(assembler.finish(.failed(error)).map(\.frame))
-        try? await output.flush()
+        try? await output.send(assembler.finish(.failed(error)).map(\.frame))
     }
 }

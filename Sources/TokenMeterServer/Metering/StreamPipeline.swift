@@ -12,6 +12,12 @@ struct StreamPipeline {
         /// The budget is spent: deliver `prefix` of the event's content (may be empty), then end the stream
         /// with `finish_reason: "length"`.
         case cut(ChatEvent, prefix: String)
+
+        /// Whether this step ends the stream at the budget.
+        var isCut: Bool {
+            if case .cut = self { return true }
+            return false
+        }
     }
 
     /// The request being served.
