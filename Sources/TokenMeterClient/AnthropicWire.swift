@@ -15,10 +15,10 @@ public enum AnthropicWire {
     public static let version = "2023-06-01"
 
     /// The body sent upstream: the caller's Messages request with `stream` set. Nothing else is rewritten.
-    static func requestBody(for request: ChatRequest, stream: Bool) -> Data {
+    static func requestBody(for request: ChatRequest, stream: Bool) -> [UInt8] {
         var body = request.body
         body["stream"] = .bool(stream)
-        return Data(JSONValue.object(body).encoded())
+        return JSONValue.object(body).encoded()
     }
 
     /// Decodes one SSE `data` payload of a Messages stream; nil for `ping`.

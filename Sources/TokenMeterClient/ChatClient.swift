@@ -104,7 +104,7 @@ public final class ChatClient: Sendable {
     private func start(_ request: ChatRequest, to upstream: Upstream, mode: TransferRequest.Mode, timeouts: ChatTimeouts?) -> ChatStream {
         let streaming: Bool
         if case .stream = mode { streaming = true } else { streaming = false }
-        let body: Data
+        let body: [UInt8]
         switch upstream.provider {
         case .openAICompatible: body = OpenAIWire.requestBody(for: request, stream: streaming)
         case .ollama: body = OllamaWire.requestBody(for: request, stream: streaming)

@@ -19,7 +19,7 @@ struct TransferRequest: Sendable {
 
     var url: String
     var headers: [String]
-    var body: Data
+    var body: [UInt8]
     var provider: Upstream.Provider
     var mode: Mode
     var timeouts: ChatTimeouts

@@ -8,7 +8,7 @@ enum OllamaWire {
     /// content parts become text plus base64 `images`; tool-call arguments become JSON objects;
     /// sampling fields move into `options` (`max_tokens` → `num_predict`); `response_format`
     /// becomes `format`. A caller's own `options`, `keep_alive` and `think` pass through.
-    static func requestBody(for request: ChatRequest, stream: Bool) -> Data {
+    static func requestBody(for request: ChatRequest, stream: Bool) -> [UInt8] {
         let source = request.body
         var body: JSONObject = ["stream": .bool(stream)]
         body["model"] = source["model"]
@@ -32,7 +32,7 @@ enum OllamaWire {
             default: break
             }
         }
-        return Data(JSONValue.object(body).encoded())
+        return JSONValue.object(body).encoded()
     }
 
     private static func translate(message: JSONValue) -> JSONValue {

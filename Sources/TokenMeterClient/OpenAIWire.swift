@@ -7,7 +7,7 @@ enum OpenAIWire {
     /// The body sent upstream: the caller's request with only the keys TokenMeter must own
     /// rewritten. Streaming forces `stream: true` and `stream_options.include_usage: true` (other
     /// `stream_options` keys are kept) so that the provider reports its own usage.
-    static func requestBody(for request: ChatRequest, stream: Bool) -> Data {
+    static func requestBody(for request: ChatRequest, stream: Bool) -> [UInt8] {
         var body = request.body
         body["stream"] = .bool(stream)
         if stream {
@@ -18,7 +18,7 @@ enum OpenAIWire {
         } else {
             body["stream_options"] = nil
         }
-        return Data(JSONValue.object(body).encoded())
+        return JSONValue.object(body).encoded()
     }
 
     /// Decodes one SSE `data` payload (a `chat.completion.chunk`) into an event, or throws the

@@ -6,11 +6,11 @@ import TokenMeterJSON
 /// APIs. Each event keeps its parsed object (``ChatEvent/typed``) and its raw bytes for pass-through.
 enum ResponsesWire {
     /// The body sent upstream: the caller's Responses request with `stream` set. Nothing else is rewritten.
-    static func requestBody(for request: ChatRequest, stream: Bool) -> Data {
+    static func requestBody(for request: ChatRequest, stream: Bool) -> [UInt8] {
         var body = request.body
         body["stream"] = .bool(stream)
         if !stream { body["stream_options"] = nil }
-        return Data(JSONValue.object(body).encoded())
+        return JSONValue.object(body).encoded()
     }
 
     /// Decodes one SSE `data` payload of a Responses stream.

@@ -17,15 +17,24 @@ public struct JSONParser {
     private let bytes: [UInt8]
     private var index = 0
     private var depth = 0
+    /// Whether the root object keeps the text of its members' values (see ``parse(_:keepingMemberText:)``).
+    private let keepsMemberText: Bool
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    private init(bytes: [UInt8], keepsMemberText: Bool) {
+        self.bytes = bytes
+        self.keepsMemberText = keepsMemberText
+    }
 
     /// Parses one JSON document (surrounding whitespace allowed, nothing else after it).
-    public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+    ///
+    /// With `keepingMemberText`, a root object remembers the text each member's value was written with, and
+    /// writing it copies that text for every member not set since (``JSONObject/parsedText(of:)``): a proxy
+    /// forwards a long body without re-encoding what it did not change. The object then holds on to `bytes`.
+    public static func parse(_ bytes: [UInt8], keepingMemberText: Bool = false) throws(JSONSyntaxError) -> JSONValue {
         guard bytes.count <= maxBytes else {
             throw JSONSyntaxError(line: 1, column: 1, reason: "the document is \(bytes.count) bytes, more than the \(maxBytes >> 20) MiB a JSON document may have")
         }
-        var parser = JSONParser(bytes: bytes)
+        var parser = JSONParser(bytes: bytes, keepsMemberText: keepingMemberText)
         // A UTF-8 byte order mark is tolerated, as editors on some systems write one.
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { parser.index = 3 }
         parser.skipWhitespace()
@@ -65,7 +74,10 @@ public struct JSONParser {
         try enterContainer()
         index += 1  // {
         var members: [(key: String, value: JSONValue)] = []
-        var seen = Set<String>()
+        // Repeated names are found by a scan while the object is small (a message has two to four members; a set
+        // would cost an allocation and a hash of every name), by a set once it has many.
+        var seen: Set<String>?
+        var text: [String: Range<Int>]? = keepsMemberText && depth == 1 ? [:] : nil
         skipWhitespace()
         if peek(UInt8(ascii: "}")) { index += 1; depth -= 1; return .object(JSONObject(uniqueMembers: members)) }
         while true {
@@ -73,7 +85,14 @@ public struct JSONParser {
             guard peek(UInt8(ascii: "\"")) else { throw error("expected a member name in double quotes, found \(describeCurrent())") }
             let keyStart = index
             let key = try parseString()
-            guard seen.insert(key).inserted else {
+            let repeated: Bool
+            if members.count < 16 {
+                repeated = members.contains { $0.key == key }
+            } else {
+                if seen == nil { seen = Set(members.map(\.key)) }
+                repeated = !seen!.insert(key).inserted
+            }
+            guard !repeated else {
                 index = keyStart
                 throw error("duplicate member name \"\(key)\"")
             }
@@ -81,14 +100,16 @@ public struct JSONParser {
             guard peek(UInt8(ascii: ":")) else { throw error("expected ':' after member name \"\(key)\", found \(describeCurrent())") }
             index += 1
             skipWhitespace()
+            let valueStart = index
             members.append((key, try parseValue()))
+            text?[key] = valueStart..<index
             skipWhitespace()
             if peek(UInt8(ascii: ",")) { index += 1; continue }
             if peek(UInt8(ascii: "}")) { index += 1; break }
             throw error("expected ',' or '}' after an object member, found \(describeCurrent())")
         }
         depth -= 1
-        return .object(JSONObject(uniqueMembers: members))
+        return .object(JSONObject(uniqueMembers: members, text: text.map { MemberText(source: bytes, ranges: $0) }))
     }
 
     private mutating func parseArray() throws(JSONSyntaxError) -> JSONValue {
@@ -136,6 +157,14 @@ public struct JSONParser {
             }
             guard index < bytes.count else { throw error("unterminated string") }
             let b = bytes[index]
+            if b == UInt8(ascii: "\""), out.isEmpty {
+                // No escape in the string: one copy, straight from the document, instead of two.
+                let start = runStart
+                index += 1
+                let string = bytes.withUnsafeBufferPointer { String(validating: UnsafeBufferPointer(rebasing: $0[start..<index - 1]), as: UTF8.self) }
+                guard let string else { throw error("string is not valid UTF-8") }
+                return string
+            }
             if b == UInt8(ascii: "\"") {
                 out.append(contentsOf: bytes[runStart..<index])
                 index += 1

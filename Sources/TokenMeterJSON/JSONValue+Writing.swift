@@ -2,7 +2,8 @@ extension JSONValue {
     /// Compact JSON text (UTF-8 bytes, no spaces), members in order, numbers exactly as held.
     public func encoded() -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(256)
+        // A parsed body forwarded mostly as written is about its document's size: one allocation, not a doubling.
+        if case .object(let object) = self { out.reserveCapacity(256 + object.parsedDocumentBytes) } else { out.reserveCapacity(256) }
         write(to: &out)
         return out
     }
@@ -32,7 +33,11 @@ extension JSONValue {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 Self.writeString(member.key, to: &out)
                 out.append(UInt8(ascii: ":"))
-                member.value.write(to: &out)
+                if let text = object.parsedText(of: member.key) {
+                    out.append(contentsOf: text)
+                } else {
+                    member.value.write(to: &out)
+                }
             }
             out.append(UInt8(ascii: "}"))
         }

@@ -90,4 +90,24 @@ import TokenMeterTokenizer
         }
         #expect(cache.statistics.entries == 2)
     }
+
+    @Test("keys are equal exactly when their bytes are; digests differ when the bytes differ anywhere, also in a short tail")
+    func keysAndDigests() {
+        var random = SeededGenerator(seed: 7)
+        for length in [0, 1, 7, 8, 9, 31, 32, 33, 100, 4_097] {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let key = MessageCountCache.Key(bytes: bytes)
+            #expect(key == MessageCountCache.Key(bytes: bytes))
+            #expect(key.hashValue == MessageCountCache.Key(bytes: bytes).hashValue)
+            #expect(key != MessageCountCache.Key(bytes: bytes + [0]), "a longer key differs, also by a zero byte")
+            for position in Set([0, length / 2, length - 1]) where length > 0 {
+                var changed = bytes
+                changed[position] ^= 1
+                let other = MessageCountCache.Key(bytes: changed)
+                #expect(other != key)
+                #expect(other.digest != key.digest, "length \(length), byte \(position)")
+            }
+        }
+    }
 }
+

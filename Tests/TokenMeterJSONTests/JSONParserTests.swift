@@ -46,4 +46,15 @@ import TokenMeterJSON
         #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(big) }
         #expect(try JSONParser.parse([UInt8](repeating: UInt8(ascii: " "), count: 1000) + Array("1".utf8)) == 1)
     }
+
+    @Test("a repeated member name is refused in small objects and in objects of many members alike")
+    func repeatedNamesInObjectsOfAnySize() {
+        for size in [2, 15, 16, 17, 40] {
+            let members = (0..<size).map { #""k\#($0)":\#($0)"# }
+            #expect(throws: JSONSyntaxError.self) { try JSONParser.parse("{" + (members + [#""k\#(size - 1)":0"#]).joined(separator: ",") + "}") }
+            #expect(throws: JSONSyntaxError.self) { try JSONParser.parse("{" + (members + [#""k0":0"#]).joined(separator: ",") + "}") }
+            #expect((try? JSONParser.parse("{" + members.joined(separator: ",") + "}"))?.objectValue?.count == size)
+        }
+    }
 }
+

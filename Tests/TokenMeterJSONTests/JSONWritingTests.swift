@@ -116,4 +116,26 @@ import TokenMeterJSON
             #expect(try JSONParser.parse(written) == .string(text))
         }
     }
+
+    @Test("a root object parsed keeping member text writes unchanged members as the document had them, set ones anew")
+    func memberTextIsKeptUntilSet() throws {
+        let document = #"{ "messages" : [ {"content": "caf\u00e9 \/"} ],"n": 1.50, "nested": {"a" : 1}, "gone": true }"#
+        guard case .object(var object) = try JSONParser.parse(Array(document.utf8), keepingMemberText: true) else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(JSONValue.object(object).compactJSON == #"{"messages":[ {"content": "caf\u00e9 \/"} ],"n":1.50,"nested":{"a" : 1},"gone":true}"#)
+        object["n"] = .int(2)
+        object["gone"] = nil
+        object["added"] = "x"
+        #expect(JSONValue.object(object).compactJSON == #"{"messages":[ {"content": "caf\u00e9 \/"} ],"n":2,"nested":{"a" : 1},"added":"x"}"#)
+        // Member text is only kept for the root, and never changes what the object is.
+        let plain = try JSONParser.parse(document)
+        #expect(plain.compactJSON == #"{"messages":[{"content":"café /"}],"n":1.50,"nested":{"a":1},"gone":true}"#)
+        #expect(try JSONParser.parse(Array(document.utf8), keepingMemberText: true) == plain)
+        // A member set back to its old value is written anew, as written values are: still the same JSON.
+        object["messages"] = plain["messages"]
+        #expect(try JSONParser.parse(JSONValue.object(object).encoded())["messages"] == plain["messages"])
+    }
 }
+

@@ -63,6 +63,11 @@ extension ServerTests {
                 #expect(error?["type"]?.stringValue != nil, "\(name)")
                 if let param { #expect(error?["param"]?.stringValue == param, "\(name): \(text)") }
             }
+            // Sent chunked, without a Content-Length to refuse it by, the body meets the limit while it is read.
+            let oversized = Array(#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":""#.utf8) + Array(repeating: UInt8(ascii: "a"), count: 5000) + Array(#""}]}"#.utf8)
+            let chunked = try curl(url, key: key, body: oversized, headers: ["Transfer-Encoding: chunked"])
+            #expect(chunked.status == 413, "\(chunked.body)")
+            #expect(chunked.body.contains("4096"), "\(chunked.body)")
             let tooLong = String(repeating: "word ", count: 700)
             let (status, text) = try curl(url, key: key, body: Array(#"{"model":"gpt-4","max_tokens":8000,"messages":[{"role":"user","content":"\#(tooLong)"}]}"#.utf8))
             #expect(status == 400)

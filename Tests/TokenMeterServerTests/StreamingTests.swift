@@ -59,6 +59,27 @@ extension ServerTests {
             try await harness.stop()
         }
 
+        @Test("members the gateway does not change go upstream as the client wrote them, spaces and escapes included; the ones it owns are rewritten")
+        func unchangedMembersGoUpstreamAsWritten() async throws {
+            let harness = try await GatewayHarness.start()
+            let key = try await harness.addUser("abi")
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["ok"]))
+            let messages = #"[ {"role": "user",\#n   "content": "caf\u00e9 \/ \"q\" 中"} ]"#
+            let vendor = #"{ "n": 1.50, "e": 1E3 }"#
+            let body = #"{"model": "gpt-4o-mini", "messages": \#(messages), "x_vendor": \#(vendor), "stream": true, "stream_options": {"include_usage": false}}"#
+            let (status, text) = try curl(harness.baseURL + "/v1/chat/completions", key: key, body: Array(body.utf8))
+            #expect(status == 200, "\(text)")
+            let sent = try #require(harness.upstream.records.first).body
+            let sentText = String(decoding: sent, as: UTF8.self)
+            #expect(sentText.contains(#""messages":\#(messages)"#), "\(sentText)")
+            #expect(sentText.contains(#""x_vendor":\#(vendor)"#), "\(sentText)")
+            // What TokenMeter owns is rewritten: it always streams and always asks for usage.
+            let parsed = try JSONParser.parse(sent)
+            #expect(parsed["stream_options"]?["include_usage"]?.boolValue == true)
+            #expect(parsed["messages"]?.arrayValue?.first?["content"]?.stringValue == "café / \"q\" 中")
+            try await harness.stop()
+        }
+
         @Test("the usage chunk reaches the client only when it asked for include_usage")
         func usageChunkOnlyWhenAsked() async throws {
             let harness = try await GatewayHarness.start()

@@ -33,9 +33,8 @@ struct Console: Sendable {
     /// `POST /console/sign-in`: the admin key from the form starts a session; a wrong one gets the form again
     /// with 401, after a short pause that slows guessing.
     func signIn(_ request: Request) async throws -> Response {
-        var request = request
         guard sameOrigin(request) else { return refusal(.forbidden, "The sign-in came from another site; it is refused.") }
-        let form = Self.parseForm(try await gateway.collectBody(&request))
+        let form = Self.parseForm(try await gateway.collectBody(request))
         guard let adminKey = gateway.configuration.adminKey,
               ConsoleSessions.isAdminKey(form["admin_key", default: ""], adminKey) else {
             try? await Task.sleep(for: .milliseconds(300))
@@ -66,12 +65,11 @@ struct Console: Sendable {
     /// A change: needs a session, a request from the console's own origin, and the session's CSRF token.
     func change(_ request: Request,
                 _ perform: (ConsoleSessions.Session, [String: String]) async throws -> Response) async throws -> Response {
-        var request = request
         guard let session = session(request) else {
             return refusal(.unauthorized, "Your console session has ended, so nothing was changed. Sign in again.")
         }
         guard sameOrigin(request) else { return refusal(.forbidden, "The form came from another site; nothing was changed.") }
-        let form = Self.parseForm(try await gateway.collectBody(&request))
+        let form = Self.parseForm(try await gateway.collectBody(request))
         guard sessions.checkCSRF(form["csrf"], for: session) else {
             return refusal(.forbidden, "The form's security token does not match your session (it is from an older "
                 + "sign-in or another site); nothing was changed. Reload the page and try again.")

@@ -44,7 +44,7 @@ struct ChatIntake: Sendable {
             throw .badRequest("The request body is not valid UTF-8.")
         }
         let root: JSONValue
-        do { root = try JSONParser.parse(bytes) } catch {
+        do { root = try JSONParser.parse(bytes, keepingMemberText: true) } catch {
             throw .badRequest("We could not parse the JSON body of your request: \(error). "
                 + "(HINT: This likely means you aren't using your HTTP library correctly.)")
         }

@@ -76,8 +76,7 @@ extension Gateway {
     private func adminCall(_ request: Request, status: HTTPResponse.Status = .ok,
                            _ operation: (JSONObject) async throws -> JSONValue) async throws -> Response {
         var body: JSONObject = [:]
-        var request = request
-        let bytes = try await collectBody(&request)
+        let bytes = try await collectBody(request)
         if !bytes.isEmpty {
             guard case .object(let o)? = try? JSONParser.parse(Data(bytes)) else {
                 throw GatewayError.badRequest("The request body must be a JSON object.")

@@ -33,8 +33,7 @@ extension Gateway {
     /// of Anthropic's count, not Anthropic's own). Calls no upstream and costs nothing.
     func countTokens(_ incoming: Request, context: GatewayRequestContext) async throws -> Response {
         _ = try context.requireAPIKey()
-        var request = incoming
-        let bytes = try await collectBody(&request)
+        let bytes = try await collectBody(incoming)
         let intake = try MessagesRequest.intake(bytes: bytes, maxTokensCeiling: configuration.maxTokensCeiling, forCounting: true)
         let model = try resolve(intake.model)
         let (_, tokens) = try countPrompt(intake, model: model)
@@ -77,7 +76,6 @@ extension Gateway {
         let logger = context.logger
         // The client leaving is learnt from its connection's close signal (ClientDisconnectWatch), not by
         // reading the connection, which keeps the connection alive for the client's next request.
-        var request = incoming
         let admitted: AdmittedRequest
         let stream: ChatStream
         let started: ContinuousClock.Instant
@@ -89,7 +87,7 @@ extension Gateway {
                 throw GatewayError.tooManyConcurrentRequests(limit: concurrency.limit ?? 0)
             }
             slot = granted
-            let bytes = try await collectBody(&request)
+            let bytes = try await collectBody(incoming)
             let intake = try parse(bytes)
             (admitted, stream, started) = try await admit(intake, key: key, requestID: context.requestID, logger: logger)
         } catch {
@@ -138,16 +136,25 @@ extension Gateway {
     }
 
     /// The request body, at most `bodyLimitBytes` (413 beyond, checked on Content-Length first).
-    func collectBody(_ request: inout Request) async throws(GatewayError) -> [UInt8] {
+    func collectBody(_ request: Request) async throws(GatewayError) -> [UInt8] {
         let limit = configuration.bodyLimitBytes
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw .bodyTooLarge(limit: limit) }
+        let declared = request.headers[.contentLength].flatMap(Int.init)
+        if let declared, declared > limit { throw .bodyTooLarge(limit: limit) }
+        // Straight into an array sized by Content-Length: each read is copied once. Accumulating in a ByteBuffer
+        // (NIO's `collect(upTo:)`) grew it by doubling and then took one more copy into the array the parser reads.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(declared ?? 0)
         do {
-            let buffer = try await request.collectBody(upTo: limit)
-            return Array(buffer.readableBytesView)
-        } catch is NIOTooManyBytesError {
-            throw .bodyTooLarge(limit: limit)
+            for try await buffer in request.body {
+                guard buffer.readableBytes <= limit - bytes.count else { throw GatewayError.bodyTooLarge(limit: limit) }
+                buffer.withUnsafeReadableBytes { bytes.append(contentsOf: $0) }
+            }
+        } catch let error as GatewayError {
+            throw error
         } catch {
             throw .badRequest("The request body could not be read: \(error)")
         }
+        return bytes
     }
+
 }

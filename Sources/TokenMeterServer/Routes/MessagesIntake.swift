@@ -25,7 +25,7 @@ struct MessagesRequest: Sendable {
     static func intake(bytes: [UInt8], maxTokensCeiling: Int, forCounting: Bool = false) throws(GatewayError) -> ChatIntake {
         guard UTF8Validation.firstInvalidOffset(in: bytes) == nil else { throw .badRequest("The request body is not valid UTF-8.") }
         let root: JSONValue
-        do { root = try JSONParser.parse(bytes) } catch {
+        do { root = try JSONParser.parse(bytes, keepingMemberText: true) } catch {
             throw .badRequest("We could not parse the JSON body of your request: \(error).")
         }
         guard case .object(let body) = root else { throw .badRequest("The request body must be a JSON object.") }

@@ -22,7 +22,7 @@ struct ResponsesRequest: Sendable {
     static func intake(bytes: [UInt8], maxTokensCeiling: Int) throws(GatewayError) -> ChatIntake {
         guard UTF8Validation.firstInvalidOffset(in: bytes) == nil else { throw .badRequest("The request body is not valid UTF-8.") }
         let root: JSONValue
-        do { root = try JSONParser.parse(bytes) } catch {
+        do { root = try JSONParser.parse(bytes, keepingMemberText: true) } catch {
             throw .badRequest("We could not parse the JSON body of your request: \(error). "
                 + "(HINT: This likely means you aren't using your HTTP library correctly.)")
         }
