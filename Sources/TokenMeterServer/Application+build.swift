@@ -67,7 +67,7 @@ public func buildApplication(
 
     let headTimeout = configuration.requestHeadTimeout
     let http1 = HTTP1Channel.Configuration(
-        additionalChannelHandlers: [ConnectionCloseHandler(signals: connections),
+        additionalChannelHandlers: [ReceiveBufferSizing(), ConnectionCloseHandler(signals: connections),
                                     RequestHeadTimeoutHandler(timeout: headTimeout, logger: logger)],
         idleTimeout: TimeAmount(configuration.idleTimeout))
     // Beyond `maxConnections` the server stops accepting, and new connections wait in the kernel's listen
