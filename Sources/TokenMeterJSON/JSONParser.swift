@@ -157,17 +157,16 @@ public struct JSONParser {
             }
             guard index < bytes.count else { throw error("unterminated string") }
             let b = bytes[index]
-            if b == UInt8(ascii: "\""), out.isEmpty {
-                // No escape in the string: one copy, straight from the document, instead of two.
-                let start = runStart
-                index += 1
-                let string = bytes.withUnsafeBufferPointer { String(validating: UnsafeBufferPointer(rebasing: $0[start..<index - 1]), as: UTF8.self) }
-                guard let string else { throw error("string is not valid UTF-8") }
-                return string
-            }
             if b == UInt8(ascii: "\"") {
-                out.append(contentsOf: bytes[runStart..<index])
+                let run = runStart..<index
                 index += 1
+                if out.isEmpty {
+                    // No escape in the string: one copy, straight from the document, instead of two.
+                    let string = bytes.withUnsafeBufferPointer { String(validating: UnsafeBufferPointer(rebasing: $0[run]), as: UTF8.self) }
+                    guard let string else { throw error("string is not valid UTF-8") }
+                    return string
+                }
+                out.append(contentsOf: bytes[run])
                 break
             }
             if b < 0x20 { throw error("control character U+\(hex4(UInt16(b))) must be escaped inside a string") }
