@@ -80,6 +80,35 @@ extension ServerTests {
             try await harness.stop()
         }
 
+        @Test("a 600 KB conversation, sent whole and chunked, reaches the upstream byte for byte and counts the same when re-sent")
+        func longConversationIsForwardedAndCountedAlike() async throws {
+            let harness = try await GatewayHarness.start()
+            let key = try await harness.addUser("lia")
+            harness.upstream.setDefaultScenario(UpstreamScenario(chunks: ["ok"]))
+            // Distinct messages, so the first request counts each afresh and the next ones find them in the cache.
+            let turns = (0..<100).map { i in
+                #"{"role": "user", "content": "Turn \#(i): caf\u00e9 \"q\" 日本語\t"# + String(repeating: "word ", count: 1_200) + #""}"#
+            }
+            let messages = "[" + turns.joined(separator: ",\n") + "]"
+            let body = Array(#"{"model": "gpt-4o-mini", "stream": true, "messages": \#(messages)}"#.utf8)
+            #expect(body.count > 600_000)
+            for chunked in [false, true, false] {
+                let (status, text) = try curl(harness.baseURL + "/v1/chat/completions", key: key, body: body,
+                                              headers: chunked ? ["Transfer-Encoding: chunked"] : [])
+                #expect(status == 200, "\(text.prefix(300))")
+            }
+            let sent = harness.upstream.records
+            #expect(sent.count == 3)
+            for record in sent {
+                #expect(String(decoding: record.body, as: UTF8.self).contains(#""messages":\#(messages)"#))
+            }
+            let records = try await harness.waitForRecords(user: "lia", count: 3)
+            let counted = Set(records.map(\.promptTokens))
+            #expect(counted.count == 1, "\(counted)")
+            #expect((counted.first ?? 0) > 100_000)
+            try await harness.stop()
+        }
+
         @Test("the usage chunk reaches the client only when it asked for include_usage")
         func usageChunkOnlyWhenAsked() async throws {
             let harness = try await GatewayHarness.start()
