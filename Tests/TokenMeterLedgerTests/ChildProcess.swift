@@ -1,4 +1,5 @@
 import Foundation
+import TokenMeterTestSupport
 import Synchronization
 import Testing
 
@@ -34,10 +35,8 @@ final class ChildProcess: Sendable {
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
-        out.fileHandleForReading.readabilityHandler = { [weak self] handle in
+        readUntilClosed(out.fileHandleForReading) { [weak self] data in
             guard let self else { return }
-            let data = handle.availableData
-            guard !data.isEmpty else { handle.readabilityHandler = nil; return }
             let complete: [String] = self.partial.withLock { buffer in
                 buffer += String(decoding: data, as: UTF8.self)
                 var parts = buffer.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

@@ -159,14 +159,8 @@ final class DemoProcess: Sendable {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
-        out.fileHandleForReading.readabilityHandler = { [self] handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil } else { output.withLock { $0.stdout += data } }
-        }
-        err.fileHandleForReading.readabilityHandler = { [self] handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil } else { output.withLock { $0.stderr += data } }
-        }
+        readUntilClosed(out.fileHandleForReading) { [self] data in output.withLock { $0.stdout += data } }
+        readUntilClosed(err.fileHandleForReading) { [self] data in output.withLock { $0.stderr += data } }
         try process.run()
     }
 

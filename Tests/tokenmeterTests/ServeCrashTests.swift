@@ -295,7 +295,7 @@ struct ServeProcess: Sendable {
             }
         }
         // Keep draining stderr so the server never blocks on a full pipe.
-        handle.readabilityHandler = { $0.availableData.isEmpty ? ($0.readabilityHandler = nil) : () }
+        readUntilClosed(handle) { _ in }
     }
 
     /// SIGKILL, and wait for the process to be gone.

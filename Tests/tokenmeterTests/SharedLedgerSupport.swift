@@ -1,4 +1,5 @@
 import Foundation
+import TokenMeterTestSupport
 import Synchronization
 import TokenMeterJSON
 
@@ -15,16 +16,11 @@ final class ProcessOutput: Sendable {
 
     var text: String { String(decoding: data.withLock { $0 }, as: UTF8.self) }
 
-    /// Reads `pipe` into this buffer until it closes, on the pipe's own handler (the child never blocks on it).
+    /// Reads `pipe` into this buffer until it closes, on a reading thread of its own (the child never blocks on it).
     func drain(_ pipe: Pipe, also other: ProcessOutput? = nil) {
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let chunk = handle.availableData
-            if chunk.isEmpty {
-                handle.readabilityHandler = nil
-            } else {
-                self.append(chunk)
-                other?.append(chunk)
-            }
+        readUntilClosed(pipe.fileHandleForReading) { chunk in
+            self.append(chunk)
+            other?.append(chunk)
         }
     }
 }
