@@ -223,6 +223,8 @@ extension ServerTests {
             let allowed: Set<String> = [
                 "assignments", "columns", "placeholders", "databaseTableName", "usageColumns",
                 "configuration.durability.rawValue",
+                // An integer from the ledger's configuration (PRAGMA busy_timeout takes no bound parameter).
+                "busyTimeoutMilliseconds",
                 "UsageStatus.interrupted.rawValue", #"forOneUser ? " AND user_id = :user" : """#,
                 // PostgreSQL: migration and query fragments defined in PostgresMigrations, MonthlyReportBuilder and the
                 // audit, and a WHERE clause written in code with a bound parameter ($1).

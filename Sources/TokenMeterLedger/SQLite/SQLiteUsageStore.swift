@@ -50,7 +50,7 @@ public final class SQLiteUsageStore: Sendable {
             throw exists ? .cannotOpenDatabase(path: path, reason: "\(error)")
                          : .cannotCreateDatabase(path: path, reason: "\(error)")
         }
-        batcher = WriteBatcher(pool: pool)
+        batcher = WriteBatcher(pool: pool, busyTimeout: configuration.busyTimeout)
         do {
             // GRDB sets synchronous=NORMAL while switching the writer to WAL; set ours after it.
             try pool.writeWithoutTransaction { db in
