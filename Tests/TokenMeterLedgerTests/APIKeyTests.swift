@@ -80,6 +80,60 @@ struct APIKeyTests {
         }
     }
 
+    @Test("a cache entry half its time to live old asks one caller for a background read; the answer renews it")
+    func cacheRefreshesAhead() throws {
+        var cache = AuthenticationCache(timeToLive: .seconds(2))
+        let key = AuthenticatedKey(user: User(id: 1, name: "ann", status: .active, createdAt: Date()), apiKeyID: 1,
+                                   prefix: "abcdefgh", budget: .unlimited)
+        let hash = Data(repeating: 7, count: 32)
+        let t0 = ContinuousClock.now
+        cache.store(prefix: "abcdefgh", keySHA256: hash, key: key, generationAtRead: cache.generation, at: t0)
+        #expect(cache.lookup(prefix: "abcdefgh", keySHA256: hash, at: t0 + .milliseconds(999))?.refresh == false)
+        // From half the time to live: the first hit asks for the read, the ones while it runs do not.
+        #expect(cache.lookup(prefix: "abcdefgh", keySHA256: hash, at: t0 + .seconds(1))?.refresh == true)
+        #expect(cache.lookup(prefix: "abcdefgh", keySHA256: hash, at: t0 + .milliseconds(1500))?.refresh == false)
+        // A read that failed for another reason than the key: served until it expires, and asked for again.
+        cache.refreshFailed(prefix: "abcdefgh", keyIsInvalid: false, at: t0 + .milliseconds(1600))
+        #expect(cache.lookup(prefix: "abcdefgh", keySHA256: hash, at: t0 + .milliseconds(1700))?.refresh == true)
+        // The read's answer: fresh for a whole time to live from then, so a key in steady use never expires.
+        cache.store(prefix: "abcdefgh", keySHA256: hash, key: key, generationAtRead: cache.generation, at: t0 + .milliseconds(1800))
+        #expect(cache.lookup(prefix: "abcdefgh", keySHA256: hash, at: t0 + .milliseconds(2700))?.refresh == false)
+        #expect(cache.lookup(prefix: "abcdefgh", keySHA256: hash, at: t0 + .milliseconds(3700))?.refresh == true)
+        #expect(cache.lookup(prefix: "abcdefgh", keySHA256: hash, at: t0 + .milliseconds(3800)) == nil)
+        // A read that found the key revoked (or its user disabled) drops the entry: the next request reads the database.
+        cache.store(prefix: "abcdefgh", keySHA256: hash, key: key, generationAtRead: cache.generation, at: t0)
+        cache.refreshFailed(prefix: "abcdefgh", keyIsInvalid: true, at: t0 + .seconds(1))
+        #expect(cache.lookup(prefix: "abcdefgh", keySHA256: hash, at: t0 + .seconds(1)) == nil)
+        #expect(cache.count == 0)
+    }
+
+    @Test("a key revoked by another process is refused once a background read saw it, before the entry would expire")
+    func backgroundReadSeesRevocation() async throws {
+        let dir = try TemporaryDirectory()
+        var serverConfiguration = SQLiteUsageStore.Configuration()
+        serverConfiguration.authenticationCacheTTL = .seconds(6)
+        let server = try SQLiteUsageStore(path: dir.path("l.sqlite"), configuration: serverConfiguration)
+        var adminConfiguration = SQLiteUsageStore.Configuration()
+        adminConfiguration.role = .administration
+        let admin = try SQLiteUsageStore(path: dir.path("l.sqlite"), configuration: adminConfiguration)
+        let c = try await Customer.add(admin, name: "ann", budget: .unlimited)
+        let read = ContinuousClock.now
+        _ = try await server.authenticate(apiKey: c.key.key)  // read from the database, cached for 6 s
+        _ = try await admin.revokeAPIKey(prefix: c.key.info.prefix)
+        try await Task.sleep(until: read + .seconds(3) + .milliseconds(100), clock: .continuous)
+        // Half the time to live has passed: this request is served from the cache and starts a background read...
+        #expect(try await server.authenticate(apiKey: c.key.key).apiKeyID == c.key.info.id)
+        // ...which finds the key revoked and drops the entry, long before the 6 s are up.
+        var refused = false
+        while !refused, ContinuousClock.now < read + .milliseconds(5500) {
+            do { _ = try await server.authenticate(apiKey: c.key.key) } catch LedgerError.apiKeyRevoked {
+                refused = true
+            }
+            if !refused { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(refused)
+    }
+
     @Test("a cached authentication is bound to the whole key: a wrong secret with a cached prefix is refused")
     func cacheChecksTheSecret() async throws {
         let dir = try TemporaryDirectory()

@@ -2,15 +2,17 @@ import Foundation
 import PostgresNIO
 import TokenMeterMoney
 
-extension PostgresUsageStore: UsageStore, CoalescingCheckpoints {
+extension PostgresUsageStore: UsageStore, CoalescingCheckpoints, CachedAuthentication {
     public func authenticate(apiKey: String) async throws -> AuthenticatedKey {
-        guard let prefix = APIKeyFormat.prefix(ofKey: apiKey) else { throw LedgerError.invalidAPIKey }
-        let presentedHash = APIKeyFormat.hash(ofKey: apiKey)
-        let (cached, generation) = authentication.withLock { cache in
-            (cache.lookup(prefix: prefix, keySHA256: presentedHash, at: .now), cache.generation)
-        }
-        if let cached { return cached }
-        let key = try await read { c in
+        try await cachedAuthenticate(apiKey: apiKey)
+    }
+
+    func withAuthenticationCache<R>(_ body: (inout AuthenticationCache) -> R) -> R {
+        authentication.withLock { body(&$0) }
+    }
+
+    func readAuthentication(prefix: String, keySHA256 presentedHash: Data) async throws -> AuthenticatedKey {
+        try await read { c in
             var bindings = PostgresBindings()
             bindings.append(prefix)
             let rows = try await c.execute(Prepared<Statements.Authenticate>(bindings: bindings), logger: self.logger)
@@ -26,10 +28,6 @@ extension PostgresUsageStore: UsageStore, CoalescingCheckpoints {
             }
             throw LedgerError.invalidAPIKey
         }
-        authentication.withLock {
-            $0.store(prefix: prefix, keySHA256: presentedHash, key: key, generationAtRead: generation, at: .now)
-        }
-        return key
     }
 
     public func reserve(_ request: ReservationRequest) async throws -> Reservation {

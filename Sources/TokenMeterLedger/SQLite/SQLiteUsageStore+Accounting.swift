@@ -2,15 +2,13 @@ import Foundation
 import GRDB
 import TokenMeterMoney
 
-extension SQLiteUsageStore: UsageStore, CoalescingCheckpoints {
+extension SQLiteUsageStore: UsageStore, CoalescingCheckpoints, CachedAuthentication {
     public func authenticate(apiKey: String) async throws -> AuthenticatedKey {
-        guard let prefix = APIKeyFormat.prefix(ofKey: apiKey) else { throw LedgerError.invalidAPIKey }
-        let presentedHash = APIKeyFormat.hash(ofKey: apiKey)
-        let (cached, generation) = authentication.withLock { cache in
-            (cache.lookup(prefix: prefix, keySHA256: presentedHash, at: .now), cache.generation)
-        }
-        if let cached { return cached }
-        let key = try await read { db in
+        try await cachedAuthenticate(apiKey: apiKey)
+    }
+
+    func readAuthentication(prefix: String, keySHA256 presentedHash: Data) async throws -> AuthenticatedKey {
+        try await read { db in
             guard let key = try APIKeyRow.filter(APIKeyRow.Columns.prefix == prefix).fetchOne(db),
                   APIKeyFormat.constantTimeEqual(key.keySHA256, presentedHash) else { throw LedgerError.invalidAPIKey }
             guard key.revokedAt == nil else { throw LedgerError.apiKeyRevoked(prefix: prefix) }
@@ -19,10 +17,10 @@ extension SQLiteUsageStore: UsageStore, CoalescingCheckpoints {
             return AuthenticatedKey(user: user, apiKeyID: key.id!, prefix: prefix,
                                     budget: try BudgetRow.budget(ofUser: user.id, db))
         }
-        authentication.withLock {
-            $0.store(prefix: prefix, keySHA256: presentedHash, key: key, generationAtRead: generation, at: .now)
-        }
-        return key
+    }
+
+    func withAuthenticationCache<R>(_ body: (inout AuthenticationCache) -> R) -> R {
+        authentication.withLock { body(&$0) }
     }
 
     public func reserve(_ request: ReservationRequest) async throws -> Reservation {
