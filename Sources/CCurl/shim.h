@@ -18,12 +18,16 @@ typedef size_t (*tm_data_callback)(char *ptr, size_t size, size_t nmemb, void *u
 static inline CURLcode tm_easy_setopt_write_callback(CURL *h, tm_data_callback f) { return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, f); }
 static inline CURLcode tm_easy_setopt_header_callback(CURL *h, tm_data_callback f) { return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, f); }
 static inline CURLcode tm_easy_setopt_prereq_callback(CURL *h, curl_prereq_callback f) { return curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, f); }
+static inline CURLcode tm_easy_setopt_read_callback(CURL *h, tm_data_callback f) { return curl_easy_setopt(h, CURLOPT_READFUNCTION, f); }
 static inline CURLcode tm_easy_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode tm_easy_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(h, o, v); }
 
 // Macros built from other macros are not imported into Swift; expose them as functions.
 static inline size_t tm_writefunc_pause(void) { return CURL_WRITEFUNC_PAUSE; }
 static inline int tm_pause_cont(void) { return CURLPAUSE_CONT; }
+static inline int tm_pause_send(void) { return CURLPAUSE_SEND; }
+static inline int tm_pause_recv(void) { return CURLPAUSE_RECV; }
+static inline size_t tm_readfunc_pause(void) { return CURL_READFUNC_PAUSE; }
 static inline long tm_http_version_1_1(void) { return CURL_HTTP_VERSION_1_1; }
 static inline long tm_global_default(void) { return CURL_GLOBAL_DEFAULT; }
 

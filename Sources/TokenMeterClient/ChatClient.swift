@@ -81,8 +81,15 @@ public final class ChatClient: Sendable {
     /// `stream: true` and `stream_options.include_usage: true`; for Ollama it is translated to
     /// `/api/chat`; for a Responses upstream the request must already be a Responses body (it goes out with
     /// `stream: true`). Other fields pass through unchanged. Errors surface from iteration.
-    public func stream(_ request: ChatRequest, to upstream: Upstream, timeouts: ChatTimeouts? = nil) -> ChatStream {
-        start(request, to: upstream, mode: .stream, timeouts: timeouts)
+    ///
+    /// With `holdingLastByte`, the request goes out at once except for the last byte of its body, which waits
+    /// for ``ChatStream/releaseLastByte()``: the connection, the headers and nearly all of the body are on their
+    /// way while the caller finishes something else (the gateway commits its reservation), yet the upstream,
+    /// which cannot parse an incomplete body, has not received a request it could act on or bill.
+    /// Cancelling the stream instead closes the connection with the request unfinished.
+    public func stream(_ request: ChatRequest, to upstream: Upstream, timeouts: ChatTimeouts? = nil,
+                       holdingLastByte: Bool = false) -> ChatStream {
+        start(request, to: upstream, mode: .stream, timeouts: timeouts, holdingLastByte: holdingLastByte)
     }
 
     /// Runs a non-streamed chat completion (`stream: false`) and returns the whole answer in
@@ -101,7 +108,8 @@ public final class ChatClient: Sendable {
         }
     }
 
-    private func start(_ request: ChatRequest, to upstream: Upstream, mode: TransferRequest.Mode, timeouts: ChatTimeouts?) -> ChatStream {
+    private func start(_ request: ChatRequest, to upstream: Upstream, mode: TransferRequest.Mode, timeouts: ChatTimeouts?,
+                       holdingLastByte: Bool = false) -> ChatStream {
         let streaming: Bool
         if case .stream = mode { streaming = true } else { streaming = false }
         let body: [UInt8]
@@ -125,7 +133,7 @@ public final class ChatClient: Sendable {
         let loop = loops[nextLoop.wrappingAdd(1, ordering: .relaxed).oldValue % loops.count]
         let transfer = TransferRequest(
             url: upstream.chatURL, headers: headers, body: body, provider: upstream.provider, mode: mode,
-            timeouts: timeouts ?? configuration.timeouts, caBundle: configuration.caBundle)
+            timeouts: timeouts ?? configuration.timeouts, caBundle: configuration.caBundle, holdsLastByte: holdingLastByte)
         let buffer = StreamBuffer(id: loop.inbox.makeID(), limitBytes: configuration.bufferLimitBytes, inbox: loop.inbox)
         if let bad = headers.first(where: { $0.contains("\r") || $0.contains("\n") }) {
             // A line break would let a header value (or API key) inject headers or a request.

@@ -27,6 +27,10 @@ public struct ChatStream: AsyncSequence, Sendable {
     /// Stops the stream now: the transfer is aborted and its connection closed. Idempotent.
     public func cancel() { lifetime.buffer.cancel() }
 
+    /// Sends the last byte of a request started with `holdingLastByte` (``ChatClient/stream(_:to:timeouts:holdingLastByte:)``),
+    /// completing it. A no-op for other streams and once the stream has ended.
+    public func releaseLastByte() { lifetime.buffer.releaseLastByte() }
+
     /// The one iterator of this stream; a second call is a programming error (precondition).
     public func makeAsyncIterator() -> Iterator {
         lifetime.markIterated()

@@ -186,8 +186,13 @@ private final class CurlLoopWorker {
         case .unpause(let id):
             guard let transfer = transfers[id], transfer.isPaused else { return }
             transfer.resumed()
-            // May call the write callback right away, which may pause again.
-            curl_easy_pause(transfer.easy, tm_pause_cont())
+            // May call the write callback right away, which may pause again. An upload held at its last byte
+            // stays paused.
+            curl_easy_pause(transfer.easy, transfer.isUploadPaused ? tm_pause_send() : tm_pause_cont())
+        case .release(let id):
+            guard let transfer = transfers[id], transfer.release() else { return }
+            // Calls the read callback for the last byte; a response paused by a full buffer stays paused.
+            curl_easy_pause(transfer.easy, transfer.isPaused ? tm_pause_recv() : tm_pause_cont())
         }
     }
 

@@ -25,6 +25,12 @@ final class EasyTransfer {
     private var lastDataAt = ContinuousClock.now
     /// The write callback refused data because the consumer's buffer is full.
     private(set) var isPaused = false
+    /// Bytes of the body handed to libcurl so far (read-callback bodies only).
+    private var bodySent = 0
+    /// Whether the body's last byte may go (always, unless the request holds it back until ``release()``).
+    private var lastByteReleased: Bool
+    /// The read callback stopped at the held-back last byte, so the upload is paused.
+    private(set) var isUploadPaused = false
 
     init(id: TransferID, request: TransferRequest, buffer: StreamBuffer) throws(ChatClientError) {
         guard let easy = curl_easy_init() else { throw .transport(code: -1, message: "curl_easy_init failed") }
@@ -33,6 +39,7 @@ final class EasyTransfer {
         self.buffer = buffer
         self.easy = easy
         self.parser = ChatStreamParser(provider: request.provider)
+        self.lastByteReleased = !request.holdsLastByte || request.body.isEmpty
         errorBuffer.initialize(to: 0)
         try configure()
     }
@@ -63,9 +70,17 @@ final class EasyTransfer {
             // at 2 MiB.
             ok = ok && tm_easy_setopt_long(easy, CURLOPT_UPLOAD_BUFFERSIZE, min(request.body.count, 2 << 20)) == CURLE_OK
         }
-        ok = ok && request.body.withUnsafeBytes { bytes in
-            // COPYPOSTFIELDS copies the bytes, so the pointer need not outlive this call.
-            tm_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(errorBuffer))) == CURLE_OK
+        if lastByteReleased {
+            ok = ok && request.body.withUnsafeBytes { bytes in
+                // COPYPOSTFIELDS copies the bytes, so the pointer need not outlive this call.
+                tm_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(errorBuffer))) == CURLE_OK
+            }
+        } else {
+            // The body is read through the callback, which pauses the upload before the last byte (with
+            // POSTFIELDSIZE set above, libcurl sends Content-Length, not chunks).
+            ok = ok && tm_easy_setopt_long(easy, CURLOPT_POST, 1) == CURLE_OK
+            ok = ok && tm_easy_setopt_read_callback(easy, transferReadCallback) == CURLE_OK
+            ok = ok && tm_easy_setopt_ptr(easy, CURLOPT_READDATA, context) == CURLE_OK
         }
         ok = ok && tm_easy_setopt_write_callback(easy, transferWriteCallback) == CURLE_OK
         ok = ok && tm_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, context) == CURLE_OK
@@ -88,6 +103,29 @@ final class EasyTransfer {
     /// The connection is up (new or reused) and the request is about to go out.
     func connected() {
         connectedAt = ContinuousClock.now
+    }
+
+    /// libcurl wants up to `buffer.count` more body bytes. Returns how many were copied, or CURL_READFUNC_PAUSE
+    /// at the held-back last byte until ``release()``.
+    func readBody(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let end = lastByteReleased ? request.body.count : request.body.count - 1
+        guard bodySent < end || bodySent == request.body.count else {
+            isUploadPaused = true
+            return tm_readfunc_pause()
+        }
+        let count = min(buffer.count, end - bodySent)
+        request.body.withUnsafeBytes { body in
+            buffer.baseAddress!.copyMemory(from: body.baseAddress! + bodySent, byteCount: count)
+        }
+        bodySent += count
+        return count
+    }
+
+    /// Lets the last byte go. Returns true when the upload was paused at it, so the caller must resume it.
+    func release() -> Bool {
+        lastByteReleased = true
+        defer { isUploadPaused = false }
+        return isUploadPaused
     }
 
     /// A response header line arrived.
@@ -221,6 +259,11 @@ private let transferWriteCallback: tm_data_callback = { data, size, count, conte
 private let transferHeaderCallback: tm_data_callback = { _, size, count, context in
     let transfer = Unmanaged<EasyTransfer>.fromOpaque(context!).takeUnretainedValue()
     return transfer.receivedHeader(size * count)
+}
+
+private let transferReadCallback: tm_data_callback = { data, size, count, context in
+    let transfer = Unmanaged<EasyTransfer>.fromOpaque(context!).takeUnretainedValue()
+    return transfer.readBody(into: UnsafeMutableRawBufferPointer(start: data, count: size * count))
 }
 
 private let transferPrereqCallback: curl_prereq_callback = { context, _, _, _, _ in

@@ -25,6 +25,8 @@ struct TransferRequest: Sendable {
     var timeouts: ChatTimeouts
     /// CA bundle path for CURLOPT_CAINFO, when the environment names one.
     var caBundle: String?
+    /// The body's last byte waits for a `.release` command (see `ChatClient.stream(_:to:timeouts:holdingLastByte:)`).
+    var holdsLastByte = false
 }
 
 /// The command queue into the loop thread: other threads post commands and wake the loop through its
@@ -34,6 +36,8 @@ final class LoopInbox: Sendable {
         case start(TransferRequest, StreamBuffer)
         case cancel(TransferID)
         case unpause(TransferID)
+        /// Sends the last byte of a body started with `holdsLastByte`.
+        case release(TransferID)
     }
 
     private struct State {

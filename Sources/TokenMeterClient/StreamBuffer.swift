@@ -62,6 +62,11 @@ final class StreamBuffer: Sendable {
         }
     }
 
+    /// Lets a held-back request body finish (see `ChatStream.releaseLastByte()`).
+    func releaseLastByte() {
+        inbox.post(.release(id))
+    }
+
     // MARK: Producer side (loop thread)
 
     func admitWrite() -> StateMachine.WriteAdmission {

@@ -108,6 +108,65 @@ extension NetworkTests {
     }
 }
 
+extension NetworkTests {
+    /// A request whose body's last byte waits for `releaseLastByte()` (the gateway sends it while it reserves).
+    @Suite struct HeldLastByte {
+        /// 300 KB, more than one of libcurl's upload buffers, so the body goes through the read callback in parts.
+        static let longText = String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 6_700)
+
+        @Test func theUpstreamGetsTheRequestOnlyOnceReleasedAndThenWhole() async throws {
+            try await withUpstream { upstream, client in
+                upstream.setScenario(UpstreamScenario(chunks: ["a", "b"]), forModel: "m")
+                let stream = client.stream(request(model: "m", Self.longText), to: openAI(upstream), holdingLastByte: true)
+                #expect(await waitFor { upstream.connectionsAccepted == 1 })
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(upstream.records.isEmpty, "the upstream saw a whole request before the release")
+                stream.releaseLastByte()
+                let (events, error) = await collect(stream)
+                #expect(error == nil)
+                #expect(events.compactMap(\.content).joined() == "ab")
+                let record = try #require(upstream.records.first)
+                let sent = try JSONSerialization.jsonObject(with: record.body) as? [String: Any]
+                let messages = sent?["messages"] as? [[String: Any]]
+                #expect(messages?.first?["content"] as? String == Self.longText)
+                #expect(upstream.records.count == 1)
+            }
+        }
+
+        @Test func cancelledBeforeTheReleaseTheUpstreamNeverGetsAWholeRequest() async throws {
+            try await withUpstream { upstream, client in
+                upstream.setScenario(UpstreamScenario(chunks: ["a"]), forModel: "m")
+                let stream = client.stream(request(model: "m", Self.longText), to: openAI(upstream), holdingLastByte: true)
+                #expect(await waitFor { upstream.connectionsAccepted == 1 })
+                stream.cancel()
+                let (events, error) = await collect(stream)
+                #expect(events.isEmpty)
+                #expect(error == .cancelled)
+                // A release after the cancel is a no-op.
+                stream.releaseLastByte()
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(upstream.records.isEmpty)
+                // The client's next request, not held, goes through on a fresh connection.
+                let (next, nextError) = await collect(client.stream(request(model: "m"), to: openAI(upstream)))
+                #expect(nextError == nil)
+                #expect(next.compactMap(\.content).joined() == "a")
+                #expect(upstream.records.count == 1)
+                #expect(upstream.connectionsAccepted == 2)
+            }
+        }
+    }
+}
+
+/// Polls `condition` every 10 ms for up to 5 s.
+private func waitFor(_ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .seconds(5)
+    while !condition() {
+        guard ContinuousClock.now < deadline else { return false }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return true
+}
+
 /// How many chunks an upstream writing one every `interval` can write in `elapsed` (rounded up).
 private func chunksIn(_ elapsed: Duration, every interval: Duration) -> Int {
     elapsed <= .zero ? 0 : Int((elapsed / interval).rounded(.up))

@@ -9,7 +9,7 @@ extension ServerTests {
     /// check the guarantees that come with it.
     @Suite("Upstream started before the reservation commits")
     struct EarlyUpstreamTests {
-        @Test("a reservation refused after the upstream was started early answers 429, cancels the upstream, and bills nothing")
+        @Test("a reservation refused after the upstream was started early answers 429; the upstream never gets the whole request; nothing is billed")
         func refusedReservationCancelsUpstream() async throws {
             let harness = try await GatewayHarness.start { $0.earlyUpstreamStart = true }
             let key = try await harness.addUser("kim", budget: Budget(monthlyTokenLimit: 10_000))
@@ -33,13 +33,10 @@ extension ServerTests {
             #expect(events.isEmpty)
             guard case .httpStatus(429, let body?, _)? = error else { Issue.record("expected 429, got \(String(describing: error))"); return }
             #expect(body.code == "insufficient_quota")
-            // Either the upstream was never called (sequential path) or it saw the gateway leave before writing.
-            if harness.upstream.records.count > 1 {
-                let left = await harness.upstream.waitUntil(timeout: .seconds(2)) { $0[1].clientWentAwayAt != nil }
-                #expect(left)
-                #expect(harness.upstream.records[1].chunksWritten == 0)
-            }
+            // The request went upstream all but its last byte, which waits for the reservation: refused, the
+            // connection closed with the request unfinished, so the upstream never had one to run.
             try await Task.sleep(for: .milliseconds(100))
+            #expect(harness.upstream.records.count == 1)
             #expect(try harness.records(user: "kim").count == 1)
             try await harness.stop()
         }

@@ -41,11 +41,12 @@ public struct ServerConfiguration: Sendable {
     /// nil (the default) sets no cap.
     public var maxConcurrentRequestsPerKey: Int?
     /// Whether the upstream request may start while the reservation commits, when the budget cannot limit
-    /// the output cap (docs/SERVER.md). Off by default: it saves the reservation's time (well under a
-    /// millisecond on a healthy ledger) from the time to first token, but when the reservation is slow or
-    /// refused (ledger locked, disk full, a budget cut by another process) the provider has already been
-    /// sent the prompt, and may have generated tokens, that nobody receives.
-    public var earlyUpstreamStart = false
+    /// the output cap (docs/SERVER.md). On by default: the connection, the headers and all of the body but its
+    /// last byte go out meanwhile, and the last byte only once the reservation is durable, so a refused or
+    /// failed reservation leaves the provider an unfinished request it cannot act on or bill. It took 0.3 ms
+    /// off the time to first token of an ordinary request and 0.2-0.7 ms off a re-sent 535 KB conversation
+    /// (docs/history/benchmarks-server-history-2026-12-06.md).
+    public var earlyUpstreamStart = true
     /// How many threads run the upstream transfers (libcurl event loops, streams shared round robin);
     /// default 1. One thread served 500 streams on 2 cores at about 0.4 core; a second one there made no
     /// reliable difference to latency and cost about 6% more CPU (runs of 2026-11-29 17:33-17:52 UTC in

@@ -96,11 +96,13 @@ extension Gateway {
         let capWithoutBudget = Self.outputCap(allowance: .max, asked: cappedAsk, model: model, promptTokens: promptTokens)
 
         // With `early_upstream_start`, when the budget cannot be what limits the output cap, the cap is known
-        // before the reservation, and the upstream request starts now, while the reservation waits for its group
-        // commit: the two waits overlap instead of adding up. No byte reaches the client before the reservation
-        // is durable (the caller reads the first event only after this returns), and a refused reservation
-        // cancels the upstream request. Otherwise the allowance comes from the reservation's own transaction
-        // first. Never for a hidden-output model under a budget: its cap is what it holds, known only then.
+        // before the reservation, and the upstream request starts now, while the reservation commits: the
+        // connection, the headers and the body but its last byte go out meanwhile, and the last byte once the
+        // reservation is durable. The upstream cannot parse, run or bill a request it has not received whole, so
+        // a refused reservation cancels a request that never happened (its connection closes unfinished), and no
+        // byte reaches the client before the reservation is durable (the caller reads the first event only after
+        // this returns). Otherwise the allowance comes from the reservation's own transaction first. Never for
+        // a hidden-output model under a budget: its cap is what it holds, known only then.
         let early = configuration.earlyUpstreamStart && !(hiddenOutput && limited)
             && budgetCannotLimit(key: key, preflight: preflight, capWithoutBudget: capWithoutBudget)
         var body: ChatRequest?
@@ -108,7 +110,7 @@ extension Gateway {
         var upstreamStarted = ContinuousClock.now
         if early {
             body = try upstreamBody(intake, native: native, cap: capWithoutBudget, asked: asked, model: model, upstream: upstream)
-            stream = client.stream(body!, to: target, timeouts: upstream.timeouts)
+            stream = client.stream(body!, to: target, timeouts: upstream.timeouts, holdingLastByte: true)
         }
         // The hold is worked out from the budget status read inside the reservation's own transaction: one
         // ledger round trip, and the hold is sized on exactly the spend it is checked against (docs/LEDGER.md,
@@ -151,7 +153,9 @@ extension Gateway {
             throw Self.ledgerFailure(error)
         }
         let upstreamCap = plan.upstreamCap
-        if stream == nil {
+        if let stream {
+            stream.releaseLastByte()  // the reservation is durable: the request may complete
+        } else {
             upstreamStarted = .now
             body = try upstreamBody(intake, native: native, cap: upstreamCap, asked: asked, model: model, upstream: upstream)
             stream = client.stream(body!, to: target, timeouts: upstream.timeouts)
