@@ -56,6 +56,32 @@ import TokenMeterTestSupport
         }
     }
 
+    /// The prefix set that lets the backtracking encoder skip lengths holds the first 3…8 bytes of every
+    /// reachable token that long (no false "cannot begin here"), in a derived tree and in one read back from its
+    /// cache file; and it rules out the long lengths in a run of `ab`, the case it is for.
+    @Test(arguments: [EncodingName.cl100k_base, .o200k_base])
+    func prefixSetHoldsEveryLongToken(encoding: EncodingName) throws {
+        let enc = try Encoding.named(encoding)
+        let derived = try #require(MergeTree(enc.table))
+        let read = try #require(MergeTree(serialized: derived.serialized(), tokenCount: enc.table.tokenCount))
+        func prefix(_ bytes: some Collection<UInt8>) -> UInt64 {
+            bytes.enumerated().reduce(0) { $0 | UInt64($1.element) << UInt64(8 * $1.offset) }
+        }
+        var checked = 0
+        for tree in [derived, read] {
+            for t in 0..<enc.table.tokenCount where tree.isReachable(UInt32(t)) {
+                let bytes = try #require(enc.table.bytes(ofRank: t))
+                for length in MergeTree.prefixLengths where length <= bytes.count {
+                    #expect(tree.mayBegin(prefix(bytes.prefix(length)), length: length))
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 200_000)
+        let run = Array(String(repeating: "ab", count: 4).utf8)
+        #expect(!derived.mayBegin(prefix(run), length: 8) && !derived.mayBegin(prefix(run.dropFirst()), length: 7))
+    }
+
     /// The merge tree's cache file reads back as the tree it was written from; one that does not fit is refused.
     @Test func mergeTreeCacheFileRoundTrips() throws {
         let enc = try Encoding.named(.cl100k_base)

@@ -24,7 +24,19 @@ enum BacktrackingMerge {
 
         /// The longest reachable token at `pos` of at most `limit` bytes (a single byte always is one).
         @inline(__always) func longest(_ pos: Int, _ limit: Int) -> (rank: UInt32, length: Int) {
-            let most = min(limit, n - pos)
+            var most = min(limit, n - pos)
+            // Lengths no reachable token here can have are skipped without a table probe each (MergeTree's prefix
+            // set): the shortest prefix of the next bytes that no such token has caps the length.
+            if most >= 3 {
+                var prefix = UInt64(piece[pos]) | UInt64(piece[pos + 1]) << 8
+                for length in 3...min(most, 8) {
+                    prefix |= UInt64(piece[pos + length - 1]) << UInt64(8 * (length - 1))
+                    if !tree.mayBegin(prefix, length: length) {
+                        most = length - 1
+                        break
+                    }
+                }
+            }
             if most >= 2 {
                 let k = Int(piece[pos]) << 8 | Int(piece[pos + 1])
                 var i = Int(tree.lengthStart[k])

@@ -22,9 +22,17 @@ final class MergeTree: Sendable {
     /// longest first, at `lengths[lengthStart[k] ..< lengthStart[k + 1]]`.
     let lengthStart: [UInt32]
     let lengths: [UInt8]
+    /// A bit set (2^23 bits, one hash) of the first L bytes of every reachable token at least L bytes long, for
+    /// L = 3…8. When a piece's next L bytes are not in it, no reachable token of L bytes or more starts there, and
+    /// ``BacktrackingMerge`` skips those lengths without a table probe each: in a run of `ab` every position
+    /// probed each of the dozen lengths of tokens beginning with `ab`, and all failed. A set bit may be another
+    /// prefix's (then the lengths are probed as before), so the tokens found never change.
+    private let prefixes: [UInt64]
+    static let prefixBits = 23
+    static let prefixLengths = 3...8
 
     private init(left: [UInt32], right: [UInt32], reachableBits: [UInt64], pairKeys: [UInt64], pairValues: [UInt32],
-                 lengthStart: [UInt32], lengths: [UInt8]) {
+                 lengthStart: [UInt32], prefixes: [UInt64], lengths: [UInt8]) {
         self.left = left
         self.right = right
         self.reachableBits = reachableBits
@@ -32,6 +40,7 @@ final class MergeTree: Sendable {
         self.pairValues = pairValues
         self.pairMask = pairKeys.count - 1
         self.lengthStart = lengthStart
+        self.prefixes = prefixes
         self.lengths = lengths
     }
 
@@ -48,6 +57,7 @@ final class MergeTree: Sendable {
         var values = [UInt32](repeating: 0, count: pairCapacity)
         // 256 bits of lengths per two-byte start, flattened below.
         var lengthBits = [UInt64](repeating: 0, count: 65536 * 4)
+        var prefixes = [UInt64](repeating: 0, count: 1 << (Self.prefixBits - 6))
         for t in 0..<count {
             guard let bytes = table.bytes(ofRank: t) else { continue }
             let n = bytes.count
@@ -67,6 +77,12 @@ final class MergeTree: Sendable {
             values[i] = UInt32(t)
             let start = Int(bytes[0]) << 8 | Int(bytes[1])
             lengthBits[start * 4 + n >> 6] |= 1 << UInt64(n & 63)
+            var prefix = UInt64(bytes[0]) | UInt64(bytes[1]) << 8
+            for length in Self.prefixLengths where length <= n {
+                prefix |= UInt64(bytes[length - 1]) << UInt64(8 * (length - 1))
+                let slot = Self.prefixSlot(prefix, length: length)
+                prefixes[slot >> 6] |= 1 << UInt64(slot & 63)
+            }
         }
         var starts = [UInt32](repeating: 0, count: 65537)
         var flat: [UInt8] = []
@@ -89,7 +105,23 @@ final class MergeTree: Sendable {
         self.pairValues = values
         self.pairMask = pairCapacity - 1
         self.lengthStart = starts
+        self.prefixes = prefixes
         self.lengths = flat
+    }
+
+    /// The bit of the first `length` bytes of a token, `prefix` (those bytes, the first in the low byte).
+    @inline(__always)
+    private static func prefixSlot(_ prefix: UInt64, length: Int) -> Int {
+        let mixed = (prefix ^ UInt64(truncatingIfNeeded: length) &* 0x9E37_79B9_7F4A_7C15) &* 0xBF58_476D_1CE4_E5B9
+        return Int(truncatingIfNeeded: mixed >> UInt64(64 - prefixBits))
+    }
+
+    /// False when no reachable token of `length` bytes or more (3…8) begins with `prefix`, those `length` bytes
+    /// with the first in the low byte; true when one may.
+    @inline(__always)
+    func mayBegin(_ prefix: UInt64, length: Int) -> Bool {
+        let slot = Self.prefixSlot(prefix, length: length)
+        return prefixes[slot >> 6] & (1 << UInt64(slot & 63)) != 0
     }
 
     @inline(__always)
@@ -168,7 +200,7 @@ final class MergeTree: Sendable {
 /// file that does not fit is ignored and written again.
 extension MergeTree {
     static let magic = Array("TMTREE\0\0".utf8)
-    static let formatVersion: UInt32 = 1
+    static let formatVersion: UInt32 = 2
     static let headerSize = 64
 
     /// The tree of `table`: from the cache file when there is a good one, else derived (and cached).
@@ -200,6 +232,7 @@ extension MergeTree {
         append(pairKeys)
         append(pairValues)
         append(lengthStart)
+        append(prefixes)
         out.append(contentsOf: lengths)
         return out
     }
@@ -228,17 +261,20 @@ extension MergeTree {
         guard read(UInt32.self) == Self.formatVersion else { return nil }
         let count = Int(read(UInt32.self)), capacity = Int(read(UInt32.self)), lengthCount = Int(read(UInt32.self))
         let words = (count + 63) / 64
+        let prefixWords = 1 << (Self.prefixBits - 6)
         guard count == tokenCount, capacity > 0, capacity & (capacity - 1) == 0,
-              bytes.count == Self.headerSize + 8 * count + 8 * words + 12 * capacity + 4 * 65537 + lengthCount else { return nil }
+              bytes.count == Self.headerSize + 8 * count + 8 * words + 12 * capacity + 4 * 65537 + 8 * prefixWords + lengthCount
+        else { return nil }
         offset = Self.headerSize
         let left = read(UInt32.self, count: count), right = read(UInt32.self, count: count)
         let reachable = read(UInt64.self, count: words)
         let keys = read(UInt64.self, count: capacity), values = read(UInt32.self, count: capacity)
         let starts = read(UInt32.self, count: 65537)
+        let prefixes = read(UInt64.self, count: prefixWords)
         guard Int(starts[65536]) == lengthCount, left.allSatisfy({ Int($0) < count }), right.allSatisfy({ Int($0) < count }),
               values.allSatisfy({ Int($0) < count }) else { return nil }
         self.init(left: left, right: right, reachableBits: reachable, pairKeys: keys, pairValues: values,
-                  lengthStart: starts, lengths: Array(bytes[offset...]))
+                  lengthStart: starts, prefixes: prefixes, lengths: Array(bytes[offset...]))
     }
 }
 
