@@ -195,7 +195,7 @@ final class MergeTree: Sendable {
 
 /// Deriving a tree takes about 50-100 ms (one merge per token, 2 × 10⁵ tokens, bound by random table probes), so
 /// it is stored beside the token-table cache (``VocabularyCache``) and read back in a few milliseconds: a
-/// process that meets its first long piece pays the read, not the derivation. The file is named by the
+/// process that meets its first long piece pays the read, not the derivation. The file is named by its format and the
 /// vocabulary's SHA-256 (the tree depends on nothing else) and checked for its magic, version and sizes; a
 /// file that does not fit is ignored and written again.
 extension MergeTree {
@@ -206,7 +206,9 @@ extension MergeTree {
     /// The tree of `table`: from the cache file when there is a good one, else derived (and cached).
     static func load(_ table: TokenTable, cacheDirectory: String? = VocabularyCache.directory()) -> MergeTree? {
         let hash = VocabularyFile.hex(table.header.source.sha256)
-        let path = cacheDirectory.map { "\($0)/mergetree-\(hash.prefix(32)).tmtree" }
+        // The format version is in the name, so two builds of different formats sharing a cache directory do not
+        // each refuse and rewrite the other's file on every start.
+        let path = cacheDirectory.map { "\($0)/mergetree-v\(formatVersion)-\(hash.prefix(32)).tmtree" }
         if let path, case .success(let bytes) = FileSystem.read(path), let tree = MergeTree(serialized: bytes, tokenCount: table.tokenCount) {
             return tree
         }
